@@ -1,0 +1,197 @@
+"""Demand: the arrival processes, drawn in bulk before the run starts.
+
+Each source (channel x district x spoke type) has a piecewise-constant rate: its daily
+volume, shaped by the opening hours, the hour-of-day and weekday profiles, holidays and
+the growth multiplier. Arrivals are the unit-rate Poisson process (or, for ``regular``,
+the integers) mapped through the inverse cumulative intensity, which is exact for
+piecewise-constant rates. Every attribute a request carries that does not depend on
+staffing (specialty, spoke, consult length, patience) is drawn here, from named streams,
+so that plans compared on the same seed see the same requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario import CHANNELS, SPOKE_TYPES, Clock, Profiles, Scenario
+from sim.streams import Streams
+
+DAY = 1440.0
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """All requests of one run, sorted by arrival time, as parallel columns."""
+
+    time: np.ndarray  # float64 minutes since the start
+    channel: np.ndarray  # int8 index into CHANNELS
+    spoke: np.ndarray  # int32 global spoke number, -1 for a patient at home
+    spoke_type: np.ndarray  # int8 index into SPOKE_TYPES
+    district: np.ndarray  # int16 index into scenario districts
+    specialty: np.ndarray  # int16 index into scenario specialties
+    consult: np.ndarray  # float64 consult length (minutes) if served
+    patience: np.ndarray  # float64 patience (minutes), inf when none
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+
+@dataclass(frozen=True)
+class Segments:
+    """A piecewise-constant rate: [t0, t1) at ``rate`` per minute (open periods only)."""
+
+    t0: np.ndarray
+    t1: np.ndarray
+    rate: np.ndarray
+
+    @property
+    def expected(self) -> float:
+        return float(np.sum((self.t1 - self.t0) * self.rate))
+
+
+def day_shape(hours: Clock, profile: Profiles) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Within one open day: segment starts, ends (minutes) and each one's share of volume."""
+    weights = np.ones(24) if profile.hour_profile is None else np.asarray(profile.hour_profile)
+    edges = sorted({hours.start, hours.end, *(h * 60 for h in range(25) if hours.start < h * 60 < hours.end)})
+    t0 = np.asarray(edges[:-1], dtype=float)
+    t1 = np.asarray(edges[1:], dtype=float)
+    w = weights[np.minimum((t0 // 60).astype(int), 23)] * (t1 - t0)
+    if w.sum() <= 0:
+        raise ValueError(
+            f"the hour profile is zero throughout the open hours "
+            f"{hours.start // 60:02d}:{hours.start % 60:02d}-{hours.end // 60:02d}:{hours.end % 60:02d}"
+        )
+    keep = w > 0
+    return t0[keep], t1[keep], w[keep] / w.sum()
+
+
+def rate_segments(scenario: Scenario, hours: Clock, profile: Profiles, per_day: float) -> Segments:
+    """The rate over the whole horizon of a source with ``per_day`` mean requests per open day."""
+    cal = scenario.calendar
+    s0, s1, share = day_shape(hours, profile)
+    days = np.arange(cal.horizon_days)
+    weekday = np.asarray([cal.weekday_of(int(d)) for d in days])
+    factor = np.asarray(
+        [profile.weekday_profile.get(_wd(w), 1.0) for w in weekday], dtype=float
+    )
+    factor[~np.isin(weekday, hours.weekdays)] = 0.0
+    for h in cal.holidays:
+        if cal.is_holiday(h):
+            factor[h] = 0.0
+    volume = per_day * scenario.demand.growth * factor  # expected requests per day
+    t0 = (days[:, None] * DAY + s0[None, :]).ravel()
+    t1 = (days[:, None] * DAY + s1[None, :]).ravel()
+    rate = (volume[:, None] * share[None, :] / (s1 - s0)[None, :]).ravel()
+    keep = rate > 0
+    return Segments(t0[keep], t1[keep], rate[keep])
+
+
+def _wd(i: int) -> str:
+    return ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[i]
+
+
+def arrival_times(seg: Segments, rng: np.random.Generator, process: str) -> np.ndarray:
+    """Arrival times of one source: unit-rate points mapped by the inverse intensity."""
+    if len(seg.t0) == 0:
+        return np.empty(0)
+    lam_end = np.cumsum((seg.t1 - seg.t0) * seg.rate)
+    total = float(lam_end[-1])
+    if process == "regular":
+        u = np.arange(1.0, np.floor(total) + 1.0)
+    else:
+        u = np.sort(rng.uniform(0.0, total, rng.poisson(total)))
+    k = np.minimum(np.searchsorted(lam_end, u, side="left"), len(lam_end) - 1)
+    lam_start = lam_end - (seg.t1 - seg.t0) * seg.rate
+    return seg.t0[k] + (u - lam_start[k]) / seg.rate[k]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One stream of requests: a channel from a district's spokes (or homes) of one type."""
+
+    channel: int
+    district: int
+    spoke_type: int
+    first_spoke: int  # global number of the district's first spoke of this type
+    n_spokes: int  # 0 for patients at home
+    per_day: float
+    hours: Clock
+    profile: Profiles
+    mix: dict[str, float]
+
+    @property
+    def name(self) -> str:
+        return f"{CHANNELS[self.channel]}/{self.district}/{SPOKE_TYPES[self.spoke_type]}"
+
+
+def spoke_numbering(scenario: Scenario) -> list[tuple[int, int]]:
+    """(first global spoke number of the district's sub-centres, of its PHCs), per district."""
+    out, nxt = [], 0
+    for d in scenario.spokes.districts:
+        out.append((nxt, nxt + d.subcentres))
+        nxt += d.subcentres + d.phcs
+    return out
+
+
+def sources(scenario: Scenario) -> list[Source]:
+    """Every request source the scenario defines, with positive volume."""
+    out: list[Source] = []
+    d2d, opd = scenario.demand.d2d, scenario.demand.opd
+    numbering = spoke_numbering(scenario)
+    for i, d in enumerate(scenario.spokes.districts):
+        hours = d.hours or scenario.spokes.hours
+        if d2d is not None:
+            for t, count in ((0, d.subcentres), (1, d.phcs)):
+                rate = count * d2d.per_spoke_per_day.get(SPOKE_TYPES[t], 0.0)  # type: ignore[call-overload]
+                if rate > 0:
+                    out.append(Source(0, i, t, numbering[i][t], count, rate, hours, d2d,
+                                      d2d.specialty_mix))
+        if opd is not None and opd.per_day.get(d.district, 0.0) > 0:
+            out.append(Source(1, i, 2, -1, 0, opd.per_day[d.district],
+                              opd.hours or scenario.spokes.hours, opd, opd.specialty_mix))
+    return out
+
+
+def expected_arrivals(scenario: Scenario) -> float:
+    """Expected number of requests over the horizon (for sizing and sanity checks)."""
+    return sum(rate_segments(scenario, s.hours, s.profile, s.per_day).expected
+               for s in sources(scenario))
+
+
+def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
+    """Draw every request of one run, with all its staffing-independent attributes."""
+    spec_index = {s: i for i, s in enumerate(scenario.specialties)}
+    parts: list[tuple[np.ndarray, ...]] = []
+    for src in sources(scenario):
+        seg = rate_segments(scenario, src.hours, src.profile, src.per_day)
+        t = arrival_times(seg, streams(f"arrivals/{src.name}"), src.profile.process)
+        n = len(t)
+        names = [s for s, p in src.mix.items() if p > 0]
+        p = np.asarray([src.mix[s] for s in names])
+        spec = np.asarray([spec_index[s] for s in names], dtype=np.int16)[
+            streams(f"specialty/{src.name}").choice(len(names), size=n, p=p / p.sum())
+        ]
+        if src.n_spokes > 0:
+            spoke = src.first_spoke + streams(f"spoke/{src.name}").integers(
+                0, src.n_spokes, size=n, dtype=np.int32)
+        else:
+            spoke = np.full(n, -1, dtype=np.int32)
+        parts.append((t, np.full(n, src.channel, np.int8), spoke,
+                      np.full(n, src.spoke_type, np.int8), np.full(n, src.district, np.int16),
+                      spec))
+    if parts:
+        cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+    else:
+        cols = [np.empty(0, dt) for dt in (float, np.int8, np.int32, np.int8, np.int16, np.int16)]
+    order = np.argsort(cols[0], kind="stable")
+    time, channel, spoke, stype, district, spec = (c[order] for c in cols)
+    n = len(time)
+    consult = np.empty(n)
+    for name, s in scenario.specialties.items():
+        idx = np.flatnonzero(spec == spec_index[name])
+        consult[idx] = s.consult.sample(streams(f"consult/{name}"), len(idx))
+    pat = scenario.queue.patience
+    patience = np.full(n, np.inf) if pat is None else pat.sample(streams("patience"), n)
+    return Arrivals(time, channel, spoke, stype, district, spec, consult, patience)

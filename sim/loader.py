@@ -1,0 +1,236 @@
+"""Reading scenario files: safe YAML in, a validated ``Scenario`` or a clear error out.
+
+Errors name the file, the field path, the YAML line and the problem, and suggest the
+closest valid key when a key is unknown. ``ScenarioError`` carries them all so the CLI
+can print one screen and exit 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.scenario import Scenario
+
+Loc = tuple[str | int, ...]
+MAX_SHOWN = 15
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario file."""
+
+    file: str
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        field = f" {self.path}:" if self.path else ""
+        return f"{where}:{field} {self.message}"
+
+
+class ScenarioError(ValueError):
+    """A scenario file could not be read or is not valid; ``problems`` says why."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        shown = [str(p) for p in self.problems[:MAX_SHOWN]]
+        more = len(self.problems) - MAX_SHOWN
+        if more > 0:
+            shown.append(f"... and {more} more problem(s)")
+        n = len(self.problems)
+        head = f"invalid scenario ({n} problem{'s' if n != 1 else ''}):"
+        return "\n".join([head, *("  " + s for s in shown)])
+
+
+def format_loc(loc: Loc) -> str:
+    """``('hubs', 0, 'roster')`` as ``hubs[0].roster``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Safe YAML loader (no arbitrary objects) that remembers where every key sits."""
+
+
+def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int], dups: list[tuple[Loc, int]]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            here = (*path, key)
+            if key in seen:
+                dups.append((here, key_node.start_mark.line + 1))
+            seen.add(key)
+            lines[here] = key_node.start_mark.line + 1
+            _walk(value_node, here, lines, dups)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            here = (*path, i)
+            lines[here] = item.start_mark.line + 1
+            _walk(item, here, lines, dups)
+
+
+def parse_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
+    """Parse YAML safely; return the data and a map from field path to line number."""
+    loader = _LineLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ScenarioError([Problem(source, "", None, "the file is empty")])
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise ScenarioError([Problem(source, "", line, f"YAML syntax error: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(source, "", None, f"YAML error: {exc}")]) from None
+    finally:
+        loader.dispose()
+    lines: dict[Loc, int] = {}
+    dups: list[tuple[Loc, int]] = []
+    _walk(node, (), lines, dups)
+    if dups:
+        raise ScenarioError(
+            [Problem(source, format_loc(p), ln, "duplicate key (YAML keeps only the last)")
+             for p, ln in dups]
+        )
+    if not isinstance(data, Mapping):
+        raise ScenarioError([Problem(source, "", 1, "a scenario must be a YAML mapping")])
+    return data, lines
+
+
+def _line_for(loc: Loc, lines: Mapping[Loc, int]) -> tuple[Loc, int | None]:
+    """The longest prefix of ``loc`` present in the file (skipping union tags) and its line."""
+    path: Loc = ()
+    for part in loc:
+        if (*path, part) in lines:
+            path = (*path, part)
+    return path, lines.get(path, lines.get(loc[:1]) if loc else None)
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete types behind Optional / Union / Annotated."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for a in typing.get_args(tp) for t in _unwrap(a)]
+    return [tp]
+
+
+def _model_at(loc: Loc, root: type[BaseModel] = Scenario) -> type[BaseModel] | None:
+    """The pydantic model class that the value at ``loc`` is validated as, if any."""
+    candidates: list[Any] = [root]
+    for part in loc:
+        nxt: list[Any] = []
+        for tp in candidates:
+            origin = typing.get_origin(tp)
+            if isinstance(tp, type) and issubclass(tp, BaseModel):
+                if not isinstance(part, str):
+                    continue
+                for name, field in tp.model_fields.items():
+                    if part in (name, field.alias):
+                        nxt.extend(_unwrap(field.annotation))
+                kind = tp.model_fields.get("kind")
+                if kind is not None and part in typing.get_args(kind.annotation):
+                    nxt.append(tp)  # a discriminated-union tag in the loc
+            elif origin is dict and isinstance(part, str):
+                nxt.extend(_unwrap(typing.get_args(tp)[1]))
+            elif origin is list and isinstance(part, int):
+                nxt.extend(_unwrap(typing.get_args(tp)[0]))
+        candidates = nxt
+    models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+    if len(models) > 1 and loc and isinstance(loc[-1], str):
+        tagged = [m for m in models if loc[-1] in typing.get_args(
+            getattr(m.model_fields.get("kind"), "annotation", None))]
+        models = tagged or models
+    return models[0] if models else None
+
+
+def _valid_keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+_CROSS = re.compile(r"^at ([^:]+): (.*)$")
+
+
+def _problems_from(exc: ValidationError, source: str, lines: Mapping[Loc, int]) -> list[Problem]:
+    out: list[Problem] = []
+    for err in exc.errors(include_url=False):
+        loc: Loc = tuple(err["loc"])
+        msg = str(err["msg"])
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        if err["type"] == "extra_forbidden" and loc:
+            model = _model_at(loc[:-1])
+            keys = _valid_keys(model) if model else []
+            close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.5)
+            msg = f"unknown key {loc[-1]!r}"
+            if close:
+                msg += f"; did you mean {close[0]!r}?"
+            elif keys:
+                msg += f"; valid keys here: {', '.join(keys)}"
+        if err["type"] == "missing":
+            msg = "required field is missing"
+        sub = msg.splitlines()
+        if all(_CROSS.match(s) for s in sub):
+            for s in sub:
+                m = _CROSS.match(s)
+                assert m is not None
+                rel: Loc = tuple(int(p) if p.isdigit() else p for p in m.group(1).split("."))
+                full = (*loc, *rel)
+                _, line = _line_for(full, lines)
+                out.append(Problem(source, format_loc(full), line, m.group(2)))
+            continue
+        shown, line = _line_for(loc, lines)
+        if err["type"] == "missing":
+            shown = loc
+        out.append(Problem(source, format_loc(loc if len(loc) > len(shown) else shown), line, msg))
+    return out
+
+
+def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>",
+                       lines: Mapping[Loc, int] | None = None) -> Scenario:
+    """Validate a mapping into a ``Scenario``, turning pydantic errors into a ScenarioError."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_problems_from(exc, source, lines or {})) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate one scenario YAML file.
+
+    Raises ``ScenarioError`` (a ``ValueError``) naming file, field, line and problem.
+    """
+    p = Path(path)
+    source = str(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Problem(source, "", None, "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(source, "", None, f"cannot read file: {exc}")]) from None
+    data, lines = parse_yaml(text, source)
+    return scenario_from_dict(data, source, lines)

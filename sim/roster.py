@@ -1,0 +1,83 @@
+"""Duty rosters as step functions: how many doctors of a specialty a hub has on duty when.
+
+Sessions that touch or overlap are summed and merged, so a roster of 00:00-24:00 every day
+is one constant level for the whole horizon (the textbook 24/7 queue), not a hand-over at
+each midnight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario import Hub, Scenario
+
+DAY = 1440.0
+
+
+@dataclass(frozen=True)
+class DutyTimeline:
+    """``levels[k]`` doctors are on duty from ``times[k]`` to ``times[k+1]`` (or the end)."""
+
+    times: np.ndarray  # float64, strictly increasing, times[0] == 0
+    levels: np.ndarray  # int64
+
+    def on_duty_minutes(self, t0: float, t1: float) -> float:
+        """Doctor-minutes on duty in [t0, t1)."""
+        ends = np.append(self.times[1:], np.inf)
+        overlap = np.clip(np.minimum(ends, t1) - np.maximum(self.times, t0), 0.0, None)
+        return float(np.sum(overlap * self.levels))
+
+    def level_at(self, t: float) -> int:
+        return int(self.levels[np.searchsorted(self.times, t, side="right") - 1])
+
+    def changes(self) -> list[tuple[float, int]]:
+        """(time, new level) for every change after time 0."""
+        return [(float(t), int(lv)) for t, lv in zip(self.times[1:], self.levels[1:], strict=True)]
+
+    @property
+    def ever_on(self) -> bool:
+        return bool(np.any(self.levels > 0))
+
+
+def duty_timeline(scenario: Scenario, hub: Hub, specialty: str) -> DutyTimeline:
+    """The on-duty step function of one hub x specialty over the horizon."""
+    cal = scenario.calendar
+    deltas: dict[float, int] = {}
+    for day in range(cal.horizon_days):
+        if cal.is_holiday(day):
+            continue
+        wd = cal.weekday_of(day)
+        for s in hub.roster:
+            if s.specialty == specialty and wd in s.weekdays:
+                a, b = day * DAY + s.start, day * DAY + s.end
+                deltas[a] = deltas.get(a, 0) + s.doctors
+                deltas[b] = deltas.get(b, 0) - s.doctors
+    times, levels, level = [0.0], [0], 0
+    for t in sorted(deltas):
+        level += deltas[t]
+        if t >= scenario.horizon_min:
+            break
+        if level == levels[-1]:
+            continue
+        if t == times[-1]:
+            levels[-1] = level
+            if len(levels) > 1 and levels[-2] == level:
+                times.pop()
+                levels.pop()
+        else:
+            times.append(t)
+            levels.append(level)
+    return DutyTimeline(np.asarray(times), np.asarray(levels, dtype=np.int64))
+
+
+def all_timelines(scenario: Scenario) -> dict[tuple[int, int], DutyTimeline]:
+    """Timelines for every (hub index, specialty index) whose roster ever puts a doctor on."""
+    out = {}
+    for h, hub in enumerate(scenario.hubs):
+        for s, spec in enumerate(scenario.specialties):
+            tl = duty_timeline(scenario, hub, spec)
+            if tl.ever_on:
+                out[(h, s)] = tl
+    return out

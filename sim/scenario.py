@@ -1,0 +1,425 @@
+"""The scenario: everything one simulated run needs, as frozen, validated pydantic models.
+
+A built ``Scenario`` is a valid scenario: field checks live on the fields and the
+cross-field checks (references, probabilities, roster within the doctor pool, demand that
+some roster serves) live in validators. Variants are made with ``model_copy(update=...)``
+or overlay files, never by mutation. All clock times are minutes since midnight; all
+durations are minutes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from sim.distributions import Distribution
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DaySpec = Literal["all", "working"] | list[Weekday]
+"""Days a session or opening applies to: ``all``, ``working`` (Mon-Sat) or a list."""
+
+CHANNELS: tuple[str, ...] = ("d2d", "opd")
+SPOKE_TYPES: tuple[str, ...] = ("subcentre", "phc", "home")
+ROUTING_POLICIES: tuple[str, ...] = ("home_hub", "pooled", "least_wait", "overflow")
+
+NonNegInt = Annotated[int, Field(ge=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+_TIME = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+_PROB_TOL = 1e-6
+
+
+class Frozen(BaseModel):
+    """Base for every scenario model: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def parse_clock(value: object) -> int:
+    """Turn ``"HH:MM"`` (``"24:00"`` allowed) into minutes since midnight."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 09:30 as the sexagesimal integer 570 = 9*60+30.
+        minutes = value
+    elif isinstance(value, str) and (m := _TIME.match(value.strip())):
+        minutes = int(m.group(1)) * 60 + int(m.group(2))
+    else:
+        raise ValueError(f"expected a time as 'HH:MM', got {value!r}")
+    if not 0 <= minutes <= 24 * 60:
+        raise ValueError(f"time {value!r} is outside 00:00-24:00")
+    return minutes
+
+
+def format_clock(minutes: int) -> str:
+    """Minutes since midnight as ``"HH:MM"``."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def expand_days(days: DaySpec) -> tuple[int, ...]:
+    """Weekday numbers (Mon=0) named by a day spec."""
+    if days == "all":
+        return tuple(range(7))
+    if days == "working":
+        return tuple(range(6))
+    return tuple(sorted({WEEKDAYS.index(d) for d in days}))
+
+
+ClockTime = Annotated[
+    int,
+    BeforeValidator(parse_clock),
+    PlainSerializer(format_clock, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": _TIME.pattern}),
+]
+"""A time of day written 'HH:MM', held as minutes since midnight."""
+
+
+class Clock(Frozen):
+    """A daily time window on some weekdays, e.g. Mon-Sat 09:30-16:00."""
+
+    days: DaySpec = "working"
+    start: ClockTime = Field(description="Opening time, 'HH:MM'")
+    end: ClockTime = Field(description="Closing time, 'HH:MM' (24:00 allowed)")
+
+    @model_validator(mode="after")
+    def _order(self) -> Clock:
+        if self.end <= self.start:
+            raise ValueError(
+                f"end time {format_clock(self.end)} is not after start time "
+                f"{format_clock(self.start)} (sessions may not cross midnight; split them)"
+            )
+        return self
+
+    @property
+    def weekdays(self) -> tuple[int, ...]:
+        return expand_days(self.days)
+
+
+class Calendar(Frozen):
+    """Simulated horizon and the days with no service."""
+
+    horizon_days: Annotated[int, Field(ge=1, le=3660)]
+    warmup_days: NonNegFloat = 0.0
+    start_weekday: Weekday = "mon"
+    holidays: list[NonNegInt] = Field(
+        default_factory=list,
+        description="Day numbers (0 = first simulated day) with no spoke or hub service",
+    )
+    holidays_closed: bool = Field(
+        True, description="If false, holidays are ordinary days (kept for what-if runs)"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Calendar:
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError(
+                f"warmup_days ({self.warmup_days}) must be shorter than horizon_days "
+                f"({self.horizon_days})"
+            )
+        late = [d for d in self.holidays if d >= self.horizon_days]
+        if late:
+            raise ValueError(f"holidays {late} fall after the horizon ({self.horizon_days} days)")
+        return self
+
+    def weekday_of(self, day: int) -> int:
+        """Weekday number (Mon=0) of simulated day ``day``."""
+        return (WEEKDAYS.index(self.start_weekday) + day) % 7
+
+    def is_holiday(self, day: int) -> bool:
+        return self.holidays_closed and day in self.holidays
+
+
+class Specialty(Frozen):
+    """A clinical specialty and how long its consults take."""
+
+    consult: Distribution = Field(description="Consult length in minutes")
+    label: str | None = None
+
+
+class Session(Clock):
+    """Doctors of one specialty on tele-duty in a daily window."""
+
+    specialty: str
+    doctors: Annotated[int, Field(ge=1)] = 1
+
+
+class Hub(Frozen):
+    """A specialist hub: its registered doctor pool and its duty roster."""
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    district: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    doctors: dict[str, NonNegInt] = Field(
+        default_factory=dict, description="Registered doctors per specialty (the pool)"
+    )
+    roster: list[Session] = Field(default_factory=list)
+
+
+class District(Frozen):
+    """A district: its spokes, where they send requests, and where it lies."""
+
+    district: str = Field(min_length=1)
+    home_hub: str
+    subcentres: NonNegInt = 0
+    phcs: NonNegInt = 0
+    population: NonNegInt | None = None
+    lat: float | None = None
+    lon: float | None = None
+    hours: Clock | None = Field(None, description="Overrides spokes.hours for this district")
+
+
+class Spokes(Frozen):
+    """The spoke facilities (Health & Wellness Centres) by district."""
+
+    hours: Clock = Field(description="Default opening hours of every spoke")
+    districts: list[District] = Field(min_length=1)
+
+
+def _check_mix(mix: dict[str, float], what: str) -> dict[str, float]:
+    total = sum(mix.values())
+    if abs(total - 1.0) > _PROB_TOL:
+        raise ValueError(f"{what} probabilities sum to {total:.6g}, not 1")
+    return mix
+
+
+class Profiles(Frozen):
+    """Relative arrival intensity by hour of day and by weekday, and the arrival process."""
+
+    process: Literal["poisson", "regular"] = Field(
+        "poisson",
+        description="poisson: non-homogeneous Poisson arrivals; regular: evenly spaced in "
+        "cumulative intensity (deterministic arrivals, for exact hand-checked cases)",
+    )
+
+    hour_profile: list[NonNegFloat] | None = Field(
+        None, description="24 relative weights, hour 0 first; default flat"
+    )
+    weekday_profile: dict[Weekday, NonNegFloat] = Field(
+        default_factory=dict, description="Relative daily volume by weekday; default 1"
+    )
+
+    @field_validator("hour_profile")
+    @classmethod
+    def _hours(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and len(v) != 24:
+            raise ValueError(f"hour_profile needs 24 values (one per hour), got {len(v)}")
+        if v is not None and sum(v) <= 0:
+            raise ValueError("hour_profile must not be all zero")
+        return v
+
+
+class D2DDemand(Profiles):
+    """Doctor-to-doctor requests raised by the spokes' staff."""
+
+    per_spoke_per_day: dict[Literal["subcentre", "phc"], NonNegFloat] = Field(
+        description="Mean requests per spoke per open day, by spoke type"
+    )
+    specialty_mix: dict[str, NonNegFloat]
+
+    @field_validator("specialty_mix")
+    @classmethod
+    def _mix(cls, v: dict[str, float]) -> dict[str, float]:
+        return _check_mix(v, "specialty_mix")
+
+
+class OPDDemand(Profiles):
+    """Patient-at-home (OPD mode) requests by district."""
+
+    per_day: dict[str, NonNegFloat] = Field(description="Mean requests per open day by district")
+    specialty_mix: dict[str, NonNegFloat]
+    hours: Clock | None = Field(None, description="When patients can request; default spokes.hours")
+
+    @field_validator("specialty_mix")
+    @classmethod
+    def _mix(cls, v: dict[str, float]) -> dict[str, float]:
+        return _check_mix(v, "specialty_mix")
+
+
+class Demand(Frozen):
+    """Where requests come from; arrivals are non-homogeneous Poisson."""
+
+    growth: NonNegFloat = Field(1.0, description="Multiplier on every arrival rate")
+    d2d: D2DDemand | None = None
+    opd: OPDDemand | None = None
+
+
+class Routing(Frozen):
+    """How a request picks the hub (queue) that serves it."""
+
+    policy: Literal["home_hub", "pooled", "least_wait", "overflow"] = "home_hub"
+    overflow_threshold_min: NonNegFloat = Field(
+        30.0, description="overflow: leave the home hub when its expected wait exceeds this"
+    )
+
+
+class QueuePolicy(Frozen):
+    """Patience and what happens to requests still waiting when a session closes."""
+
+    patience: Distribution | None = Field(None, description="Time a request waits before leaving")
+    session_end: Literal["carry", "drop"] = Field(
+        "carry",
+        description="carry: waiting requests keep their place for the next session (a token "
+        "stays valid); drop: they are dropped when the queue closes",
+    )
+
+
+class MetricsConfig(Frozen):
+    """Service-level targets reported as the share of served requests seen within them."""
+
+    targets_min: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [15, 30, 60])
+
+
+class Scenario(Frozen):
+    """A complete, validated description of one network and its demand."""
+
+    name: str = "scenario"
+    description: str = ""
+    seed: NonNegInt = 12345
+    calendar: Calendar
+    specialties: dict[str, Specialty] = Field(min_length=1)
+    hubs: list[Hub] = Field(min_length=1)
+    spokes: Spokes
+    demand: Demand
+    routing: Routing = Routing()
+    queue: QueuePolicy = QueuePolicy()
+    metrics: MetricsConfig = MetricsConfig()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        problems = list(self._problems())
+        if problems:
+            raise ValueError("\n".join(f"at {path}: {msg}" for path, msg in problems))
+        return self
+
+    def _problems(self) -> Iterator[tuple[str, str]]:
+        specs = set(self.specialties)
+        hub_ids = [h.id for h in self.hubs]
+        hubs = set(hub_ids)
+        dup = {h for h in hub_ids if hub_ids.count(h) > 1}
+        if dup:
+            yield "hubs", f"hub ids must be unique; repeated: {sorted(dup)}"
+        names = [d.district for d in self.spokes.districts]
+        dupd = {d for d in names if names.count(d) > 1}
+        if dupd:
+            yield "spokes.districts", f"district names must be unique; repeated: {sorted(dupd)}"
+
+        def unknown(kind: str, value: str, known: set[str]) -> str:
+            close = difflib.get_close_matches(value, sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            return f"{kind} {value!r} is not defined{hint} (defined: {', '.join(sorted(known))})"
+
+        for i, hub in enumerate(self.hubs):
+            for s in hub.doctors:
+                if s not in specs:
+                    yield f"hubs.{i}.doctors.{s}", unknown("specialty", s, specs)
+            for j, sess in enumerate(hub.roster):
+                if sess.specialty not in specs:
+                    yield f"hubs.{i}.roster.{j}.specialty", unknown(
+                        "specialty", sess.specialty, specs
+                    )
+            for s, peak in _peak_on_duty(hub).items():
+                pool = hub.doctors.get(s, 0)
+                if s in specs and peak > pool:
+                    yield f"hubs.{i}.roster", (
+                        f"roster puts {peak} {s} doctors on duty at once but hub {hub.id!r} "
+                        f"has only {pool} registered (hubs.{i}.doctors.{s})"
+                    )
+        for i, d in enumerate(self.spokes.districts):
+            if d.home_hub not in hubs:
+                yield f"spokes.districts.{i}.home_hub", unknown("hub", d.home_hub, hubs)
+
+        served = {(h.id, s.specialty) for h in self.hubs for s in h.roster if s.doctors > 0}
+        served_anywhere = {s for _, s in served}
+        district_hub = {d.district: d.home_hub for d in self.spokes.districts}
+        for ch in CHANNELS:
+            dem = getattr(self.demand, ch)
+            if dem is None:
+                continue
+            for s, p in dem.specialty_mix.items():
+                if s not in specs:
+                    yield f"demand.{ch}.specialty_mix.{s}", unknown("specialty", s, specs)
+                elif p > 0 and s not in served_anywhere:
+                    yield f"demand.{ch}.specialty_mix.{s}", (
+                        f"there is demand for {s!r} but no hub's roster ever serves it"
+                    )
+            if ch == "opd":
+                for name in dem.per_day:
+                    if name not in district_hub:
+                        yield f"demand.opd.per_day.{name}", unknown(
+                            "district", name, set(district_hub)
+                        )
+        if self.routing.policy == "home_hub":
+            for district, pairs in sorted(self.demanding_districts().items()):
+                for ch, s in sorted(pairs):
+                    h = district_hub[district]
+                    if s in specs and s in served_anywhere and (h, s) not in served:
+                        yield f"demand.{ch}.specialty_mix.{s}", (
+                            f"under routing home_hub, {district} sends {s!r} requests to hub "
+                            f"{h!r}, whose roster never serves {s!r}"
+                        )
+
+    def demanding_districts(self) -> dict[str, set[tuple[str, str]]]:
+        """For each district, the (channel, specialty) pairs with positive demand."""
+        out: dict[str, set[tuple[str, str]]] = {}
+        d2d, opd = self.demand.d2d, self.demand.opd
+        for d in self.spokes.districts:
+            pairs: set[tuple[str, str]] = set()
+            if d2d is not None:
+                rate = d.subcentres * d2d.per_spoke_per_day.get(
+                    "subcentre", 0.0
+                ) + d.phcs * d2d.per_spoke_per_day.get("phc", 0.0)
+                if rate > 0:
+                    pairs |= {("d2d", s) for s, p in d2d.specialty_mix.items() if p > 0}
+            if opd is not None and opd.per_day.get(d.district, 0.0) > 0:
+                pairs |= {("opd", s) for s, p in opd.specialty_mix.items() if p > 0}
+            if pairs:
+                out[d.district] = pairs
+        return out
+
+    @property
+    def specialty_names(self) -> list[str]:
+        return list(self.specialties)
+
+    @property
+    def hub_ids(self) -> list[str]:
+        return [h.id for h in self.hubs]
+
+    @property
+    def district_names(self) -> list[str]:
+        return [d.district for d in self.spokes.districts]
+
+    @property
+    def horizon_min(self) -> float:
+        return self.calendar.horizon_days * 1440.0
+
+    @property
+    def warmup_min(self) -> float:
+        return self.calendar.warmup_days * 1440.0
+
+
+def _peak_on_duty(hub: Hub) -> dict[str, int]:
+    """Largest number of doctors per specialty the hub's roster puts on duty at once."""
+    peak: dict[str, int] = {}
+    for spec in {s.specialty for s in hub.roster}:
+        sessions = [s for s in hub.roster if s.specialty == spec]
+        best = 0
+        for wd in range(7):
+            todays = [s for s in sessions if wd in s.weekdays]
+            for s in todays:
+                at = sum(o.doctors for o in todays if o.start <= s.start < o.end)
+                best = max(best, at)
+        peak[spec] = best
+    return peak
