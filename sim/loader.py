@@ -234,3 +234,40 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError([Problem(source, "", None, f"cannot read file: {exc}")]) from None
     data, lines = parse_yaml(text, source)
     return scenario_from_dict(data, source, lines)
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value parsed as YAML (``1.5`` -> float, ``pooled`` -> str)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any],
+                    source: str = "--set") -> Scenario:
+    """A new scenario with dotted-path fields replaced (``{"demand.growth": 1.5}``).
+
+    The result is validated as a whole; the original is untouched. List items are
+    addressed by index (``hubs.0.doctors.medicine``).
+    """
+    data = scenario.model_dump(mode="json", by_alias=True)
+    for dotted, value in overrides.items():
+        parts: list[str | int] = [int(p) if p.isdigit() else p for p in dotted.split(".")]
+        node: Any = data
+        for i, part in enumerate(parts[:-1]):
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                where = format_loc(tuple(parts[: i + 1]))
+                raise ScenarioError([Problem(source, where, None,
+                                             f"no such field (in override {dotted!r})")]) from None
+            if node is None:
+                raise ScenarioError([Problem(source, format_loc(tuple(parts[: i + 1])), None,
+                                             "is not set in the scenario, so it has no fields")])
+        last = parts[-1]
+        if isinstance(node, list) and isinstance(last, int) and last >= len(node):
+            raise ScenarioError([Problem(source, format_loc(tuple(parts)), None,
+                                         "index out of range")])
+        node[last] = value
+    return scenario_from_dict(data, source)

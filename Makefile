@@ -1,0 +1,34 @@
+# hubsim: the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-fast lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## make run: set up, run the bundled Himachal baseline, say where results and plot are
+run: $(STAMP)
+	$(BIN)/hubsim run scenarios/himachal-baseline.yaml --out results/himachal-baseline
+
+## make test: set up, then the whole suite (slow statistical checks included)
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## make test-fast: skip the slow statistical checks
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check sim tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy sim
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .mypy_cache .ruff_cache

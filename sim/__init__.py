@@ -1,0 +1,27 @@
+"""hubsim: a discrete-event simulator for hub-and-spoke teleconsultation networks.
+
+The flow is one way: ``load_scenario`` (YAML -> validated ``Scenario``) -> ``simulate``
+(one run -> ``RunResult`` with columnar ``Records``) -> ``summary_rows`` (tidy metrics).
+"""
+
+from sim.loader import ScenarioError, apply_overrides, load_scenario, scenario_from_dict
+from sim.metrics import summary_rows
+from sim.model import Model, simulate
+from sim.records import Records, RunResult
+from sim.scenario import Scenario
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Model",
+    "Records",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "apply_overrides",
+    "load_scenario",
+    "scenario_from_dict",
+    "simulate",
+    "summary_rows",
+]

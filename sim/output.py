@@ -1,0 +1,175 @@
+"""Writing results to disk: tidy CSVs, records, the resolved scenario, atomically.
+
+Every file is written to a temporary name in the same folder and renamed into place, so
+an interrupted run never leaves a half-written file where a good one stood.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import yaml
+
+from sim.records import COLUMNS, RunResult
+from sim.scenario import Scenario
+
+
+def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write ``path`` via a temporary file in the same folder, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Atomically write a UTF-8 text file."""
+    return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def _fmt(v: Any) -> Any:
+    if isinstance(v, float | np.floating):
+        if np.isnan(v):
+            return ""
+        return repr(float(v)) if float(v) != int(v) or abs(v) > 1e15 else str(int(v))
+    return v
+
+
+def csv_text(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
+    """Rows (dicts) as CSV text with the given column order; NaN as an empty cell."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for row in rows:
+        w.writerow([_fmt(row.get(c, "")) for c in columns])
+    return buf.getvalue()
+
+
+def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Path:
+    """Atomically write a tidy CSV."""
+    return write_text(path, csv_text(rows, columns))
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """Read a CSV written by ``write_csv`` (values as strings)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_records(path: Path, result: RunResult) -> Path:
+    """The request records as gzip-compressed CSV, category codes replaced by names."""
+    cols = result.decoded()
+
+    def write(fh: IO[bytes]) -> None:
+        with gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) as gz:
+            text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
+            w = csv.writer(text, lineterminator="\n")
+            w.writerow(COLUMNS)
+            floats = {"arrival", "start", "end", "overtime"}
+            columns = [
+                [("" if np.isnan(x) else f"{x:.4f}") for x in cols[c].tolist()] if c in floats
+                else cols[c].tolist()
+                for c in COLUMNS
+            ]
+            w.writerows(zip(*columns, strict=True))
+            text.flush()
+            text.detach()
+
+    return atomic_write(path, write)
+
+
+def read_records(path: Path) -> dict[str, np.ndarray]:
+    """Read records written by ``write_records`` back as columns (floats parsed)."""
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out: dict[str, np.ndarray] = {}
+    for c in COLUMNS:
+        vals = [row[c] for row in rows]
+        if c in {"arrival", "start", "end", "overtime"}:
+            out[c] = np.asarray([float(v) if v else np.nan for v in vals])
+        elif c in {"id", "spoke"}:
+            out[c] = np.asarray([int(v) for v in vals], dtype=np.int64)
+        else:
+            out[c] = np.asarray(vals, dtype=object)
+    return out
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    """The scenario with every default filled in, as YAML that loads back to the same model."""
+    data = scenario.model_dump(mode="json", by_alias=True)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def run_metadata(result: RunResult, **extra: Any) -> dict[str, Any]:
+    """Seed, versions and sizes of a run, for ``run.json``."""
+    from sim import __version__
+
+    return {
+        "scenario": result.scenario.name,
+        "seed": result.seed_entropy,
+        "seed_spawn_key": list(result.seed_key),
+        "hubsim_version": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "requests": len(result.records),
+        "horizon_days": result.scenario.calendar.horizon_days,
+        "warmup_days": result.scenario.calendar.warmup_days,
+        **extra,
+    }
+
+
+def write_json(path: Path, data: dict[str, Any]) -> Path:
+    """Atomically write pretty JSON."""
+    return write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+SUMMARY_COLUMNS: tuple[str, ...] = ("metric", "group_by", "group", "value")
+
+
+def write_run(result: RunResult, out: Path, plot: bool = True) -> dict[str, Path]:
+    """Write one run's outputs to ``out`` and return what was written, by role."""
+    from sim.metrics import summary_rows
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "summary": write_csv(out / "summary.csv", summary_rows(result), SUMMARY_COLUMNS),
+        "records": write_records(out / "records.csv.gz", result),
+        "scenario": write_text(out / "scenario.resolved.yaml", scenario_yaml(result.scenario)),
+        "metadata": write_json(out / "run.json", run_metadata(result)),
+    }
+    if plot:
+        from sim.plots import wait_distribution, waits_by
+
+        fig = wait_distribution(waits_by(result, "specialty"),
+                                result.scenario.metrics.targets_min,
+                                title=f"{result.scenario.name}: wait for a consult by specialty")
+        paths["plot"] = atomic_write(out / "wait_by_specialty.png",
+                                     lambda fh: fig.savefig(fh, format="png", dpi=110))
+    return paths
