@@ -172,6 +172,15 @@ def _valid_keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
+_TAGS = {"exponential", "deterministic", "uniform", "triangular", "lognormal", "gamma",
+         "erlang", "empirical"}
+
+
+def _is_tag(prefix: Loc, part: str | int, lines: Mapping[Loc, int]) -> bool:
+    """True for a discriminated-union tag pydantic puts in a loc (not a key in the file)."""
+    return isinstance(part, str) and part in _TAGS and (*prefix, part) not in lines
+
+
 _CROSS = re.compile(r"^at ([^:]+): (.*)$")
 
 
@@ -193,6 +202,10 @@ def _problems_from(exc: ValidationError, source: str, lines: Mapping[Loc, int]) 
                 msg += f"; valid keys here: {', '.join(keys)}"
         if err["type"] == "missing":
             msg = "required field is missing"
+        elif err["type"] != "extra_forbidden" and isinstance(err.get("input"),
+                                                             str | int | float | bool):
+            msg += f" (got {err['input']!r})"
+        loc = tuple(p for i, p in enumerate(loc) if not _is_tag(loc[:i], p, lines))
         sub = msg.splitlines()
         if all(_CROSS.match(s) for s in sub):
             for s in sub:
