@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -282,6 +282,130 @@ class MetricsConfig(Frozen):
     targets_min: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [15, 30, 60])
 
 
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class Clinic(Frozen):
+    """Scheduled appointments at one hub x specialty: on-duty time cut into slots."""
+
+    hub: str
+    specialty: str
+    slot_min: Annotated[float, Field(gt=0)] = Field(description="Slot length in minutes")
+    horizon_days: Annotated[float, Field(gt=0)] = Field(
+        7.0, description="A request books the earliest free slot starting within this many "
+        "days of its arrival, else it is turned away")
+    overbook_per_session: NonNegInt = Field(
+        0, description="Extra bookings accepted per session (spread over its slots)")
+    same_day_share: Probability = Field(
+        0.0, description="Share of each session's slots (its last ones) held back for "
+        "requests made the same day")
+    channels: list[Literal["d2d", "opd"]] = Field(
+        default_factory=lambda: ["d2d", "opd"],
+        description="Channels that book; the others join the token queue of the same doctors")
+
+
+class Booking(Frozen):
+    """Appointment clinics and no-shows (off when the section is absent)."""
+
+    clinics: list[Clinic] = Field(min_length=1)
+    no_show: dict[Literal["d2d", "opd"], Probability] = Field(
+        default_factory=dict,
+        description="Probability by channel that a booked patient (or spoke) does not join")
+    report_within_days: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [1, 3, 7],
+        description="Report the share of requests booked within these many days")
+
+
+class Connectivity(Frozen):
+    """How likely a video consult attempt fails and how much doctor time it wastes."""
+
+    fail_prob: Probability = 0.0
+    wasted_min: NonNegFloat = Field(5.0, description="Doctor minutes lost per failed attempt")
+
+
+class Failures(Frozen):
+    """Failed video calls by district or spoke type, and the retry policy."""
+
+    default: Connectivity = Connectivity()
+    spoke_types: dict[Literal["subcentre", "phc", "home"], Connectivity] = Field(
+        default_factory=dict, description="Overrides the default by spoke type")
+    districts: dict[str, Connectivity] = Field(
+        default_factory=dict, description="Overrides spoke type and default by district")
+    retry_delay_min: NonNegFloat = Field(
+        10.0, description="A failed request rejoins the queue after this delay")
+    max_attempts: Annotated[int, Field(ge=1)] = Field(
+        3, description="Attempts before the request gives up")
+
+
+class PhcTier(Frozen):
+    """The PHC medical-officer tier: a first consult step before the specialist hubs."""
+
+    spoke_types: list[Literal["subcentre", "phc"]] = Field(
+        default_factory=lambda: ["subcentre"],
+        description="Doctor-to-doctor requests from these spoke types see the PHC MO first")
+    escalate_share: Probability = Field(description="Share escalated to the specialist hub")
+    consult: Distribution = Field(description="PHC MO consult length in minutes")
+    hours: Clock = Field(description="When the PHC MOs are on tele-duty")
+    doctors: Annotated[int, Field(ge=1)] = Field(
+        1, description="MOs on tele-duty per district during the hours")
+    district_doctors: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict, description="Overrides doctors for named districts")
+    escalation_delay_min: NonNegFloat = Field(
+        0.0, description="Delay between the PHC consult end and joining the hub queue")
+
+
+class FollowUps(Frozen):
+    """What a specialist consult leads to: a follow-up request, or a physical referral."""
+
+    share: Probability = Field(0.0, description="Share asked to return as a follow-up request")
+    delay: Distribution | None = Field(
+        None, description="Minutes from the consult end to the follow-up request (moved to "
+        "the next time its spoke is open)")
+    referral_share: Probability = Field(
+        0.0, description="Share referred to a physical visit (counted, not simulated)")
+    repeat: bool = Field(False, description="Whether follow-ups can lead to further follow-ups")
+
+    @model_validator(mode="after")
+    def _check(self) -> FollowUps:
+        if self.share + self.referral_share > 1 + _PROB_TOL:
+            raise ValueError(f"share ({self.share}) + referral_share ({self.referral_share}) "
+                             "exceeds 1")
+        if self.share > 0 and self.delay is None:
+            raise ValueError("a positive follow-up share needs a delay distribution")
+        return self
+
+
+class PriorityClass(Frozen):
+    """One priority class: its share of requests, patience and service-level targets."""
+
+    name: str = Field(min_length=1)
+    share: Probability
+    patience: Distribution | None = Field(None, description="Overrides queue.patience")
+    targets_min: list[Annotated[float, Field(gt=0)]] = Field(default_factory=list)
+
+
+class Priorities(Frozen):
+    """Priority classes, highest first; queues serve higher classes first (non-preemptive)."""
+
+    classes: list[PriorityClass] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Priorities:
+        names = [c.name for c in self.classes]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"priority class names must be unique; repeated: {dup}")
+        _check_mix({c.name: c.share for c in self.classes}, "priority class share")
+        return self
+
+
+class Absence(Frozen):
+    """Each rostered doctor is absent from a session with this probability."""
+
+    prob: Probability
+    hubs: dict[str, Probability] = Field(default_factory=dict, description="Overrides by hub")
+
+
 class Scenario(Frozen):
     """A complete, validated description of one network and its demand."""
 
@@ -296,6 +420,12 @@ class Scenario(Frozen):
     routing: Routing = Routing()
     queue: QueuePolicy = QueuePolicy()
     metrics: MetricsConfig = MetricsConfig()
+    booking: Booking | None = Field(None, description="Appointment clinics; off if absent")
+    failures: Failures | None = Field(None, description="Failed video calls; off if absent")
+    phc_tier: PhcTier | None = Field(None, description="PHC MO tier; off if absent")
+    followups: FollowUps | None = Field(None, description="Follow-ups, referrals; off if absent")
+    priorities: Priorities | None = Field(None, description="Priority classes; off if absent")
+    absence: Absence | None = Field(None, description="Doctor absence; off if absent")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
@@ -370,6 +500,41 @@ class Scenario(Frozen):
                             f"under routing home_hub, {district} sends {s!r} requests to hub "
                             f"{h!r}, whose roster never serves {s!r}"
                         )
+        yield from self._realism_problems(specs, hubs, served, set(district_hub), unknown)
+
+    def _realism_problems(self, specs: set[str], hubs: set[str], served: set[tuple[str, str]],
+                          districts: set[str], unknown: Callable[[str, str, set[str]], str],
+                          ) -> Iterator[tuple[str, str]]:
+        """Cross-checks of the optional booking, failure, tier, priority and absence sections."""
+        if self.booking is not None:
+            if self.routing.policy == "pooled":
+                yield "booking", "appointment clinics need a hub queue; routing pooled has none"
+            seen: set[tuple[str, str]] = set()
+            for i, c in enumerate(self.booking.clinics):
+                if c.hub not in hubs:
+                    yield f"booking.clinics.{i}.hub", unknown("hub", c.hub, hubs)
+                elif c.specialty not in specs:
+                    yield f"booking.clinics.{i}.specialty", unknown("specialty", c.specialty, specs)
+                elif (c.hub, c.specialty) not in served:
+                    yield f"booking.clinics.{i}", (
+                        f"hub {c.hub!r} never has {c.specialty!r} doctors on duty to give slots")
+                if (c.hub, c.specialty) in seen:
+                    yield f"booking.clinics.{i}", f"a second clinic for {c.hub}/{c.specialty}"
+                seen.add((c.hub, c.specialty))
+        if self.failures is not None:
+            for name in self.failures.districts:
+                if name not in districts:
+                    yield f"failures.districts.{name}", unknown("district", name, districts)
+        if self.phc_tier is not None:
+            for name in self.phc_tier.district_doctors:
+                if name not in districts:
+                    yield f"phc_tier.district_doctors.{name}", unknown("district", name, districts)
+            if self.demand.d2d is None:
+                yield "phc_tier", "the PHC tier needs doctor-to-doctor demand (demand.d2d)"
+        if self.absence is not None:
+            for name in self.absence.hubs:
+                if name not in hubs:
+                    yield f"absence.hubs.{name}", unknown("hub", name, hubs)
 
     def demanding_districts(self) -> dict[str, set[tuple[str, str]]]:
         """For each district, the (channel, specialty) pairs with positive demand."""
