@@ -495,7 +495,7 @@ class Scenario(Frozen):
             for district, pairs in sorted(self.demanding_districts().items()):
                 for ch, s in sorted(pairs):
                     h = district_hub[district]
-                    if s in specs and s in served_anywhere and (h, s) not in served:
+                    if h in hubs and s in specs and s in served_anywhere and (h, s) not in served:
                         yield f"demand.{ch}.specialty_mix.{s}", (
                             f"under routing home_hub, {district} sends {s!r} requests to hub "
                             f"{h!r}, whose roster never serves {s!r}"
