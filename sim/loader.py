@@ -7,7 +7,9 @@ can print one screen and exit 2 instead of a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import os
 import re
 import types
 import typing
@@ -232,21 +234,99 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>",
         raise ScenarioError(_problems_from(exc, source, lines or {})) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate one scenario YAML file.
-
-    Raises ``ScenarioError`` (a ``ValueError``) naming file, field, line and problem.
-    """
-    p = Path(path)
-    source = str(path)
+def _read_yaml_file(p: Path, source: str) -> tuple[Any, dict[Loc, int]]:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError([Problem(source, "", None, "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(source, "", None, f"cannot read file: {exc}")]) from None
-    data, lines = parse_yaml(text, source)
-    return scenario_from_dict(data, source, lines)
+    return parse_yaml(text, source)
+
+
+def _deep_merge(base: Any, over: Any, path: Loc, replaced: set[Loc]) -> Any:
+    """``over`` laid on ``base``: mappings merge key by key; lists and scalars replace."""
+    if isinstance(base, Mapping) and isinstance(over, Mapping):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _deep_merge(base[k], v, (*path, k), replaced) if k in base else v
+            if k not in base:
+                replaced.add((*path, k))
+        return out
+    replaced.add(path)
+    return over
+
+
+def _layers(p: Path, source: str, chain: tuple[Path, ...]
+            ) -> tuple[dict[str, Any], dict[Loc, int], dict[Loc, str]]:
+    """A file with its ``extends:`` bases merged in, plus where each field came from."""
+    data, lines = _read_yaml_file(p, source)
+    owner = dict.fromkeys(lines, source)
+    if "extends" not in data:
+        return dict(data), lines, owner
+    ext, ext_line = data["extends"], lines.get(("extends",))
+    if not isinstance(ext, str) or not ext.strip():
+        raise ScenarioError([Problem(source, "extends", ext_line,
+                                     "must be the path of a base scenario file, relative to "
+                                     "this file's folder")])
+    base_path = p.parent / ext
+    base_source = os.path.normpath(str(Path(source).parent / ext))
+    here = (*chain, p.resolve())
+    if base_path.resolve() in here:
+        names = [*(str(c.name) for c in here), base_path.name]
+        raise ScenarioError([Problem(source, "extends", ext_line,
+                                     f"extends cycle: {' -> '.join(names)}")])
+    if not base_path.is_file():
+        raise ScenarioError([Problem(source, "extends", ext_line,
+                                     f"base scenario {ext!r} not found (looked for "
+                                     f"{base_source})")])
+    bdata, blines, bowner = _layers(base_path, base_source, here)
+    over = {k: v for k, v in data.items() if k != "extends"}
+    replaced: set[Loc] = set()
+    merged = _deep_merge(bdata, over, (), replaced)
+
+    def kept(loc: Loc) -> bool:
+        return not any(loc[:i] in replaced for i in range(1, len(loc) + 1))
+
+    mlines = {loc: ln for loc, ln in blines.items() if kept(loc)}
+    mowner = {loc: f for loc, f in bowner.items() if kept(loc)}
+    for loc, ln in lines.items():
+        if loc and loc[0] != "extends":
+            mlines[loc] = ln
+            mowner[loc] = source
+    return merged, mlines, mowner
+
+
+def _owner_of(path: str, owners: Mapping[str, str], default: str) -> str:
+    """The file that defined the longest prefix of a field path (``hubs[0].roster``)."""
+    best, best_len = default, -1
+    for key, f in owners.items():
+        if len(key) > best_len and (path == key or path.startswith((key + ".", key + "["))):
+            best, best_len = f, len(key)
+    return best
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate one scenario YAML file.
+
+    A file may start from another with ``extends: ../base.yaml`` (relative to its own
+    folder) and give only the keys it changes: mappings merge key by key, lists and
+    scalars replace, and the merged whole is validated. Bases may extend further bases;
+    a cycle or a missing base is an error naming the file.
+
+    Raises ``ScenarioError`` (a ``ValueError``) naming file, field, line and problem.
+    """
+    source = str(path)
+    data, lines, owner = _layers(Path(path), source, ())
+    try:
+        return scenario_from_dict(data, source, lines)
+    except ScenarioError as exc:
+        if all(f == source for f in owner.values()):
+            raise
+        owners = {format_loc(loc): f for loc, f in owner.items()}
+        problems = [dataclasses.replace(pr, file=_owner_of(pr.path, owners, source))
+                    for pr in exc.problems]
+        raise ScenarioError(problems) from None
 
 
 def parse_value(text: str) -> Any:
