@@ -124,7 +124,7 @@ demand:
     assert p.file == str(plan) and p.line == 3 and p.path == "demand.growth"
 
     # a field the overlay did not touch is reported in the base file, at its line there
-    broken = write(tmp_path / "broken.yaml", BASE.replace("horizon_days: 10", "horizon_days: 0"))
+    write(tmp_path / "broken.yaml", BASE.replace("horizon_days: 10", "horizon_days: 0"))
     plan2 = write(tmp_path / "plan2.yaml", "extends: broken.yaml\nseed: 4\n")
     with pytest.raises(ScenarioError) as err:
         load_scenario(plan2)
