@@ -195,3 +195,25 @@ def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     pat = scenario.queue.patience
     patience = np.full(n, np.inf) if pat is None else pat.sample(streams("patience"), n)
     return Arrivals(time, channel, spoke, stype, district, spec, consult, patience)
+
+
+def draw_priorities(scenario: Scenario, streams: Streams,
+                    arrivals: Arrivals) -> tuple[np.ndarray, np.ndarray]:
+    """Priority class (0 = highest) and patience of every request.
+
+    Classes come from their own stream ("priority") and a class with its own patience
+    draws it from "patience/<class>", so the arrival, consult and base patience streams are
+    unchanged. Without priority classes every request is class 0 with its drawn patience.
+    """
+    n = len(arrivals)
+    pri = scenario.priorities
+    if pri is None:
+        return np.zeros(n, dtype=np.int8), arrivals.patience
+    shares = np.asarray([c.share for c in pri.classes])
+    cls = streams("priority").choice(len(shares), size=n, p=shares / shares.sum()).astype(np.int8)
+    patience = arrivals.patience.copy()
+    for k, c in enumerate(pri.classes):
+        if c.patience is not None:
+            own = c.patience.sample(streams(f"patience/{c.name}"), n)
+            patience[cls == k] = own[cls == k]
+    return cls, patience

@@ -11,22 +11,46 @@ session ends is finished and its overrun recorded as overtime.
 Queues: under ``home_hub``, ``least_wait`` and ``overflow`` there is one queue per
 hub x specialty, served by that hub's doctors; under ``pooled`` there is one state-wide
 queue per specialty served by every hub's doctors of that specialty.
+
+Optional mechanisms (scenario sections ``booking``, ``failures``, ``phc_tier``,
+``followups``, ``priorities``; all off by default) run on a second code path,
+``_run_realism``, so that a scenario without them runs the plain path unchanged and pays
+nothing for them. There queues are heaps ordered by (priority class, booked before token,
+time joined); booked requests join their queue at the slot; failed video calls hold the
+doctor for the wasted minutes and rejoin after the retry delay; sub-centre requests may
+first see the district's PHC medical officers (extra pools after the hub pools); follow-ups
+are new requests appended during the run. ``absence`` only thins the duty timelines.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 from collections import deque
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from sim.demand import Arrivals, draw_arrivals
-from sim.records import ABANDONED, DROPPED, SERVED, UNSERVED, Records, RunResult
-from sim.roster import DutyTimeline, all_timelines
-from sim.scenario import Scenario
+from sim.demand import Arrivals, draw_arrivals, draw_priorities
+from sim.records import (
+    ABANDONED,
+    DROPPED,
+    GAVE_UP,
+    NEW_DTYPES,
+    NO_SHOW,
+    SERVED,
+    TURNED_AWAY,
+    UNSERVED,
+    Records,
+    RunResult,
+)
+from sim.roster import DAY, DutyTimeline, all_timelines
+from sim.scenario import CHANNELS, SPOKE_TYPES, Calendar, Clock, Scenario
 from sim.streams import SeedLike, Streams, seed_sequence
 
 
@@ -41,7 +65,12 @@ class Model:
         self.seed = seed_sequence(scenario.seed if seed is None else seed)
         self.streams = Streams(self.seed)
         self.arrivals = draw_arrivals(scenario, self.streams) if arrivals is None else arrivals
-        self.duty = all_timelines(scenario)
+        self.rostered = all_timelines(scenario)
+        self.duty = self.rostered
+        self.sessions: dict[str, np.ndarray] = {}
+        if scenario.absence is not None:
+            self.duty, self.sessions = absent_timelines(scenario, self.rostered,
+                                                        self.streams("absence"))
         self._ran = False
         self._build_network()
 
@@ -92,6 +121,32 @@ class Model:
         self.queue_timeline = [self._sum_timelines([self.duty[pools[p]] for p in ps])
                                for ps in self.queue_pools]
         self.mean_consult = [sp.consult.mean for sp in sc.specialties.values()]
+        self.n_hub_pools = len(pools)
+        self.phc_duty: dict[int, DutyTimeline] = {}
+        self.phc_queue: dict[int, int] = {}
+        tier = sc.phc_tier
+        if tier is not None:  # one PHC MO pool and queue per district, after the hub pools
+            for di, name in enumerate(sc.district_names):
+                k = tier.district_doctors.get(name, tier.doctors)
+                tl = clock_timeline(sc.calendar, tier.hours, k)
+                if not tl.ever_on:
+                    continue
+                self.phc_duty[di] = tl
+                p = len(self.pool_hub)
+                self.pool_hub.append(-1)
+                self.pool_spec.append(-1)
+                ids = []
+                for j in range(k):
+                    ids.append(len(self.doctor_pool))
+                    self.doctor_pool.append(p)
+                    self.doctor_names.append(f"PHC/{name}/{j + 1}")
+                self.pool_doctors.append(ids)
+                self.phc_queue[di] = len(self.queue_pools)
+                self.pool_queue.append(len(self.queue_pools))
+                self.queue_pools.append([p])
+                self.queue_hub.append(-1)
+                self.queue_spec.append(-1)
+                self.queue_timeline.append(tl)
 
     @staticmethod
     def _sum_timelines(tls: list[DutyTimeline]) -> DutyTimeline:
@@ -105,6 +160,8 @@ class Model:
         if self._ran:
             raise RuntimeError("a Model runs once; build a new one for another run")
         self._ran = True
+        if uses_realism(self.scenario):
+            return self._run_realism()
         sc = self.scenario
         arr = self.arrivals
         n = len(arr)
@@ -300,9 +357,646 @@ class Model:
             end=np.asarray(end),
             overtime=np.asarray(overtime),
             outcome=np.asarray(outcome, dtype=np.int8),
+            **plain_columns(arr.time, np.asarray(outcome, dtype=np.int8)),
         )
-        return RunResult(sc, int(self.seed.entropy), tuple(self.seed.spawn_key), records,
-                         self.duty, self.doctor_names)
+        return self._result(records)
+
+    def _result(self, records: Records) -> RunResult:
+        tables: dict[str, dict[str, np.ndarray]] = {}
+        if self.sessions:
+            tables["sessions"] = self.sessions
+        if getattr(self, "slot_table", None):
+            tables["slots"] = self.slot_table
+        return RunResult(self.scenario, int(self.seed.entropy), tuple(self.seed.spawn_key),
+                         records, self.duty, self.doctor_names, self.phc_duty, tables)
+
+    def _run_realism(self) -> RunResult:
+        """The run with booking, failures, the PHC tier, follow-ups or priorities on."""
+        sc = self.scenario
+        arr = self.arrivals
+        n0 = len(arr)
+        horizon = sc.horizon_min
+        drop_at_close = sc.queue.session_end == "drop"
+        policy = sc.routing.policy
+        threshold = sc.routing.overflow_threshold_min
+        streams = self.streams
+        booking, fails, tier, fu = sc.booking, sc.failures, sc.phc_tier, sc.followups
+
+        prio_arr, pat_arr = draw_priorities(sc, streams, arr)
+        times = arr.time.tolist()
+        consult = arr.consult.tolist()
+        pat = pat_arr.tolist()
+        prio = prio_arr.tolist()
+        spec_of = arr.specialty.tolist()
+        district_of = arr.district.tolist()
+        chan_of = arr.channel.tolist()
+        stype_of = arr.spoke_type.tolist()
+        spoke_of = arr.spoke.tolist()
+        nan = math.nan
+        deadline = [math.inf] * n0
+        start = [nan] * n0
+        end = [nan] * n0
+        overtime = [0.0] * n0
+        outcome = [UNSERVED] * n0
+        doctor = [-1] * n0
+        routed = [-1] * n0
+        tier_of = [0] * n0
+        phc_start = [nan] * n0
+        phc_end = [nan] * n0
+        queued = [nan] * n0
+        slot = [nan] * n0
+        attempts = [0] * n0
+        lost = [0.0] * n0
+        parent = [-1] * n0
+        next_step = [0] * n0
+        q_of = [-1] * n0
+        columns: list[list[Any]] = [times, consult, pat, prio, spec_of, district_of, chan_of,
+                                    stype_of, spoke_of, deadline, start, end, overtime,
+                                    outcome, doctor, routed, tier_of, phc_start, phc_end,
+                                    queued, slot, attempts, lost, parent, next_step, q_of]
+
+        # pre-drawn uniforms, each from its own stream (existing streams are not shifted)
+        has_fail, has_booking = fails is not None, booking is not None
+        max_att = fails.max_attempts if fails is not None else 1
+        u_noshow = streams("noshow").random(n0).tolist() if has_booking else []
+        u_fail = streams("failure").random((n0, max_att)).tolist() if has_fail else []
+        u_esc = streams("escalation").random(n0).tolist() if tier is not None else []
+        u_next = streams("followup").random(n0).tolist() if fu is not None else []
+        phc_len = (tier.consult.sample(streams("phc/consult"), n0).tolist()
+                   if tier is not None else [])
+        fail_p: list[float] = []
+        wasted: list[float] = []
+        if has_fail:
+            fp, fw = connectivity_table(sc)
+            fail_p = fp[arr.district, arr.spoke_type].tolist()
+            wasted = fw[arr.district, arr.spoke_type].tolist()
+        noshow_p = ([booking.no_show.get(ch, 0.0) for ch in CHANNELS]  # type: ignore[call-overload]
+                    if booking is not None else [])
+        esc_share = tier.escalate_share if tier is not None else 0.0
+        esc_delay = tier.escalation_delay_min if tier is not None else 0.0
+        tier_types = ({SPOKE_TYPES.index(t) for t in tier.spoke_types} if tier is not None
+                      else set())
+        retry_delay = fails.retry_delay_min if fails is not None else 0.0
+
+        n_pools = len(self.pool_hub)
+        n_queues = len(self.queue_pools)
+        n_hub_pools = self.n_hub_pools
+        queues: list[list[tuple[int, int, float, int, int]]] = [[] for _ in range(n_queues)]
+        idle: list[list[int]] = [[] for _ in range(n_pools)]
+        off: list[list[int]] = [list(reversed(ids)) for ids in self.pool_doctors]
+        leaving: list[deque[float]] = [deque() for _ in range(n_pools)]
+        target = [0] * n_pools
+        q_idle = [0] * n_queues
+        q_on = [0] * n_queues
+        pool_queue = self.pool_queue
+        pool_hub = self.pool_hub
+        doctor_pool = self.doctor_pool
+        queue_pools = self.queue_pools
+        queue_hub = self.queue_hub
+        district_hub = self.district_hub
+        seq = itertools.count()
+        heappush, heappop = heapq.heappush, heapq.heappop
+        HUB, PHC, FAIL = 0, 1, 2
+
+        env = simpy.Environment()
+
+        def at(delay: float, fn: Callable[[int], None], r: int) -> None:
+            ev = Timeout(env, delay, r)
+            ev.callbacks.append(lambda e: fn(e.value))
+
+        def begin(r: int, d: int, p: int, t: float) -> None:
+            if p >= n_hub_pools:  # the PHC medical officer
+                e = t + phc_len[r]
+                phc_start[r], phc_end[r] = t, e
+                if u_esc[r] >= esc_share:  # resolved here
+                    tier_of[r], outcome[r] = 1, SERVED
+                    start[r], end[r], doctor[r] = t, e, d
+                else:
+                    tier_of[r] = 2
+                ev = Timeout(env, e - env.now, (r, PHC, d))
+                ev.callbacks.append(complete)
+                return
+            k = attempts[r]
+            attempts[r] = k + 1
+            routed[r] = pool_hub[p]
+            if has_fail and u_fail[r][k] < fail_p[r]:
+                ev = Timeout(env, t + wasted[r] - env.now, (r, FAIL, d))
+                ev.callbacks.append(complete)
+                return
+            start[r] = t
+            e = t + consult[r]
+            end[r] = e
+            doctor[r] = d
+            outcome[r] = SERVED
+            ev = Timeout(env, e - env.now, (r, HUB, d))
+            ev.callbacks.append(complete)
+
+        def take_next(d: int, p: int, t: float) -> None:
+            heap = queues[pool_queue[p]]
+            while heap:
+                r = heappop(heap)[4]
+                if deadline[r] < t:
+                    outcome[r] = ABANDONED
+                    end[r] = deadline[r]
+                    continue
+                begin(r, d, p, t)
+                return
+            idle[p].append(d)
+            q_idle[pool_queue[p]] += 1
+
+        def complete(ev: simpy.Event) -> None:
+            r, kind, d = ev.value
+            t = env.now
+            p = doctor_pool[d]
+            if kind == HUB:
+                if fu is not None:
+                    u = u_next[r]
+                    if u < fu.share:
+                        if fu.repeat or parent[r] < 0:
+                            next_step[r] = 1
+                            follow_up(r, t)
+                    elif u < fu.share + fu.referral_share:
+                        next_step[r] = 2
+            elif kind == PHC:
+                if tier_of[r] == 2:
+                    if esc_delay > 0:
+                        at(esc_delay, hub_arrive, r)
+                    else:
+                        route(r, t)
+            else:  # a failed video call
+                lost[r] += wasted[r]
+                if attempts[r] >= max_att:
+                    outcome[r], end[r] = GAVE_UP, t
+                else:
+                    at(retry_delay, rejoin, r)
+            if leaving[p]:
+                ot = t - leaving[p].popleft()
+                if kind == HUB:
+                    overtime[r] = ot
+                off[p].append(d)
+                return
+            take_next(d, p, t)
+
+        def roster_change(p: int, level: int, _ev: simpy.Event | None = None) -> None:
+            t = env.now
+            q = pool_queue[p]
+            diff = level - target[p]
+            target[p] = level
+            q_on[q] += diff
+            if diff > 0:
+                for _ in range(diff):
+                    if leaving[p]:
+                        leaving[p].pop()
+                    else:
+                        take_next(off[p].pop(), p, t)
+            elif diff < 0:
+                for _ in range(-diff):
+                    if idle[p]:
+                        off[p].append(idle[p].pop())
+                        q_idle[q] -= 1
+                    else:
+                        leaving[p].append(t)
+                if drop_at_close and q_on[q] == 0:
+                    heap = queues[q]
+                    for item in heap:
+                        r = item[4]
+                        if deadline[r] < t:
+                            outcome[r], end[r] = ABANDONED, deadline[r]
+                        else:
+                            outcome[r], end[r] = DROPPED, t
+                            routed[r] = queue_hub[q]
+                    heap.clear()
+
+        def join(q: int, r: int, t: float, booked: int) -> None:
+            """Request ``r`` joins queue ``q`` at ``t``: a free doctor takes it at once."""
+            if q_idle[q]:
+                pools = queue_pools[q]
+                if len(pools) == 1:
+                    p = pools[0]
+                else:
+                    h = district_hub[district_of[r]]
+                    p = max(pools, key=lambda x: (pool_hub[x] == h and len(idle[x]) > 0,
+                                                  len(idle[x])))
+                q_idle[q] -= 1
+                begin(r, idle[p].pop(), p, t)
+            elif drop_at_close and q_on[q] == 0:
+                outcome[r], end[r] = DROPPED, t
+                routed[r] = queue_hub[q]
+            else:
+                heappush(queues[q], (prio[r], 1 - booked, t, next(seq), r))
+                routed[r] = queue_hub[q]
+
+        for p in range(n_pools):
+            tl = (self.duty[(pool_hub[p], self.pool_spec[p])] if p < n_hub_pools
+                  else self.queue_timeline[pool_queue[p]])
+            if tl.levels[0]:
+                roster_change(p, int(tl.levels[0]))
+            for t, level in tl.changes():
+                ev = Timeout(env, t, None)
+                ev.callbacks.append(partial(roster_change, p, level))
+
+        opens = []
+        for tl in self.queue_timeline:
+            up = np.flatnonzero(tl.levels > 0)
+            opens.append((tl.times[up], tl.levels[up]))
+        mean_consult = self.mean_consult
+
+        def expected_wait(q: int, t: float) -> float:
+            if q_idle[q]:
+                return 0.0
+            work = (len(queues[q]) + 1) * mean_consult[self.queue_spec[q]]
+            if q_on[q] > 0:
+                return work / q_on[q]
+            ot, ol = opens[q]
+            k = int(np.searchsorted(ot, t, side="right"))
+            if k >= len(ot):
+                return math.inf
+            return (ot[k] - t) + work / ol[k]
+
+        def least_wait(cands: list[int], t: float) -> int:
+            best, best_w = cands[0], math.inf
+            for q in cands:
+                w = expected_wait(q, t)
+                if w < best_w:
+                    best, best_w = q, w
+            return best
+
+        home_queue = self.home_queue
+        spec_queues = self.spec_queues
+        slots = (SlotBook(sc, self.rostered, self.queue_hub, self.queue_spec)
+                 if booking is not None else None)
+        self.slot_table = {}
+
+        def route(r: int, t: float) -> None:
+            """Request ``r`` reaches the specialist tier at ``t``: pick its queue, join or book."""
+            s = spec_of[r]
+            if policy == "home_hub" or policy == "pooled":
+                q = home_queue[(district_of[r], s)]
+            elif policy == "least_wait":
+                home = home_queue.get((district_of[r], s))
+                q = least_wait(([home] if home is not None else []) + spec_queues[s], t)
+            else:  # overflow
+                home = home_queue.get((district_of[r], s))
+                if home is not None and expected_wait(home, t) <= threshold:
+                    q = home
+                else:
+                    q = least_wait(([home] if home is not None else []) + spec_queues[s], t)
+            q_of[r] = q
+            if slots is not None and slots.books(q, chan_of[r]):
+                ts = slots.book(q, t)
+                routed[r] = queue_hub[q]
+                if ts is None:
+                    outcome[r], end[r] = TURNED_AWAY, t
+                else:
+                    slot[r] = ts
+                    at(ts - env.now, at_slot, r)
+                return
+            queued[r] = t
+            deadline[r] = t + pat[r]
+            join(q, r, t, 0)
+
+        def at_slot(r: int) -> None:
+            t = env.now
+            if u_noshow[r] < noshow_p[chan_of[r]]:
+                outcome[r], end[r] = NO_SHOW, t
+                return
+            queued[r] = t
+            deadline[r] = t + pat[r]
+            join(q_of[r], r, t, 1)
+
+        def hub_arrive(r: int) -> None:
+            route(r, env.now)
+
+        def rejoin(r: int) -> None:
+            join(q_of[r], r, env.now, 0 if math.isnan(slot[r]) else 1)
+
+        def arrive(r: int, t: float) -> None:
+            if (tier is not None and parent[r] < 0 and chan_of[r] == 0
+                    and stype_of[r] in tier_types and district_of[r] in self.phc_queue):
+                deadline[r] = t + pat[r]
+                join(self.phc_queue[district_of[r]], r, t, 0)
+            else:
+                route(r, t)
+
+        fu_rng = streams("followup/draws") if fu is not None else None
+        spec_list = list(sc.specialties.values())
+        class_pat = ([c.patience for c in sc.priorities.classes] if sc.priorities
+                     else [None])
+
+        def follow_up(r: int, t: float) -> None:
+            """Append a follow-up request of ``r`` arriving after the drawn delay."""
+            assert fu is not None and fu.delay is not None and fu_rng is not None
+            ta = next_open(t + float(fu.delay.sample(fu_rng, 1)[0]),
+                           self._source_hours(chan_of[r], district_of[r]), sc.calendar)
+            if ta >= horizon:
+                return
+            f = len(times)
+            for col in columns:
+                col.append(col[r])
+            times[f] = ta
+            consult[f] = float(spec_list[spec_of[r]].consult.sample(fu_rng, 1)[0])
+            pdist = class_pat[prio[r]] or sc.queue.patience
+            pat[f] = math.inf if pdist is None else float(pdist.sample(fu_rng, 1)[0])
+            deadline[f], start[f], end[f], overtime[f] = math.inf, nan, nan, 0.0
+            outcome[f], doctor[f], routed[f], tier_of[f] = UNSERVED, -1, -1, 0
+            phc_start[f] = phc_end[f] = queued[f] = slot[f] = nan
+            attempts[f], lost[f], parent[f], next_step[f], q_of[f] = 0, 0.0, r, 0, -1
+            if has_booking:
+                u_noshow.append(float(fu_rng.random()))
+            if has_fail:
+                u_fail.append(fu_rng.random(max_att).tolist())
+                fail_p.append(fail_p[r])
+                wasted.append(wasted[r])
+            u_next.append(float(fu_rng.random()))
+            at(ta - env.now, lambda f: arrive(f, times[f]), f)
+
+        peek, step = env.peek, env.step
+        for r in range(n0):
+            t = times[r]
+            while peek() <= t:
+                step()
+            arrive(r, t)
+        while peek() <= horizon:
+            step()
+        for heap in queues:
+            for item in heap:
+                r = item[4]
+                if deadline[r] <= horizon:
+                    outcome[r], end[r] = ABANDONED, deadline[r]
+        if slots is not None:
+            self.slot_table = slots.table()
+
+        n = len(times)
+        arrival = np.asarray(times)
+        records = Records(
+            id=np.arange(n, dtype=np.int64),
+            channel=np.asarray(chan_of, dtype=np.int8),
+            spoke=np.asarray(spoke_of, dtype=np.int32),
+            spoke_type=np.asarray(stype_of, dtype=np.int8),
+            district=np.asarray(district_of, dtype=np.int16),
+            specialty=np.asarray(spec_of, dtype=np.int16),
+            hub=np.asarray(routed, dtype=np.int16),
+            doctor=np.asarray(doctor, dtype=np.int32),
+            arrival=arrival,
+            start=np.asarray(start),
+            end=np.asarray(end),
+            overtime=np.asarray(overtime),
+            outcome=np.asarray(outcome, dtype=np.int8),
+            priority=np.asarray(prio, dtype=np.int8),
+            tier=np.asarray(tier_of, dtype=np.int8),
+            phc_start=np.asarray(phc_start),
+            phc_end=np.asarray(phc_end),
+            queued=np.asarray(queued),
+            slot=np.asarray(slot),
+            attempts=np.asarray(attempts, dtype=np.int16),
+            lost_min=np.asarray(lost),
+            parent=np.asarray(parent, dtype=np.int64),
+            next_step=np.asarray(next_step, dtype=np.int8),
+        )
+        return self._result(records)
+
+    def _source_hours(self, channel: int, district: int) -> Clock:
+        """Opening hours of the spokes (or the OPD) a request of this channel comes from."""
+        sc = self.scenario
+        if channel == 1 and sc.demand.opd is not None and sc.demand.opd.hours is not None:
+            return sc.demand.opd.hours
+        return sc.spokes.districts[district].hours or sc.spokes.hours
+
+
+
+REALISM_SECTIONS: tuple[str, ...] = ("booking", "failures", "phc_tier", "followups",
+                                     "priorities")
+"""Scenario sections that need the second engine path (absence only thins rosters)."""
+
+
+def uses_realism(scenario: Scenario) -> bool:
+    """Whether the scenario switches on any mechanism of the second engine path."""
+    return any(getattr(scenario, k) is not None for k in REALISM_SECTIONS)
+
+
+def plain_columns(arrival: np.ndarray, outcome: np.ndarray) -> dict[str, np.ndarray]:
+    """The optional-mechanism columns of a run that used none of them."""
+    n = len(arrival)
+    return {
+        "priority": np.zeros(n, dtype=NEW_DTYPES["priority"]),
+        "tier": np.zeros(n, dtype=NEW_DTYPES["tier"]),
+        "phc_start": np.full(n, np.nan),
+        "phc_end": np.full(n, np.nan),
+        "queued": arrival.astype(np.float64, copy=True),
+        "slot": np.full(n, np.nan),
+        "attempts": (outcome == SERVED).astype(NEW_DTYPES["attempts"]),
+        "lost_min": np.zeros(n),
+        "parent": np.full(n, -1, dtype=NEW_DTYPES["parent"]),
+        "next_step": np.zeros(n, dtype=NEW_DTYPES["next_step"]),
+    }
+
+
+def connectivity_table(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Failure probability and wasted minutes by [district, spoke type].
+
+    A district entry overrides a spoke-type entry, which overrides the default.
+    """
+    f = scenario.failures
+    assert f is not None
+    nd, nt = len(scenario.spokes.districts), len(SPOKE_TYPES)
+    prob, waste = np.empty((nd, nt)), np.empty((nd, nt))
+    for i, name in enumerate(scenario.district_names):
+        for j, st in enumerate(SPOKE_TYPES):
+            c = f.districts.get(name) or f.spoke_types.get(st) or f.default  # type: ignore[call-overload]
+            prob[i, j], waste[i, j] = c.fail_prob, c.wasted_min
+    return prob, waste
+
+
+def next_open(t: float, hours: Clock, cal: Calendar) -> float:
+    """The first moment at or after ``t`` when ``hours`` are open (inf if none in horizon)."""
+    day = int(t // DAY)
+    for d in range(max(day, 0), cal.horizon_days):
+        if cal.is_holiday(d) or cal.weekday_of(d) not in hours.weekdays:
+            continue
+        lo, hi = d * DAY + hours.start, d * DAY + hours.end
+        if t < lo:
+            return lo
+        if t < hi:
+            return t
+    return math.inf
+
+
+def steps(deltas: dict[float, int], horizon: float) -> DutyTimeline:
+    """A duty timeline from level changes at given times (as ``roster.duty_timeline``)."""
+    times, levels, level = [0.0], [0], 0
+    for t in sorted(deltas):
+        level += deltas[t]
+        if t >= horizon:
+            break
+        if level == levels[-1]:
+            continue
+        if t == times[-1]:
+            levels[-1] = level
+            if len(levels) > 1 and levels[-2] == level:
+                times.pop()
+                levels.pop()
+        else:
+            times.append(t)
+            levels.append(level)
+    return DutyTimeline(np.asarray(times), np.asarray(levels, dtype=np.int64))
+
+
+def clock_timeline(cal: Calendar, hours: Clock, doctors: int) -> DutyTimeline:
+    """``doctors`` on duty during ``hours`` on every open day of the horizon."""
+    deltas: dict[float, int] = {}
+    for day in range(cal.horizon_days):
+        if cal.is_holiday(day) or cal.weekday_of(day) not in hours.weekdays:
+            continue
+        a, b = day * DAY + hours.start, day * DAY + hours.end
+        deltas[a] = deltas.get(a, 0) + doctors
+        deltas[b] = deltas.get(b, 0) - doctors
+    return steps(deltas, cal.horizon_days * DAY)
+
+
+def absent_timelines(scenario: Scenario, rostered: dict[tuple[int, int], DutyTimeline],
+                     rng: np.random.Generator,
+                     ) -> tuple[dict[tuple[int, int], DutyTimeline], dict[str, np.ndarray]]:
+    """Duty after absences: each rostered doctor misses each session with probability p.
+
+    Returns the thinned timelines and a table of sessions (hub, specialty, start, end,
+    rostered doctors, absent doctors). Draws go in (hub, specialty, day, session) order.
+    """
+    ab = scenario.absence
+    assert ab is not None
+    cal = scenario.calendar
+    specs = scenario.specialty_names
+    rows: list[tuple[int, int, float, float, int, int]] = []
+    out = {}
+    for (h, s) in sorted(rostered):
+        hub = scenario.hubs[h]
+        p = ab.hubs.get(hub.id, ab.prob)
+        deltas: dict[float, int] = {}
+        for day in range(cal.horizon_days):
+            if cal.is_holiday(day):
+                continue
+            wd = cal.weekday_of(day)
+            for sess in hub.roster:
+                if sess.specialty != specs[s] or wd not in sess.weekdays:
+                    continue
+                a, b = day * DAY + sess.start, day * DAY + sess.end
+                gone = int(rng.binomial(sess.doctors, p))
+                rows.append((h, s, a, b, sess.doctors, gone))
+                deltas[a] = deltas.get(a, 0) + sess.doctors - gone
+                deltas[b] = deltas.get(b, 0) - (sess.doctors - gone)
+        out[(h, s)] = steps(deltas, scenario.horizon_min)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 6
+    table = {name: np.asarray(c, dtype=dt) for name, c, dt in zip(
+        ("hub", "specialty", "start", "end", "rostered", "absent"), cols,
+        (np.int16, np.int16, float, float, np.int32, np.int32), strict=True)}
+    return out, table
+
+
+class SlotBook:
+    """The appointment slots of every clinic queue and which are booked.
+
+    Slots come from the *rostered* duty (bookings are made before anyone knows who will be
+    absent): each constant-level stretch of on-duty time is cut into ``slot_min`` slots,
+    one bookable unit per doctor on duty. A session (a maximal on-duty stretch) holds back
+    its last ``floor(same_day_share * units)`` units for requests made that day and adds
+    ``overbook_per_session`` extra units spread over its slots. The earliest free unit at
+    or after a request is found with a "next free" pointer array (union-find).
+    """
+
+    def __init__(self, scenario: Scenario, rostered: dict[tuple[int, int], DutyTimeline],
+                 queue_hub: list[int], queue_spec: list[int]):
+        assert scenario.booking is not None
+        self.horizon = scenario.horizon_min
+        self.clinic: dict[int, tuple[float, frozenset[int], list[Any], list[Any]]] = {}
+        hub_index = {h: i for i, h in enumerate(scenario.hub_ids)}
+        spec_index = {s: i for i, s in enumerate(scenario.specialty_names)}
+        for c in scenario.booking.clinics:
+            key = (hub_index[c.hub], spec_index[c.specialty])
+            q = next(i for i, (h, s) in enumerate(zip(queue_hub, queue_spec, strict=False))
+                     if (h, s) == key)
+            general, held, extra = self._units(rostered[key], self.horizon, c.slot_min,
+                                               c.same_day_share, c.overbook_per_session)
+            chans = frozenset(CHANNELS.index(ch) for ch in c.channels)
+            self.clinic[q] = (c.horizon_days * DAY, chans, self._store(general, extra),
+                              self._store(held, [False] * len(held)))
+
+    @staticmethod
+    def _units(tl: DutyTimeline, horizon: float, length: float, share: float, overbook: int,
+               ) -> tuple[list[float], list[float], list[bool]]:
+        ends = [*tl.times[1:].tolist(), horizon]
+        general: list[tuple[float, bool]] = []
+        held: list[float] = []
+        session: list[float] = []
+        starts: list[float] = []
+
+        def close() -> None:
+            h = int(math.floor(share * len(session) + 1e-9))
+            general.extend((t, False) for t in session[:len(session) - h])
+            held.extend(session[len(session) - h:])
+            if starts and overbook:
+                general.extend((starts[(j * len(starts)) // overbook], True)
+                               for j in range(overbook))
+            session.clear()
+            starts.clear()
+
+        for a, b, level in zip(tl.times.tolist(), ends, tl.levels.tolist(), strict=True):
+            if level <= 0:
+                close()
+                continue
+            k = int((b - a) / length + 1e-9)
+            for i in range(k):
+                starts.append(a + i * length)
+                session.extend([a + i * length] * level)
+        close()
+        general.sort()
+        return [t for t, _ in general], held, [x for _, x in general]
+
+    @staticmethod
+    def _store(times: list[float], extra: list[bool]) -> list[Any]:
+        # [times (np), next-free pointers (with a sentinel), booked flags, overbook flags]
+        return [np.asarray(times, dtype=float), list(range(len(times) + 1)),
+                [False] * len(times), extra]
+
+    def books(self, q: int, channel: int) -> bool:
+        """Whether requests of ``channel`` to queue ``q`` book an appointment."""
+        c = self.clinic.get(q)
+        return c is not None and channel in c[1]
+
+    @staticmethod
+    def _free(store: list[Any], t: float) -> int:
+        nxt = store[1]
+        i = root = int(np.searchsorted(store[0], t, side="left"))
+        while nxt[root] != root:
+            root = nxt[root]
+        while nxt[i] != root:
+            nxt[i], i = root, nxt[i]
+        return root
+
+    def book(self, q: int, t: float) -> float | None:
+        """Book the earliest free slot of queue ``q`` at or after ``t``; None if none fits."""
+        horizon, _, gen, held = self.clinic[q]
+        g = self._free(gen, t)
+        best, store = (float(gen[0][g]), gen) if g < len(gen[0]) else (math.inf, gen)
+        j = g
+        if len(held[0]):
+            h = self._free(held, t)
+            if h < len(held[0]) and held[0][h] < (t // DAY + 1) * DAY and held[0][h] < best:
+                best, store, j = float(held[0][h]), held, h
+        if best > t + horizon or best >= self.horizon:
+            return None
+        store[2][j] = True
+        store[1][j] = j + 1
+        return best
+
+    def table(self) -> dict[str, np.ndarray]:
+        """One row per slot unit: queue, time, held back, overbooked, booked."""
+        parts = []
+        for q, (_, _, gen, held) in sorted(self.clinic.items()):
+            for store, is_held in ((gen, False), (held, True)):
+                m = len(store[0])
+                parts.append((np.full(m, q), store[0], np.full(m, is_held),
+                              np.asarray(store[3], dtype=bool), np.asarray(store[2], dtype=bool)))
+        cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+        return dict(zip(("queue", "time", "held", "overbook", "booked"), cols, strict=True))
 
 
 def simulate(scenario: Scenario, seed: SeedLike = None) -> RunResult:

@@ -15,17 +15,33 @@ import numpy as np
 from sim.roster import DutyTimeline
 from sim.scenario import CHANNELS, SPOKE_TYPES, Scenario
 
-OUTCOMES: tuple[str, ...] = ("served", "abandoned", "dropped", "unserved")
+OUTCOMES: tuple[str, ...] = ("served", "abandoned", "dropped", "unserved", "turned_away",
+                             "no_show", "gave_up")
 """served: consult started; abandoned: left the queue (patience ran out); dropped: still
-waiting when its queue closed under ``session_end: drop``; unserved: still waiting at the
-end of the horizon."""
-SERVED, ABANDONED, DROPPED, UNSERVED = range(4)
+waiting when its queue closed under ``session_end: drop``; unserved: still waiting (or
+waiting for its slot, a retry or an escalation) at the end of the horizon; turned_away: no
+appointment slot within the booking horizon; no_show: did not join at the booked slot;
+gave_up: every video-call attempt failed."""
+SERVED, ABANDONED, DROPPED, UNSERVED, TURNED_AWAY, NO_SHOW, GAVE_UP = range(7)
+TIERS: tuple[str, ...] = ("direct", "phc", "escalated")
+"""direct: straight to a specialist hub; phc: resolved by the PHC medical officer;
+escalated: seen by the PHC MO, then sent on to a specialist hub."""
+NEXT_STEPS: tuple[str, ...] = ("none", "follow_up", "referred")
+"""What a specialist consult led to: nothing recorded, a follow-up request, a referral."""
+PHC_LABEL = "(PHC tier)"
 POOL_LABEL = "(state pool)"
 
 COLUMNS: tuple[str, ...] = (
     "id", "channel", "spoke", "spoke_type", "district", "specialty", "hub", "doctor",
     "arrival", "start", "end", "overtime", "outcome",
+    "priority", "tier", "phc_start", "phc_end", "queued", "slot", "attempts", "lost_min",
+    "parent", "next_step",
 )
+NEW_DTYPES: dict[str, type] = {
+    "priority": np.int8, "tier": np.int8, "phc_start": np.float64, "phc_end": np.float64,
+    "queued": np.float64, "slot": np.float64, "attempts": np.int16, "lost_min": np.float64,
+    "parent": np.int64, "next_step": np.int8,
+}
 
 
 @dataclass(frozen=True)
@@ -33,8 +49,18 @@ class Records:
     """One row per request. Times are minutes from the start of the run; NaN where unset.
 
     ``hub`` is the hub the request was routed to (-1: the state-wide pooled queue, for a
-    request that was never served); ``end`` is the consult end for a served request, the
-    moment it left for an abandoned or dropped one, NaN for unserved.
+    request that was never served, or the PHC tier); ``end`` is the consult end for a served
+    request, the moment it left for an abandoned, dropped, turned-away, no-show or gave-up
+    one, NaN for unserved.
+
+    The later columns describe the optional mechanisms (their defaults when off):
+    ``priority`` class index (0 = highest); ``tier`` (index into TIERS); ``phc_start`` and
+    ``phc_end`` of the PHC MO consult (NaN); ``queued`` when it joined a specialist queue
+    (NaN if it never did); ``slot`` the booked appointment start (NaN); ``attempts`` video
+    consult attempts at the hub; ``lost_min`` doctor minutes lost to failed attempts;
+    ``parent`` the id of the consult this request follows up (-1); ``next_step`` (index
+    into NEXT_STEPS). For a request resolved at the PHC tier, ``start``/``end``/``doctor``
+    are its PHC consult.
     """
 
     id: np.ndarray
@@ -50,6 +76,16 @@ class Records:
     end: np.ndarray
     overtime: np.ndarray
     outcome: np.ndarray
+    priority: np.ndarray
+    tier: np.ndarray
+    phc_start: np.ndarray
+    phc_end: np.ndarray
+    queued: np.ndarray
+    slot: np.ndarray
+    attempts: np.ndarray
+    lost_min: np.ndarray
+    parent: np.ndarray
+    next_step: np.ndarray
 
     def __len__(self) -> int:
         return len(self.id)
@@ -79,6 +115,11 @@ class RunResult:
     records: Records
     duty: dict[tuple[int, int], DutyTimeline]
     doctor_names: list[str] = field(default_factory=list)
+    phc_duty: dict[int, DutyTimeline] = field(default_factory=dict)
+    """PHC-tier duty by district index (empty when the tier is off)."""
+    tables: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    """Non-request facts of the run: ``slots`` (appointment slots offered and booked),
+    ``sessions`` (rostered and absent doctors per session), ``rostered`` duty."""
 
     @property
     def warmup(self) -> float:
@@ -98,6 +139,10 @@ class RunResult:
             "specialty": sc.specialty_names,
             "hub": sc.hub_ids,
             "outcome": list(OUTCOMES),
+            "tier": list(TIERS),
+            "next_step": list(NEXT_STEPS),
+            "priority": ([c.name for c in sc.priorities.classes] if sc.priorities
+                         else ["routine"]),
         }
 
     def decoded(self) -> dict[str, Any]:
@@ -108,6 +153,7 @@ class RunResult:
             codes = getattr(r, col)
             table = np.asarray([*names, POOL_LABEL if col == "hub" else ""], dtype=object)
             out[col] = table[np.where(codes < 0, len(names), codes)]
+        out["hub"] = np.where((r.tier == 1) & (r.hub < 0), PHC_LABEL, out["hub"])
         docs = np.asarray([*self.doctor_names, ""], dtype=object)
         out["doctor"] = docs[np.where(r.doctor < 0, len(self.doctor_names), r.doctor)]
         return out
