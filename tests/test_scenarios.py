@@ -56,7 +56,7 @@ def _doctor_hours(sc: sim.Scenario) -> float:
 def test_there_are_scenario_files() -> None:
     names = {p.name for p in ALL_FILES}
     assert {"himachal-baseline.yaml", "himachal-all-hwcs.yaml",
-            "himachal-lean-roster.yaml"} <= names
+            "himachal-lean-roster.yaml", "himachal-curfew-hours.yaml"} <= names
 
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(SCENARIOS)))
@@ -157,3 +157,15 @@ def test_lean_roster_has_fewer_doctor_hours_for_the_same_demand() -> None:
     assert lean.demand == base.demand and lean.spokes == base.spokes
     assert lean.calendar == base.calendar and lean.queue == base.queue
     assert [h.doctors for h in lean.hubs] == [h.doctors for h in base.hubs]
+
+
+def test_curfew_hours_serve_evenings_and_sundays() -> None:
+    sc = _load("himachal-curfew-hours.yaml")
+    assert sc.demand.opd is not None and sc.demand.opd.hours is not None
+    assert sc.demand.opd.hours.weekdays == tuple(range(7))
+    day = 1440.0
+    for hub in sc.hubs:
+        medicine = duty_timeline(sc, hub, "medicine")
+        assert medicine.level_at(0 * day + 19 * 60) > 0  # Monday 19:00
+        assert medicine.level_at(6 * day + 11 * 60) > 0  # Sunday 11:00
+        assert medicine.level_at(6 * day + 17 * 60) == 0  # Sunday 17:00
