@@ -133,6 +133,38 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Make every plot a results folder's tables allow (PNG and SVG, in DIR/plots)."""
+    from sim.plots import PLOT_DIR, plot_results
+
+    folder = Path(args.results_dir)
+    if not folder.is_dir():
+        raise CLIError(f"no results folder {folder}")
+    paths = plot_results(folder)
+    if not paths:
+        raise CLIError(f"nothing to plot in {folder}: no summary.csv, records.csv.gz, "
+                       "comparison.csv or sweep.csv")
+    stems = list(dict.fromkeys(p.stem for p in paths if p.parent == folder / PLOT_DIR))
+    _say(f"{len(paths)} plot files in {folder / PLOT_DIR}/ and plan folders: "
+         + ", ".join(stems), args.quiet)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write one self-contained HTML report of a results folder."""
+    from sim.report import write_report
+
+    folder = Path(args.results_dir)
+    if not folder.is_dir():
+        raise CLIError(f"no results folder {folder}")
+    if not any((folder / n).exists() for n in ("summary.csv", "comparison.csv", "sweep.csv")):
+        raise CLIError(f"{folder} has no summary.csv, comparison.csv or sweep.csv to report on")
+    path = write_report(folder, args.out, args.question, validation=not args.no_validation)
+    _say(f"report written to {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline)",
+         args.quiet)
+    return EXIT_OK
+
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -147,16 +179,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hubsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="run a scenario once and write summary, records and a plot",
+    p = sub.add_parser("run", help="run a scenario once and write summary, records and plots",
                        description="Run a scenario once. Writes summary.csv, records.csv.gz, "
-                       "scenario.resolved.yaml, run.json and wait_by_specialty.png to --out.")
+                       "scenario.resolved.yaml, run.json and plots/ (PNG and SVG) to --out.")
     p.add_argument("scenario", nargs="?", help=f"scenario YAML (default: scenarios/{BASELINE_NAME})")
     p.add_argument("--out", help="output folder (default: results/<scenario name>)")
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
     p.add_argument("--days", type=int, help="override the horizon in days")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario field, e.g. demand.growth=1.5 (repeatable)")
-    p.add_argument("--no-plot", action="store_true", help="skip the wait-time plot")
+    p.add_argument("--no-plot", action="store_true", help="skip the plots")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=cmd_run)
 
@@ -167,6 +199,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the scenario JSON Schema (for editor completion)")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("plot", help="make every plot a results folder allows (PNG and SVG)",
+                       description="Make every plot that the tables in RESULTS_DIR allow: wait "
+                       "distributions, waits by hour and weekday, queue length, utilisation "
+                       "heat map, equity by district, plan comparison, sweep curves. Writes "
+                       "RESULTS_DIR/plots/*.png and *.svg.")
+    p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder written by run/compare/sweep")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("report", help="write one self-contained HTML report of a results folder",
+                       description="Write RESULTS_DIR/report.html: question, inputs, run "
+                       "settings, key results with confidence intervals, comparison verdicts, "
+                       "every plot (embedded) and a live Erlang C validation check, in the "
+                       "order of the STRESS-DES checklist.")
+    p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder written by run/compare/sweep")
+    p.add_argument("--out", help="report file (default: RESULTS_DIR/report.html)")
+    p.add_argument("--question", help="the study question to state in the report")
+    p.add_argument("--no-validation", action="store_true",
+                   help="skip the M/M/c vs Erlang C check (about a second)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(func=cmd_report)
 
     for extend in EXTENSIONS:
         extend(sub)

@@ -165,11 +165,8 @@ def write_run(result: RunResult, out: Path, plot: bool = True) -> dict[str, Path
         "metadata": write_json(out / "run.json", run_metadata(result)),
     }
     if plot:
-        from sim.plots import wait_distribution, waits_by
+        from sim.plots import PLOT_DIR, plot_results
 
-        fig = wait_distribution(waits_by(result, "specialty"),
-                                result.scenario.metrics.targets_min,
-                                title=f"{result.scenario.name}: wait for a consult by specialty")
-        paths["plot"] = atomic_write(out / "wait_by_specialty.png",
-                                     lambda fh: fig.savefig(fh, format="png", dpi=110))
+        plot_results(out)
+        paths["plots"] = out / PLOT_DIR
     return paths
