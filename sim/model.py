@@ -674,6 +674,7 @@ class Model:
             if (tier is not None and parent[r] < 0 and chan_of[r] == 0
                     and stype_of[r] in tier_types and district_of[r] in self.phc_queue):
                 deadline[r] = t + pat[r]
+                tier_of[r] = 1
                 join(self.phc_queue[district_of[r]], r, t, 0)
             else:
                 route(r, t)
@@ -907,6 +908,7 @@ class SlotBook:
         assert scenario.booking is not None
         self.horizon = scenario.horizon_min
         self.clinic: dict[int, tuple[float, frozenset[int], list[Any], list[Any]]] = {}
+        self.pool_of: dict[int, tuple[int, int]] = {}
         hub_index = {h: i for i, h in enumerate(scenario.hub_ids)}
         spec_index = {s: i for i, s in enumerate(scenario.specialty_names)}
         for c in scenario.booking.clinics:
@@ -918,6 +920,7 @@ class SlotBook:
             chans = frozenset(CHANNELS.index(ch) for ch in c.channels)
             self.clinic[q] = (c.horizon_days * DAY, chans, self._store(general, extra),
                               self._store(held, [False] * len(held)))
+            self.pool_of[q] = key
 
     @staticmethod
     def _units(tl: DutyTimeline, horizon: float, length: float, share: float, overbook: int,
@@ -988,15 +991,18 @@ class SlotBook:
         return best
 
     def table(self) -> dict[str, np.ndarray]:
-        """One row per slot unit: queue, time, held back, overbooked, booked."""
+        """One row per slot unit: hub, specialty, time, held back, overbooked, booked."""
         parts = []
         for q, (_, _, gen, held) in sorted(self.clinic.items()):
+            h, s = self.pool_of[q]
             for store, is_held in ((gen, False), (held, True)):
                 m = len(store[0])
-                parts.append((np.full(m, q), store[0], np.full(m, is_held),
+                parts.append((np.full(m, h, dtype=np.int16), np.full(m, s, dtype=np.int16),
+                              store[0], np.full(m, is_held),
                               np.asarray(store[3], dtype=bool), np.asarray(store[2], dtype=bool)))
         cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
-        return dict(zip(("queue", "time", "held", "overbook", "booked"), cols, strict=True))
+        return dict(zip(("hub", "specialty", "time", "held", "overbook", "booked"), cols,
+                        strict=True))
 
 
 def simulate(scenario: Scenario, seed: SeedLike = None) -> RunResult:

@@ -24,8 +24,9 @@ appointment slot within the booking horizon; no_show: did not join at the booked
 gave_up: every video-call attempt failed."""
 SERVED, ABANDONED, DROPPED, UNSERVED, TURNED_AWAY, NO_SHOW, GAVE_UP = range(7)
 TIERS: tuple[str, ...] = ("direct", "phc", "escalated")
-"""direct: straight to a specialist hub; phc: resolved by the PHC medical officer;
-escalated: seen by the PHC MO, then sent on to a specialist hub."""
+"""direct: straight to a specialist hub; phc: stayed at the PHC tier (resolved by the PHC
+medical officer, or left while waiting for one); escalated: seen by the PHC MO, then sent on
+to a specialist hub."""
 NEXT_STEPS: tuple[str, ...] = ("none", "follow_up", "referred")
 """What a specialist consult led to: nothing recorded, a follow-up request, a referral."""
 PHC_LABEL = "(PHC tier)"
