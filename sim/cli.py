@@ -90,23 +90,36 @@ def _load_with(path: str | None, seed: int | None = None, days: int | None = Non
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run one scenario once and write its outputs."""
-    from sim.metrics import summary_rows
-    from sim.model import simulate
-    from sim.output import write_run
+    """Run one scenario (once, or N replications / to a precision) and write its outputs."""
+    from sim.experiment import run_experiment
 
     scenario = _load_with(args.scenario, args.seed, args.days, args.set)
     out = Path(args.out) if args.out else Path("results") / scenario.name
     t0 = time.perf_counter()
-    result = simulate(scenario)
+    with _experiment_errors():
+        exp = run_experiment(
+            scenario, args.replications, confidence=args.confidence, precision=args.precision,
+            max_replications=args.max_replications, jobs=args.jobs, executor=args.executor,
+            out=out, plot=not args.no_plot, progress=not args.quiet,
+            command="run", arguments=_arguments(args))
     elapsed = time.perf_counter() - t0
-    paths = write_run(result, out, plot=not args.no_plot)
     if not args.quiet:
-        print(f"{scenario.name}: {len(result.records):,} requests over "
-              f"{scenario.calendar.horizon_days} days (warm-up {scenario.calendar.warmup_days:g}),"
-              f" seed {scenario.seed}, simulated in {elapsed:.2f} s")
-        print(format_summary(summary_rows(result, by=("specialty",)), by="specialty"))
-        print(f"\nresults in {out}/: " + ", ".join(p.name for p in paths.values()))
+        size = f"{len(exp.first.records):,} requests, " if exp.first is not None else ""
+        reps = f"{exp.n} replications" if exp.n > 1 else "1 run"
+        print(f"{scenario.name}: {reps} over {scenario.calendar.horizon_days} days "
+              f"(warm-up {scenario.calendar.warmup_days:g}), {size}seed {exp.seed}, "
+              f"{elapsed:.2f} s" + _resumed_note(exp.resumed, exp.computed))
+        rows = exp.summary.to_dict("records")
+        print(format_summary(rows, by="specialty"))
+        if exp.n > 1:
+            print("\n" + format_intervals(exp.summary, exp.confidence))
+        if exp.precision is not None:
+            pr = exp.precision
+            state = "reached" if pr["achieved"] else "NOT reached (hit --max-replications)"
+            widths = ", ".join(f"{m} {w:.1%}" for m, w in pr["relative_half_widths"].items())
+            print(f"\nprecision {pr['target']:.1%} {state} with {exp.n} replications "
+                  f"(relative half-widths: {widths})")
+        print(f"\nresults in {out}/: " + ", ".join(exp.files))
     return EXIT_OK
 
 
@@ -165,6 +178,272 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- experiments: replications, compare, sweep, warmup (sim.experiment, sim.warmup) ---
+
+_SCENARIO_HELP = f"scenario YAML (default: scenarios/{BASELINE_NAME})"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def _confidence(text: str) -> float:
+    v = _positive_float(text)
+    if not v < 1:
+        raise argparse.ArgumentTypeError(f"confidence must be between 0 and 1, got {text!r}")
+    return v
+
+
+def _experiment_options(p: argparse.ArgumentParser, replications: int | None) -> None:
+    default = "1; 5 to start --precision" if replications is None else str(replications)
+    p.add_argument("--replications", "-n", type=_positive_int, default=replications,
+                   metavar="N", help=f"independent replications from the root seed "
+                   f"(default: {default})")
+    p.add_argument("--confidence", type=_confidence, default=0.95, metavar="C",
+                   help="confidence level of the Student-t intervals (default: 0.95)")
+    p.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N",
+                   help="worker processes (default: 1); results are identical for any N")
+    p.add_argument("--executor", metavar="SPEC",
+                   help="where units run: process (default with --jobs > 1), sequential, "
+                   "dask (a local Dask cluster of --jobs workers) or dask://HOST:PORT "
+                   "(needs hubsim[cluster])")
+
+
+def _arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The parsed options, for run.json."""
+    return {k: v for k, v in vars(args).items()
+            if k not in ("func",) and isinstance(v, str | int | float | bool | list | None)}
+
+
+def _resumed_note(resumed: int, computed: int) -> str:
+    if not resumed:
+        return ""
+    return f" ({resumed} finished runs resumed from the output folder, {computed} run now)"
+
+
+class _experiment_errors:  # noqa: N801 - used as a context manager
+    """Turn executor problems and bad experiment arguments into one-line CLI errors."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, tp: Any, exc: Any, tb: Any) -> bool:
+        if exc is not None and isinstance(exc, ValueError) and not isinstance(
+                exc, ScenarioError):
+            raise CLIError(str(exc)) from None
+        return False
+
+
+def format_intervals(summary: Any, confidence: float,
+                     metrics: Sequence[str] | None = None) -> str:
+    """Whole-system key metrics as ``mean [ci_low, ci_high]`` lines (a summary DataFrame)."""
+    from sim.metrics import KEY_METRICS
+
+    rows = summary[summary["group_by"] == "all"]
+    wanted = list(metrics or KEY_METRICS)
+    lines = [f"{'metric':<20} {'mean':>12}   {confidence:.0%} confidence interval     n"]
+    for m in wanted:
+        r = rows[rows["metric"] == m]
+        if r.empty:
+            continue
+        mean, lo, hi, n = (float(r["mean"].iloc[0]), float(r["ci_low"].iloc[0]),
+                           float(r["ci_high"].iloc[0]), int(r["n"].iloc[0]))
+        ci = f"[{lo:,.4g}, {hi:,.4g}]" if lo == lo else "-"
+        lines.append(f"{m:<20} {mean:>12,.4g}   {ci:<28} {n:>3}")
+    return "\n".join(lines)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare plan files with a base over paired replications (common random numbers)."""
+    from sim.experiment import compare
+
+    paths = [args.base, *args.plans]
+    labels = [Path(p).stem for p in paths]
+    if len(set(labels)) != len(labels):
+        raise CLIError(f"plan files need distinct names, got {', '.join(labels)}")
+    scenarios = [_load_with(p, None, args.days, args.set) for p in paths]
+    out = Path(args.out) if args.out else Path("results") / f"compare-{labels[0]}"
+    t0 = time.perf_counter()
+    with _experiment_errors():
+        res = compare(scenarios[0], scenarios[1:], args.replications, labels=labels,
+                      seed=args.seed, confidence=args.confidence, jobs=args.jobs,
+                      executor=args.executor, out=out, progress=not args.quiet,
+                      command="compare", arguments=_arguments(args))
+    if not args.quiet:
+        print(f"{len(paths)} plans x {res.n} paired replications, root seed {res.seed}, "
+              f"{time.perf_counter() - t0:.1f} s" + _resumed_note(res.resumed, res.computed))
+        print(format_comparison(res.comparison, res.confidence))
+        print(f"\nresults in {out}/: comparison.csv, replications.csv, run.json, "
+              + ", ".join(f"{lb}/" for lb in labels))
+    return EXIT_OK
+
+
+def format_comparison(table: Any, confidence: float) -> str:
+    """Whole-system rows of a comparison table: each plan's mean, difference and verdict."""
+    rows = table[table["group_by"] == "all"]
+    base = rows[rows["verdict"] == "base"].set_index("metric")["mean"]
+    out = []
+    for plan, part in rows[rows["verdict"] != "base"].groupby("plan", sort=False):
+        out.append(f"\n{plan} vs {rows['plan'].iloc[0]} (difference, {confidence:.0%} paired CI)")
+        for _, r in part.iterrows():
+            diff = (f"{r['diff']:+,.4g} [{r['diff_ci_low']:+,.4g}, {r['diff_ci_high']:+,.4g}]"
+                    if r["diff_ci_low"] == r["diff_ci_low"] else "-")
+            out.append(f"  {r['metric']:<20} {base.get(r['metric'], float('nan')):>10,.4g} -> "
+                       f"{r['mean']:<10,.4g} {diff:<36} {r['verdict']}")
+    return "\n".join(out).lstrip("\n")
+
+
+def _sweep_grid(items: Sequence[str]) -> dict[str, list[Any]]:
+    from sim.loader import parse_value
+
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise CLIError(f"--set needs KEY=V1,V2,..., got {item!r}")
+        if key.strip() in grid:
+            raise CLIError(f"--set {key.strip()} given twice")
+        grid[key.strip()] = [parse_value(v.strip()) for v in values.split(",")]
+    if not grid:
+        raise CLIError("sweep needs at least one --set KEY=V1,V2,...")
+    return grid
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a grid of overrides over one scenario and write one tidy table."""
+    from sim.experiment import sweep
+
+    scenario = _load_with(args.scenario, None, args.days, ())
+    grid = _sweep_grid(args.set)
+    out = Path(args.out) if args.out else Path("results") / f"sweep-{scenario.name}"
+    t0 = time.perf_counter()
+    with _experiment_errors():
+        res = sweep(scenario, grid, args.replications, seed=args.seed,
+                    confidence=args.confidence, jobs=args.jobs, executor=args.executor,
+                    out=out, progress=not args.quiet, command="sweep",
+                    arguments=_arguments(args))
+    if not args.quiet:
+        print(f"{len(res.points)} points x {res.n} replications, root seed {res.seed}, "
+              f"{time.perf_counter() - t0:.1f} s" + _resumed_note(res.resumed, res.computed))
+        t = res.table[res.table["group_by"] == "all"]
+        show = ["wait_mean_min", "wait_p90_min", "utilisation", "abandonment_rate"]
+        wide = t[t["metric"].isin(show)].pivot_table(index=res.keys, columns="metric",
+                                                     values="mean", sort=False)
+        print(wide.reindex(columns=[m for m in show if m in wide.columns]).to_string(
+            float_format=lambda v: f"{v:,.4g}"))
+        print(f"\nresults in {out}/: sweep.csv, replications.csv, run.json, one folder per point")
+    return EXIT_OK
+
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    """Suggest a warm-up (MSER-5) from the data and plot it with Welch's moving average."""
+    from sim.output import atomic_write, write_csv, write_json
+    from sim.warmup import analyse_warmup, plot_warmup
+
+    scenario = _load_with(args.scenario, args.seed, args.days, args.set)
+    out = Path(args.out) if args.out else Path("results") / f"warmup-{scenario.name}"
+    with _experiment_errors():
+        a = analyse_warmup(scenario, args.replications, metric=args.metric,
+                           bin_hours=args.bin_hours, batch=args.batch, window=args.window,
+                           jobs=args.jobs, executor=args.executor)
+    csv_path = write_csv(out / "warmup.csv", a.table.to_dict("records"),
+                         ("bin", "start_day", "mean", "welch"))
+    fig = plot_warmup(a)
+    png = atomic_write(out / "warmup.png", lambda fh: fig.savefig(fh, format="png", dpi=110))
+    from sim import __version__
+
+    write_json(out / "run.json", {
+        "command": "warmup", "arguments": _arguments(args), "scenarios": [scenario.name],
+        "seed": a.seed, "replications": a.replications,
+        "warmup_days": scenario.calendar.warmup_days,
+        "horizon_days": scenario.calendar.horizon_days, "hubsim_version": __version__,
+        "suggested_warmup_days": a.suggested_days, "metric": a.metric,
+        "bin_hours": a.bin_hours, "batch": a.batch, "at_limit": a.at_limit,
+        "files": [csv_path.name, png.name, "run.json"]})
+    if not args.quiet:
+        print(f"{scenario.name}: {a.describe()}; the scenario now uses "
+              f"{scenario.calendar.warmup_days:g} days")
+        print(f"plot: {png}  series: {csv_path}")
+    return EXIT_OK
+
+
+def _add_experiment_commands(sub: Any) -> None:
+    """The compare, sweep and warmup subcommands."""
+    p = sub.add_parser(
+        "compare", help="compare plan files with a base plan (paired replications, verdicts)",
+        description="Run BASE and every PLAN with the same replication seeds (common random "
+        "numbers) and report each key metric per plan with its CI, the paired difference from "
+        "BASE with its CI and a verdict (better / worse / no detectable difference). Writes "
+        "comparison.csv, replications.csv, run.json and one folder per plan.")
+    p.add_argument("base", metavar="BASE", help="the base scenario or plan YAML")
+    p.add_argument("plans", metavar="PLAN", nargs="+", help="plan YAML files (overlays welcome)")
+    p.add_argument("--out", help="output folder (default: results/compare-<base file name>)")
+    p.add_argument("--seed", type=int, help="root seed for every plan (default: the base's)")
+    p.add_argument("--days", type=int, help="override the horizon of every plan")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field in every plan (repeatable)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    _experiment_options(p, replications=10)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "sweep", help="run a grid of overrides over a scenario, one tidy table",
+        description="Run every combination of the --set values, e.g. --set demand.growth=1,1.5,2 "
+        "--set routing.policy=home_hub,pooled (6 points). Writes sweep.csv, replications.csv, "
+        "run.json and one folder per point.")
+    p.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="a swept field and its values (repeatable; the grid is every combination)")
+    p.add_argument("--out", help="output folder (default: results/sweep-<scenario name>)")
+    p.add_argument("--seed", type=int, help="root seed for every point (default: the scenario's)")
+    p.add_argument("--days", type=int, help="override the horizon")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    _experiment_options(p, replications=5)
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser(
+        "warmup", help="suggest a warm-up length from the data (MSER-5) and plot it",
+        description="Run a few replications over the whole horizon, bin the number waiting "
+        "(or the mean wait) and suggest the warm-up that minimises MSER-5 on the averaged "
+        "series. Writes warmup.png (with Welch's moving average), warmup.csv and run.json.")
+    p.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
+    p.add_argument("--out", help="output folder (default: results/warmup-<scenario name>)")
+    p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
+    p.add_argument("--days", type=int, help="override the horizon in days")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario field (repeatable)")
+    p.add_argument("--replications", "-n", type=_positive_int, default=5, metavar="N",
+                   help="replications to average (default: 5)")
+    p.add_argument("--metric", choices=("queue", "wait"), default="queue",
+                   help="series: time-average number waiting (default) or mean wait")
+    p.add_argument("--bin-hours", type=_positive_float, default=24.0, metavar="H",
+                   help="bin width in hours (default: 24, which hides the daily cycle)")
+    p.add_argument("--batch", type=_positive_int, default=5, help="MSER batch size (default: 5)")
+    p.add_argument("--window", type=_positive_int, metavar="W",
+                   help="Welch half-window in bins (default: a tenth of the series)")
+    p.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N",
+                   help="worker processes (default: 1)")
+    p.add_argument("--executor", metavar="SPEC", help="as for run (process, dask, dask://HOST:PORT)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(func=cmd_warmup)
+
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -190,6 +469,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a scenario field, e.g. demand.growth=1.5 (repeatable)")
     p.add_argument("--no-plot", action="store_true", help="skip the plots")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    _experiment_options(p, replications=None)
+    p.add_argument("--precision", type=_positive_float, metavar="REL",
+                   help="add replications until the relative CI half-width of the key metrics "
+                   "(wait_mean_min, utilisation, abandonment_rate) is at most REL, e.g. 0.05")
+    p.add_argument("--max-replications", type=_positive_int, default=100, metavar="N",
+                   help="upper limit for --precision (default: 100)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check scenario files without running them")
@@ -222,6 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=cmd_report)
 
+    _add_experiment_commands(sub)
     for extend in EXTENSIONS:
         extend(sub)
     return parser

@@ -486,12 +486,13 @@ def _files_under(out: Path) -> list[str]:
 
 def _metadata(command: str, arms: Sequence[Arm], seed: int, n: int, confidence: float,
               runner: _Runner, executor: ExecutorSpec, jobs: int,
-              **extra: Any) -> dict[str, Any]:
+              arguments: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     from sim import __version__
 
     first = arms[0].scenario
     return {
         "command": command,
+        "arguments": dict(arguments or {}),
         "scenarios": [{"label": a.label, "name": a.scenario.name,
                        "folder": a.folder.name if a.folder is not None and len(arms) > 1
                        else None,
@@ -566,6 +567,7 @@ def run_experiment(
     progress: bool = False,
     label: str | None = None,
     command: str = "run_experiment",
+    arguments: Mapping[str, Any] | None = None,
 ) -> Experiment:
     """Run ``replications`` independent replications of ``scenario`` and summarise them.
 
@@ -627,7 +629,7 @@ def run_experiment(
         _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
         extra: dict[str, Any] = {"precision": prec} if prec else {}
         exp.files = _finish(out_path, _metadata(command, [arm], root, n, confidence, runner,
-                                                executor, jobs, **extra))
+                                                executor, jobs, arguments, **extra))
     return exp
 
 
@@ -653,6 +655,7 @@ def compare(
     out: str | Path | None = None,
     progress: bool = False,
     command: str = "compare",
+    arguments: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """Compare ``plans`` with ``base`` over ``replications`` paired replications.
 
@@ -715,7 +718,7 @@ def compare(
         _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
         result.files = _finish(out_path, _metadata(command, arms, root, replications,
                                                    confidence, runner, executor, jobs,
-                                                   base=names[0], plans=names[1:]))
+                                                   arguments, base=names[0], plans=names[1:]))
     return result
 
 
@@ -747,6 +750,7 @@ def sweep(
     out: str | Path | None = None,
     progress: bool = False,
     command: str = "sweep",
+    arguments: Mapping[str, Any] | None = None,
 ) -> Sweep:
     """Run every point of ``grid`` (dotted key -> values) over ``scenario``.
 
@@ -793,6 +797,6 @@ def sweep(
         _write_table(out_path / "sweep.csv", table, ["scenario", *keys, *SWEEP_STAT_COLUMNS])
         _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
         result.files = _finish(out_path, _metadata(
-            command, arms, root, replications, confidence, runner, executor, jobs,
+            command, arms, root, replications, confidence, runner, executor, jobs, arguments,
             grid={k: list(v) for k, v in grid.items()}))
     return result
