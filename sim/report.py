@@ -178,6 +178,8 @@ class ValidationCheck:
     replications: int
     horizon_days: int
     warmup_days: float
+    seed: int
+    confidence: float
     simulated_mean: float
     ci_low: float
     ci_high: float
@@ -190,25 +192,17 @@ class ValidationCheck:
         return self.ci_low <= self.theory <= self.ci_high
 
 
-# Two-sided 95% Student t quantiles by degrees of freedom (standard tables).
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-        9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131,
-        19: 2.093, 24: 2.064, 29: 2.045}
-
-
-def _t95(df: int) -> float:
-    known = [k for k in _T95 if k <= df]
-    return _T95[max(known)] if known else _T95[1]
-
-
 def erlang_c_check(servers: int = 5, utilisation: float = 0.8, mean_service: float = 10.0,
-                   replications: int = 10, horizon_days: int = 30, warmup_days: float = 2.0,
-                   seed: int = 2024) -> ValidationCheck:
+                   replications: int = 20, horizon_days: int = 30, warmup_days: float = 2.0,
+                   seed: int = 2024, confidence: float = 0.99) -> ValidationCheck:
     """Simulate M/M/c ``replications`` times and compare the mean wait with Erlang C.
 
     Uses ``sim.textbook.queue_scenario`` (an ordinary scenario through the normal engine)
-    and ``sim.theory.mmc_wait_mean``; one ``SeedSequence`` child per replication.
+    and ``sim.theory.mmc_wait_mean``; one ``SeedSequence`` child per replication. A 99%
+    interval by default, so a correct engine fails the check by chance about 1 time in 100
+    (and, the seed being fixed, always the same way for the same engine).
     """
+    from sim.experiment import t_interval
     from sim.metrics import lookup, summary_rows
     from sim.model import simulate
     from sim.textbook import queue_scenario
@@ -222,10 +216,9 @@ def erlang_c_check(servers: int = 5, utilisation: float = 0.8, mean_service: flo
         lookup(summary_rows(simulate(scenario, seed=child), by=()), "wait_mean_min")
         for child in np.random.SeedSequence(seed).spawn(replications)
     ])
-    half = _t95(replications - 1) * float(waits.std(ddof=1)) / math.sqrt(replications)
-    mean = float(waits.mean())
+    mean, low, high, _ = t_interval(waits, confidence)
     return ValidationCheck(servers, rate, mean_service, replications, horizon_days,
-                           warmup_days, mean, mean - half, mean + half,
+                           warmup_days, seed, confidence, mean, low, high,
                            float(mmc_wait_mean(servers, rate, mean_service)),
                            time.perf_counter() - t0)
 
@@ -238,18 +231,19 @@ def _validation_html(run_check: bool) -> str:
         check = erlang_c_check()
     except ImportError as exc:
         return _p(f"Validation status unknown: the theory module is not available ({exc}).")
-    verdict = ("PASSED: the Erlang C mean wait lies inside the simulated 95% confidence "
+    level = f"{check.confidence:.0%}"
+    verdict = (f"PASSED: the Erlang C mean wait lies inside the simulated {level} confidence "
                "interval." if check.passed else
-               "FAILED: the Erlang C mean wait lies outside the simulated 95% confidence "
+               f"FAILED: the Erlang C mean wait lies outside the simulated {level} confidence "
                "interval; treat the results with caution.")
     rows = [
         ("queue", f"M/M/{check.servers}, arrival rate {check.arrival_rate:.3g}/min, "
                   f"mean consult {check.mean_service:g} min, utilisation "
                   f"{check.arrival_rate * check.mean_service / check.servers:.0%}"),
         ("runs", f"{check.replications} replications x {check.horizon_days} days "
-                 f"(warm-up {check.warmup_days:g} days)"),
+                 f"(warm-up {check.warmup_days:g} days), root seed {check.seed}"),
         ("simulated mean wait", f"{check.simulated_mean:.3f} min "
-                                f"(95% CI {check.ci_low:.3f} to {check.ci_high:.3f})"),
+                                f"({level} CI {check.ci_low:.3f} to {check.ci_high:.3f})"),
         ("Erlang C mean wait", f"{check.theory:.3f} min"),
         ("result", verdict),
         ("computed", f"at report time in {check.seconds:.1f} s by sim.report.erlang_c_check "
@@ -559,14 +553,18 @@ def _implementation(f: ResultsFolder) -> str:
 
 def _code_access(f: ResultsFolder) -> str:
     files = sorted(p.relative_to(f.path).as_posix() for p in f.path.rglob("*")
-                   if p.is_file() and PLOT_DIR not in p.relative_to(f.path).parts
-                   and p.suffix != ".html")
-    cmd = f.run.get("command")
+                   if p.is_file() and p.suffix != ".html"
+                   and not any(part.startswith(".") or part == PLOT_DIR
+                               for part in p.relative_to(f.path).parts))
+    cmd = str(f.run.get("command", ""))
     parts = [_p("The simulator is the hubsim Python package (MIT licence), kept in the "
                 "project's git repository with its tests; the resolved scenario in this "
                 "folder reproduces the inputs exactly.")]
-    if cmd:
+    if cmd.startswith("hubsim"):
         parts.append(f"<p>Reproduce with: <code>{esc(cmd)}</code></p>")
+    elif cmd:
+        parts.append(f"<p>Produced by the Python API (<code>{esc(cmd)}</code>); the same "
+                     "seed and resolved scenarios reproduce it.</p>")
     parts.append("<p>Files in this folder:</p><ul>"
                  + "".join(f"<li><code>{esc(x)}</code></li>" for x in files) + "</ul>")
     return "".join(parts)
