@@ -100,8 +100,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         exp = run_experiment(
             scenario, args.replications, confidence=args.confidence, precision=args.precision,
             max_replications=args.max_replications, jobs=args.jobs, executor=args.executor,
-            out=out, plot=not args.no_plot, progress=not args.quiet,
+            out=out, plot=False, progress=not args.quiet,
             command="run", arguments=_arguments(args))
+    if not args.no_plot:  # after the run, so the plots show the replicated summary
+        _plot_into(out)
     elapsed = time.perf_counter() - t0
     if not args.quiet:
         size = f"{len(exp.first.records):,} requests, " if exp.first is not None else ""
@@ -119,8 +121,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             widths = ", ".join(f"{m} {w:.1%}" for m, w in pr["relative_half_widths"].items())
             print(f"\nprecision {pr['target']:.1%} {state} with {exp.n} replications "
                   f"(relative half-widths: {widths})")
-        print(f"\nresults in {out}/: " + ", ".join(exp.files))
+        print(f"\nresults in {out}/: " + ", ".join(exp.files)
+              + ("" if args.no_plot else ", plots/"))
     return EXIT_OK
+
+
+def _plot_into(out: Path) -> None:
+    """Every plot the results in ``out`` allow (``sim.plots.plot_results``)."""
+    from sim.plots import plot_results
+
+    plot_results(out)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -285,11 +295,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
                       seed=args.seed, confidence=args.confidence, jobs=args.jobs,
                       executor=args.executor, out=out, progress=not args.quiet,
                       command="compare", arguments=_arguments(args))
+    _plot_into(out)
     if not args.quiet:
         print(f"{len(paths)} plans x {res.n} paired replications, root seed {res.seed}, "
               f"{time.perf_counter() - t0:.1f} s" + _resumed_note(res.resumed, res.computed))
         print(format_comparison(res.comparison, res.confidence))
-        print(f"\nresults in {out}/: comparison.csv, replications.csv, run.json, "
+        print(f"\nresults in {out}/: comparison.csv, replications.csv, run.json, plots/, "
               + ", ".join(f"{lb}/" for lb in labels))
     return EXIT_OK
 
@@ -338,6 +349,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                     confidence=args.confidence, jobs=args.jobs, executor=args.executor,
                     out=out, progress=not args.quiet, command="sweep",
                     arguments=_arguments(args))
+    _plot_into(out)
     if not args.quiet:
         print(f"{len(res.points)} points x {res.n} replications, root seed {res.seed}, "
               f"{time.perf_counter() - t0:.1f} s" + _resumed_note(res.resumed, res.computed))
@@ -347,7 +359,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                                                      values="mean", sort=False)
         print(wide.reindex(columns=[m for m in show if m in wide.columns]).to_string(
             float_format=lambda v: f"{v:,.4g}"))
-        print(f"\nresults in {out}/: sweep.csv, replications.csv, run.json, one folder per point")
+        print(f"\nresults in {out}/: sweep.csv, replications.csv, run.json, plots/, "
+              "one folder per point")
     return EXIT_OK
 
 
