@@ -56,7 +56,8 @@ def _doctor_hours(sc: sim.Scenario) -> float:
 def test_there_are_scenario_files() -> None:
     names = {p.name for p in ALL_FILES}
     assert {"himachal-baseline.yaml", "himachal-all-hwcs.yaml",
-            "himachal-lean-roster.yaml", "himachal-curfew-hours.yaml"} <= names
+            "himachal-lean-roster.yaml", "himachal-curfew-hours.yaml",
+            "himachal-aiims-fourth-hub.yaml"} <= names
 
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(SCENARIOS)))
@@ -169,3 +170,13 @@ def test_curfew_hours_serve_evenings_and_sundays() -> None:
         assert medicine.level_at(0 * day + 19 * 60) > 0  # Monday 19:00
         assert medicine.level_at(6 * day + 11 * 60) > 0  # Sunday 11:00
         assert medicine.level_at(6 * day + 17 * 60) == 0  # Sunday 17:00
+
+
+def test_aiims_fourth_hub_takes_bilaspur_and_hamirpur_from_the_same_demand() -> None:
+    full, four = _load("himachal-all-hwcs.yaml"), _load("himachal-aiims-fourth-hub.yaml")
+    assert four.hub_ids == [*full.hub_ids, "aiims_bilaspur"]
+    assert four.hubs[:3] == full.hubs and four.demand == full.demand
+    moved = {d.district for d in four.spokes.districts if d.home_hub == "aiims_bilaspur"}
+    assert moved == {"Bilaspur", "Hamirpur"}
+    before = {d.district: d.home_hub for d in full.spokes.districts}
+    assert {before[d] for d in moved} == {"rpgmc_tanda", "slbsgmc_nerchowk"}
