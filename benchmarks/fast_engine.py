@@ -21,7 +21,6 @@ so that ties break the same way to the last bit.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from array import array
 from collections import deque
@@ -29,27 +28,10 @@ from heapq import heappop, heappush
 
 import numpy as np
 
-from sim.model import Model
+from sim.model import Model, plain_columns, uses_realism
 from sim.records import ABANDONED, DROPPED, SERVED, UNSERVED, Records, RunResult
 
 CHUNK = 1 << 16
-
-
-def _records(columns: dict[str, np.ndarray], n: int) -> Records:
-    """Records from the engine's columns; columns this prototype does not fill get defaults."""
-    out = {}
-    for f in dataclasses.fields(Records):
-        if f.name in columns:
-            out[f.name] = columns[f.name]
-        elif f.name == "parent":
-            out[f.name] = np.full(n, -1, dtype=np.int64)
-        else:
-            import sim.records as rec
-
-            dtype = getattr(rec, "NEW_DTYPES", {}).get(f.name, np.float64)
-            fill = math.nan if np.issubdtype(dtype, np.floating) else 0
-            out[f.name] = np.full(n, fill, dtype=dtype)
-    return Records(**out)
 
 
 class FastModel(Model):
@@ -59,6 +41,8 @@ class FastModel(Model):
         """Simulate the whole horizon once and return the records."""
         if self._ran:
             raise RuntimeError("a Model runs once; build a new one for another run")
+        if uses_realism(self.scenario):  # booking, failures, ...: the engine's own path
+            return super().run()
         self._ran = True
         sc = self.scenario
         arr = self.arrivals
@@ -285,20 +269,21 @@ class FastModel(Model):
                 if deadline[r] <= horizon:
                     outcome[r], end[r] = ABANDONED, deadline[r]
 
-        records = _records({
-            "id": np.arange(n, dtype=np.int64),
-            "channel": arr.channel,
-            "spoke": arr.spoke,
-            "spoke_type": arr.spoke_type,
-            "district": arr.district,
-            "specialty": arr.specialty,
-            "hub": np.frombuffer(routed, dtype=np.int16),
-            "doctor": np.frombuffer(doctor, dtype=np.int32),
-            "arrival": arr.time,
-            "start": np.frombuffer(start, dtype=np.float64),
-            "end": np.frombuffer(end, dtype=np.float64),
-            "overtime": np.frombuffer(overtime, dtype=np.float64),
-            "outcome": np.frombuffer(outcome, dtype=np.int8),
-        }, n)
-        return RunResult(sc, int(self.seed.entropy), tuple(self.seed.spawn_key), records,
-                         self.duty, self.doctor_names)
+        out = np.frombuffer(outcome, dtype=np.int8)
+        records = Records(
+            id=np.arange(n, dtype=np.int64),
+            channel=arr.channel,
+            spoke=arr.spoke,
+            spoke_type=arr.spoke_type,
+            district=arr.district,
+            specialty=arr.specialty,
+            hub=np.frombuffer(routed, dtype=np.int16),
+            doctor=np.frombuffer(doctor, dtype=np.int32),
+            arrival=arr.time,
+            start=np.frombuffer(start, dtype=np.float64),
+            end=np.frombuffer(end, dtype=np.float64),
+            overtime=np.frombuffer(overtime, dtype=np.float64),
+            outcome=out,
+            **plain_columns(arr.time, out),
+        )
+        return self._result(records)
