@@ -30,7 +30,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import simpy
@@ -509,7 +509,7 @@ class Model:
             q_idle[pool_queue[p]] += 1
 
         def complete(ev: simpy.Event) -> None:
-            r, kind, d = ev.value
+            r, kind, d = cast(tuple[int, int, int], ev.value)
             t = env.now
             p = doctor_pool[d]
             if kind == HUB:

@@ -283,6 +283,8 @@ class MetricsConfig(Frozen):
 
 
 Probability = Annotated[float, Field(ge=0, le=1)]
+_BOTH_CHANNELS: tuple[Literal["d2d", "opd"], ...] = ("d2d", "opd")
+_SUBCENTRES_ONLY: tuple[Literal["subcentre", "phc"], ...] = ("subcentre",)
 
 
 class Clinic(Frozen):
@@ -300,7 +302,7 @@ class Clinic(Frozen):
         0.0, description="Share of each session's slots (its last ones) held back for "
         "requests made the same day")
     channels: list[Literal["d2d", "opd"]] = Field(
-        default_factory=lambda: ["d2d", "opd"],
+        default_factory=lambda: list(_BOTH_CHANNELS),
         description="Channels that book; the others join the token queue of the same doctors")
 
 
@@ -312,7 +314,7 @@ class Booking(Frozen):
         default_factory=dict,
         description="Probability by channel that a booked patient (or spoke) does not join")
     report_within_days: list[Annotated[float, Field(gt=0)]] = Field(
-        default_factory=lambda: [1, 3, 7],
+        default_factory=lambda: [1.0, 3.0, 7.0],
         description="Report the share of requests booked within these many days")
 
 
@@ -341,7 +343,7 @@ class PhcTier(Frozen):
     """The PHC medical-officer tier: a first consult step before the specialist hubs."""
 
     spoke_types: list[Literal["subcentre", "phc"]] = Field(
-        default_factory=lambda: ["subcentre"],
+        default_factory=lambda: list(_SUBCENTRES_ONLY),
         description="Doctor-to-doctor requests from these spoke types see the PHC MO first")
     escalate_share: Probability = Field(description="Share escalated to the specialist hub")
     consult: Distribution = Field(description="PHC MO consult length in minutes")

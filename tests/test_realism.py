@@ -90,7 +90,7 @@ def within_ci(hits: int, n: int, p: float) -> bool:
 CLINIC = {"hub": "A", "specialty": "medicine", "slot_min": 15, "horizon_days": 1.5}
 
 
-# --- with every mechanism off nothing changes ------------------------------------------
+# --- with every mechanism off nothing changes ---------------------------------------------
 
 @pytest.mark.parametrize("sc", [
     queue_scenario(3, 0.25, 10, horizon_days=10),
@@ -123,7 +123,7 @@ def test_switching_failures_on_keeps_the_same_requests() -> None:
         assert np.array_equal(getattr(on, col), getattr(off, col))
 
 
-# --- appointment booking -----------------------------------------------------------------
+# --- appointment booking ------------------------------------------------------------------
 
 def test_booking_gives_the_earliest_free_slot_then_turns_away() -> None:
     # slots 09:00, 09:15, 09:30, 09:45 each day; horizon 1.5 days from the request
@@ -186,7 +186,7 @@ def test_no_show_and_access_metrics_match_the_configured_rate() -> None:
     assert (delay >= 0).all()
 
 
-# --- failed video calls --------------------------------------------------------------------
+# --- failed video calls -------------------------------------------------------------------
 
 FAIL_ALL = {"default": {"fail_prob": 1.0, "wasted_min": 4}, "retry_delay_min": 10,
             "max_attempts": 3}
@@ -230,7 +230,7 @@ def test_failure_rate_matches_the_configured_probability() -> None:
     assert r.lost_min.sum() == pytest.approx(2 * failed)
 
 
-# --- the PHC tier ----------------------------------------------------------------------------
+# --- the PHC tier -------------------------------------------------------------------------
 
 PHC = {"escalate_share": 1.0, "consult": {"kind": "deterministic", "value": 6},
        "hours": {"days": "all", "start": "09:00", "end": "17:00"}, "escalation_delay_min": 30}
@@ -314,7 +314,7 @@ def test_follow_up_and_referral_shares_match() -> None:
         np.sum(r.next_step[first] == 1) / n)
 
 
-# --- priorities --------------------------------------------------------------------------------
+# --- priorities ---------------------------------------------------------------------------
 
 PRIORITIES = {"classes": [{"name": "urgent", "share": 0.2, "targets_min": [15]},
                           {"name": "routine", "share": 0.8}]}
@@ -376,7 +376,7 @@ def test_priority_waits_match_cobhams_formula() -> None:
     assert (np.abs(means.mean(axis=0) - theory) <= half).all(), (means.mean(axis=0), half)
 
 
-# --- doctor absence ------------------------------------------------------------------------------
+# --- doctor absence -----------------------------------------------------------------------
 
 def test_certain_absence_empties_the_roster() -> None:
     res = run(base(absence={"prob": 1.0}), [0, 1])
@@ -398,7 +398,7 @@ def test_absence_rate_matches() -> None:
     assert on == pytest.approx(60 * (sess["rostered"] - sess["absent"]).sum())
 
 
-# --- everything at once ----------------------------------------------------------------------------
+# --- everything at once -------------------------------------------------------------------
 
 ALL_ON = dict(
     booking={"clinics": [{"hub": "A", "specialty": "paeds", "slot_min": 15,
@@ -480,10 +480,11 @@ def test_same_seed_same_records_with_every_mechanism_on() -> None:
     assert a.equals(b)
 
 
-# --- validation ------------------------------------------------------------------------------------
+# --- validation ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("section, match", [
-    ({"booking": {"clinics": [CLINIC | {"hub": "Z"}]}}, r"booking\.clinics\[0\]\.hub: hub 'Z' is not defined"),
+    ({"booking": {"clinics": [CLINIC | {"hub": "Z"}]}},
+     r"booking\.clinics\[0\]\.hub: hub 'Z' is not defined"),
     ({"booking": {"clinics": [CLINIC | {"specialty": "paeds"}]}},
      r"booking\.clinics\[0\]\.specialty"),
     ({"booking": {"clinics": [CLINIC, CLINIC]}}, "a second clinic"),
