@@ -651,6 +651,8 @@ class Model:
                 routed[r] = queue_hub[q]
                 if ts is None:
                     outcome[r], end[r] = TURNED_AWAY, t
+                elif ts == math.inf:
+                    pass  # its slot would lie beyond the run: left unserved
                 else:
                     slot[r] = ts
                     at(ts - env.now, at_slot, r)
@@ -979,7 +981,11 @@ class SlotBook:
         return root
 
     def book(self, q: int, t: float) -> float | None:
-        """Book the earliest free slot of queue ``q`` at or after ``t``; None if none fits."""
+        """Book the earliest free slot of queue ``q`` at or after ``t``.
+
+        None if no slot is free within the booking horizon; inf if none is free before the
+        run ends but the booking horizon reaches past it (the request's fate is unknown).
+        """
         horizon, _, gen, held = self.clinic[q]
         g = self._free(gen, t)
         best, store = (float(gen[0][g]), gen) if g < len(gen[0]) else (math.inf, gen)
@@ -989,7 +995,7 @@ class SlotBook:
             if h < len(held[0]) and held[0][h] < (t // DAY + 1) * DAY and held[0][h] < best:
                 best, store, j = float(held[0][h]), held, h
         if best > t + horizon or best >= self.horizon:
-            return None
+            return math.inf if t + horizon > self.horizon and best >= self.horizon else None
         store[2][j] = True
         store[1][j] = j + 1
         return best

@@ -19,8 +19,9 @@ OUTCOMES: tuple[str, ...] = ("served", "abandoned", "dropped", "unserved", "turn
                              "no_show", "gave_up")
 """served: consult started; abandoned: left the queue (patience ran out); dropped: still
 waiting when its queue closed under ``session_end: drop``; unserved: still waiting (or
-waiting for its slot, a retry or an escalation) at the end of the horizon; turned_away: no
-appointment slot within the booking horizon; no_show: did not join at the booked slot;
+waiting for its slot, a retry or an escalation) at the end of the horizon, or with no slot
+before the run ends while its booking horizon reaches past it; turned_away: no appointment
+slot within the booking horizon; no_show: did not join at the booked slot;
 gave_up: every video-call attempt failed."""
 SERVED, ABANDONED, DROPPED, UNSERVED, TURNED_AWAY, NO_SHOW, GAVE_UP = range(7)
 TIERS: tuple[str, ...] = ("direct", "phc", "escalated")

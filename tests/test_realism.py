@@ -127,8 +127,10 @@ def test_switching_failures_on_keeps_the_same_requests() -> None:
 
 def test_booking_gives_the_earliest_free_slot_then_turns_away() -> None:
     # slots 09:00, 09:15, 09:30, 09:45 each day; horizon 1.5 days from the request
-    res = run(base(booking={"clinics": [CLINIC]}), [0, 1, 2, 3, 4, 5, 600, 601, 602])
+    res = run(base(booking={"clinics": [CLINIC]}), [0, 1, 2, 3, 4, 5, 600, 601, 602, 4920])
     r = res.records
+    # day 3 at 10:00: no slot before the run ends, but the horizon reaches past it: unknown
+    assert r.outcome[9] == UNSERVED and np.isnan(r.slot[9])
     d1 = DAY + 540
     assert r.slot[:8].tolist() == [540, 555, 570, 585, d1, d1 + 15, d1 + 30, d1 + 45]
     assert r.outcome[8] == TURNED_AWAY and np.isnan(r.slot[8]) and r.end[8] == 602
@@ -402,7 +404,7 @@ def test_absence_rate_matches() -> None:
 
 ALL_ON = dict(
     booking={"clinics": [{"hub": "A", "specialty": "paeds", "slot_min": 15,
-                          "horizon_days": 5, "overbook_per_session": 1,
+                          "horizon_days": 0.5, "overbook_per_session": 1,
                           "same_day_share": 0.25, "channels": ["d2d"]}],
              "no_show": {"d2d": 0.1, "opd": 0.2}},
     failures={"default": {"fail_prob": 0.1, "wasted_min": 4},
