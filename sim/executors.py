@@ -26,6 +26,9 @@ from typing import Any
 ExecutorSpec = str | cf.Executor | None
 """What ``executor=`` accepts: a spec string, a ready executor, or None."""
 
+DASK_CONNECT_TIMEOUT = "10s"
+"""How long to wait for a remote Dask scheduler before giving up."""
+
 
 class ExecutorError(ValueError):
     """An executor spec that cannot be used (unknown, or its package is missing)."""
@@ -112,7 +115,7 @@ def _dask_executor(address: str | None, jobs: int) -> Iterator[cf.Executor]:
             client = Client(cluster)
         else:
             try:
-                client = Client(address, timeout="10s")
+                client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
             except OSError as exc:
                 raise ExecutorError(f"cannot reach the Dask scheduler at {address}: "
                                     f"{exc}") from None
