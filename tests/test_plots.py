@@ -1,0 +1,302 @@
+"""Plots: built from tables for a small scenario, and carrying the data series expected."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from sim import scenario_from_dict, simulate, summary_rows
+from sim.metrics import lookup
+from sim.output import write_csv, write_run
+from sim.plots import (
+    comparison_plot,
+    equity_by_district,
+    plot_results,
+    queue_exit,
+    queue_length,
+    queue_length_series,
+    records_table,
+    served_waits,
+    sweep_curves,
+    utilisation_heatmap,
+    wait_distribution,
+    wait_ecdf,
+    waits_by_time,
+)
+
+SMALL: dict[str, Any] = {
+    "name": "small-net",
+    "description": "Two hubs, three specialties, three districts",
+    "seed": 11,
+    "calendar": {"horizon_days": 8, "warmup_days": 1},
+    "specialties": {"medicine": {"consult": {"kind": "exponential", "mean": 8}},
+                    "paediatrics": {"consult": {"kind": "exponential", "mean": 10}},
+                    "psychiatry": {"consult": {"kind": "exponential", "mean": 20}}},
+    "hubs": [
+        {"id": "shimla", "lat": 31.1, "lon": 77.17,
+         "doctors": {"medicine": 2, "paediatrics": 1, "psychiatry": 1},
+         "roster": [{"specialty": "medicine", "start": "09:30", "end": "16:00", "doctors": 2},
+                    {"specialty": "paediatrics", "start": "09:30", "end": "16:00"},
+                    {"specialty": "psychiatry", "days": ["mon", "wed", "fri"], "start": "09:30",
+                     "end": "13:00"}]},
+        {"id": "tanda", "doctors": {"medicine": 1, "paediatrics": 1},
+         "roster": [{"specialty": "medicine", "start": "09:30", "end": "16:00"},
+                    {"specialty": "paediatrics", "start": "09:30", "end": "16:00"}]},
+    ],
+    "spokes": {"hours": {"start": "09:30", "end": "16:00"}, "districts": [
+        {"district": "Shimla", "home_hub": "shimla", "subcentres": 20, "phcs": 10,
+         "lat": 31.1, "lon": 77.17},
+        {"district": "Kangra", "home_hub": "tanda", "subcentres": 30, "phcs": 10,
+         "lat": 32.2, "lon": 76.3},
+        {"district": "Kinnaur", "home_hub": "shimla", "subcentres": 5, "phcs": 2,
+         "lat": 31.6, "lon": 78.4},
+    ]},
+    "demand": {
+        "d2d": {"per_spoke_per_day": {"subcentre": 0.6, "phc": 1.0},
+                "specialty_mix": {"medicine": 0.7, "paediatrics": 0.3}},
+        "opd": {"per_day": {"Shimla": 10}, "specialty_mix": {"medicine": 0.5,
+                                                            "psychiatry": 0.5}},
+    },
+    "queue": {"patience": {"kind": "exponential", "mean": 240}},
+}
+
+
+@pytest.fixture(scope="module")
+def run() -> Any:
+    return simulate(scenario_from_dict(SMALL, source="<test>"))
+
+
+@pytest.fixture(scope="module")
+def rec(run: Any) -> dict[str, np.ndarray]:
+    return records_table(run)
+
+
+@pytest.fixture(scope="module")
+def summary(run: Any) -> list[dict[str, Any]]:
+    return summary_rows(run)
+
+
+def _lines(ax: Any) -> list[Line2D]:
+    return [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+
+
+def test_served_waits_match_the_records(run: Any, rec: dict[str, np.ndarray]) -> None:
+    waits = served_waits(rec, run.warmup, "specialty")
+    assert set(waits) == {"medicine", "paediatrics", "psychiatry"}
+    total = sum(len(w) for w in waits.values())
+    assert total == lookup(summary_rows(run, by=()), "served")
+    assert np.isclose(np.mean(np.concatenate(list(waits.values()))),
+                      lookup(summary_rows(run, by=()), "wait_mean_min"))
+
+
+def test_wait_ecdf_has_one_panel_per_hub_and_a_curve_per_specialty(
+        run: Any, rec: dict[str, np.ndarray]) -> None:
+    targets = run.scenario.metrics.targets_min
+    panels = {"all hubs": served_waits(rec, run.warmup, "specialty")}
+    for hub in ("shimla", "tanda"):
+        m = rec["hub"] == hub
+        panels[hub] = served_waits({k: v[m] for k, v in rec.items()}, run.warmup, "specialty")
+    fig = wait_ecdf(panels, targets)
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    all_ax, shimla_ax, tanda_ax = fig.axes
+    curves = [ln for ln in _lines(all_ax) if ln.get_label() != "service targets"]
+    assert len(curves) == 3                                   # one per specialty
+    assert len(_lines(tanda_ax)) - 1 == 2                     # tanda has no psychiatry
+    target_x = sorted(ln.get_xdata()[0] for ln in all_ax.get_lines()
+                      if ln.get_linestyle() == ":")
+    assert target_x == sorted(targets)
+    med = next(ln for ln in curves if ln.get_label().startswith("medicine"))
+    x, y = np.asarray(med.get_xdata()), np.asarray(med.get_ydata())
+    w = panels["all hubs"]["medicine"]
+    assert y[-1] == pytest.approx(1.0) and x[-1] == pytest.approx(w.max())
+    assert np.all(np.diff(y) >= 0)
+    # the curve's height at a target is the share of consults seen within it
+    assert y[np.searchsorted(x, 15.0, side="right") - 1] == pytest.approx(np.mean(w <= 15.0))
+
+
+def test_box_plot_still_works(run: Any) -> None:
+    from sim.plots import waits_by
+
+    fig = wait_distribution(waits_by(run), run.scenario.metrics.targets_min)
+    ax = fig.axes[0]
+    assert len(ax.get_yticklabels()) == 3
+    assert len(ax.collections[0].get_offsets()) == 3           # a mean marker per specialty
+
+
+def test_waits_by_time_shows_median_and_p90(run: Any, rec: dict[str, np.ndarray]) -> None:
+    fig = waits_by_time(rec, run.warmup, run.scenario.calendar.start_weekday)
+    hour_ax, weekday_ax = fig.axes
+    median = next(ln for ln in hour_ax.get_lines() if ln.get_label() == "median wait")
+    p90 = next(ln for ln in hour_ax.get_lines() if ln.get_label() == "90th percentile")
+    assert any(isinstance(c, PolyCollection) for c in hour_ax.collections)   # the band
+    served = (rec["outcome"] == "served") & (rec["arrival"] >= run.warmup)
+    hours = np.floor(rec["arrival"][served] % 1440 / 60).astype(int)
+    wait = (rec["start"] - rec["arrival"])[served]
+    for x, y50, y90 in zip(median.get_xdata(), median.get_ydata(), p90.get_ydata(),
+                           strict=True):
+        assert y50 == pytest.approx(np.median(wait[hours == x]))
+        assert y90 == pytest.approx(np.percentile(wait[hours == x], 90))
+    assert set(np.asarray(median.get_xdata()).tolist()) == set(hours.tolist())
+    # spokes are closed on Sundays: six weekday points, Monday first
+    wd_median = next(ln for ln in weekday_ax.get_lines() if ln.get_label() == "median wait")
+    assert list(wd_median.get_xdata()) == [0, 1, 2, 3, 4, 5]
+
+
+def test_queue_length_reconstruction_matches_the_queue_length_metric(
+        run: Any, rec: dict[str, np.ndarray], summary: list[dict[str, Any]]) -> None:
+    t0, t1 = run.warmup, run.horizon
+    t, n = queue_length_series(rec["arrival"], queue_exit(rec, t1))
+    assert n.min() >= 0 and n[-1] == 0
+    # time-average of the step function over the measurement window
+    edges = np.clip(np.r_[t, t1], t0, t1)
+    area = float(np.sum(n * np.diff(edges)))
+    assert area / (t1 - t0) == pytest.approx(lookup(summary, "queue_length_mean"), rel=1e-9)
+    fig = queue_length(rec, t1, t0)
+    ax = fig.axes[0]
+    assert [ln.get_label() for ln in _lines(ax)] == ["all", "hub shimla", "hub tanda"]
+    assert max(_lines(ax)[0].get_ydata()) == n.max()
+
+
+def test_utilisation_heatmap_holds_the_summary_values(summary: list[dict[str, Any]]) -> None:
+    fig = utilisation_heatmap(summary)
+    util_ax, ot_ax = (ax for ax in fig.axes if ax.get_images())
+    grid = util_ax.get_images()[0].get_array()
+    hubs = [t.get_text() for t in util_ax.get_yticklabels()]
+    specs = [t.get_text() for t in util_ax.get_xticklabels()]
+    assert hubs == ["shimla", "tanda"] and specs == ["medicine", "paediatrics", "psychiatry"]
+    assert grid[0, 0] == pytest.approx(lookup(summary, "utilisation", "hub_specialty",
+                                              "shimla/medicine"))
+    assert np.ma.is_masked(grid[1, 2])                 # tanda has no psychiatry roster
+    assert ot_ax.get_images()[0].get_array()[0, 0] == pytest.approx(
+        lookup(summary, "overtime_min_per_day", "hub_specialty", "shimla/medicine"))
+
+
+def test_equity_orders_districts_worst_first_and_maps_them(
+        summary: list[dict[str, Any]]) -> None:
+    coords = {d["district"]: (d["lat"], d["lon"]) for d in SMALL["spokes"]["districts"]}
+    fig = equity_by_district(summary, coords, {"shimla": (31.1, 77.17)})
+    wait_ax, aband_ax, map_ax = fig.axes[:3]
+    names = [t.get_text() for t in wait_ax.get_yticklabels()]
+    assert sorted(names) == ["Kangra", "Kinnaur", "Shimla"]
+    p90 = [lookup(summary, "wait_p90_min", "district", d) for d in names]
+    assert p90 == sorted(p90)                          # bottom to top: worst at the top
+    assert len(wait_ax.patches) == 6 and len(aband_ax.patches) == 3
+    widths = [p.get_width() for p in aband_ax.patches]
+    assert widths == pytest.approx([lookup(summary, "abandonment_rate", "district", d)
+                                    for d in names])
+    offsets = map_ax.collections[0].get_offsets()
+    assert len(offsets) == 3 and tuple(offsets[names.index("Kangra")]) == (76.3, 32.2)
+    no_map = equity_by_district(summary)
+    assert len([a for a in no_map.axes if a.get_label() != "<colorbar>"]) == 2
+
+
+COMPARISON = [
+    {"plan": "base", "metric": "wait_p90_min", "group_by": "all", "group": "all", "mean": 30,
+     "ci_low": 25, "ci_high": 35, "n": 5, "diff": "", "diff_ci_low": "", "diff_ci_high": "",
+     "verdict": "base"},
+    {"plan": "more", "metric": "wait_p90_min", "group_by": "all", "group": "all", "mean": 20,
+     "ci_low": 16, "ci_high": 24, "n": 5, "diff": -10, "diff_ci_low": -12,
+     "diff_ci_high": -8, "verdict": "better"},
+    {"plan": "fewer", "metric": "wait_p90_min", "group_by": "all", "group": "all", "mean": 31,
+     "ci_low": 25, "ci_high": 37, "n": 5, "diff": 1, "diff_ci_low": -2, "diff_ci_high": 4,
+     "verdict": "no detectable difference"},
+    {"plan": "base", "metric": "utilisation", "group_by": "all", "group": "all", "mean": 0.5,
+     "ci_low": 0.45, "ci_high": 0.55, "n": 5, "diff": "", "diff_ci_low": "",
+     "diff_ci_high": "", "verdict": "base"},
+    {"plan": "more", "metric": "utilisation", "group_by": "all", "group": "all", "mean": 0.4,
+     "ci_low": 0.35, "ci_high": 0.45, "n": 5, "diff": -0.1, "diff_ci_low": -0.12,
+     "diff_ci_high": -0.08, "verdict": "lower"},
+    {"plan": "fewer", "metric": "utilisation", "group_by": "all", "group": "all",
+     "mean": 0.6, "ci_low": 0.55, "ci_high": 0.65, "n": 5, "diff": 0.1,
+     "diff_ci_low": 0.08, "diff_ci_high": 0.12, "verdict": "higher"},
+]
+
+
+def test_comparison_plot_shows_plans_with_cis_and_paired_differences() -> None:
+    fig = comparison_plot(COMPARISON)
+    assert len(fig.axes) == 4                          # 2 metrics x (plans, differences)
+    plans_ax, diff_ax = fig.axes[0], fig.axes[1]
+    assert [t.get_text() for t in plans_ax.get_yticklabels()] == ["base (base)", "more",
+                                                                  "fewer"]
+    assert [t.get_text() for t in diff_ax.get_yticklabels()] == ["more", "fewer"]
+    means = plans_ax.collections[-1].get_offsets()[:, 0]
+    assert list(means) == [30, 20, 31]
+    diffs = diff_ax.collections[-1].get_offsets()[:, 0]
+    assert list(diffs) == [-10, 1]
+    colours = diff_ax.collections[-1].get_facecolors()
+    assert colours[0][1] > colours[0][0]               # "better" is green
+    assert [t.get_text() for t in diff_ax.texts] == ["better", "no detectable difference"]
+
+
+def _sweep_rows() -> list[dict[str, Any]]:
+    rows = []
+    for plan, slope in (("base", 20.0), ("more", 10.0)):
+        for g in (1.0, 1.5, 2.0):
+            v = slope * g
+            rows.append({"scenario": plan, "demand.growth": g, "metric": "wait_p90_min",
+                         "group_by": "all", "group": "all", "mean": v, "ci_low": v - 1,
+                         "ci_high": v + 1, "n": 3})
+    return rows
+
+
+def test_sweep_curves_one_line_per_plan() -> None:
+    fig = sweep_curves(_sweep_rows())
+    ax = fig.axes[0]
+    lines = _lines(ax)
+    assert [ln.get_label() for ln in lines] == ["base", "more"]
+    assert list(lines[0].get_xdata()) == [1.0, 1.5, 2.0]
+    assert list(lines[1].get_ydata()) == [10.0, 15.0, 20.0]
+    assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 2
+    assert ax.get_xlabel() == "demand growth (x baseline)"
+
+
+def test_plot_results_makes_every_plot_the_tables_allow(run: Any, tmp_path: Path) -> None:
+    write_run(run, tmp_path, plot=False)
+    cols = list(COMPARISON[0])
+    write_csv(tmp_path / "comparison.csv", COMPARISON, cols)
+    write_csv(tmp_path / "sweep.csv", _sweep_rows(), list(_sweep_rows()[0]))
+    paths = plot_results(tmp_path)
+    stems = {p.stem for p in paths}
+    assert stems == {"wait_by_specialty", "wait_ecdf_by_hub", "wait_by_time", "queue_length",
+                     "utilisation_heatmap", "equity_by_district", "comparison", "sweep"}
+    assert {p.suffix for p in paths} == {".png", ".svg"}
+    for p in paths:
+        assert p.parent == tmp_path / "plots" and p.stat().st_size > 5000, p
+        head = p.read_bytes()[:8]
+        assert head.startswith(b"\x89PNG") if p.suffix == ".png" else b"<?xml" in head
+
+
+def test_plot_results_of_an_empty_folder_writes_nothing(tmp_path: Path) -> None:
+    assert plot_results(tmp_path) == []
+
+
+def test_cli_plot(run: Any, tmp_path: Path) -> None:
+    from sim.cli import main
+
+    write_csv(tmp_path / "summary.csv", summary_rows(run), ("metric", "group_by", "group",
+                                                            "value"))
+    assert main(["plot", str(tmp_path), "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "equity_by_district.png", "equity_by_district.svg", "utilisation_heatmap.png",
+        "utilisation_heatmap.svg"]
+    assert main(["plot", str(tmp_path / "missing")]) == 2
+    (tmp_path / "empty").mkdir()
+    assert main(["plot", str(tmp_path / "empty")]) == 2
+
+
+def test_the_engine_never_imports_matplotlib() -> None:
+    code = ("import sys, sim, sim.model, sim.metrics, sim.experiment, sim.output, "
+            "sim.textbook; sim.simulate(sim.textbook.queue_scenario(2, 0.1, 10, "
+            "horizon_days=3)); print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
