@@ -473,9 +473,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hubsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="run a scenario once and write summary, records and plots",
-                       description="Run a scenario once. Writes summary.csv, records.csv.gz, "
-                       "scenario.resolved.yaml, run.json and plots/ (PNG and SVG) to --out.")
+    p = sub.add_parser("run", help="run a scenario (once or N replications): summary, records, "
+                       "plots",
+                       description="Run a scenario once, or --replications N times (or until "
+                       "--precision is met). Writes summary.csv (with confidence intervals), "
+                       "replications.csv, records.csv.gz and scenario.resolved.yaml of "
+                       "replication 0, run.json and plots/ (PNG and SVG) to --out.")
     p.add_argument("scenario", nargs="?", help=f"scenario YAML (default: scenarios/{BASELINE_NAME})")
     p.add_argument("--out", help="output folder (default: results/<scenario name>)")
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")

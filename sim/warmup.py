@@ -136,7 +136,7 @@ class WarmupAnalysis:
     def describe(self) -> str:
         """One paragraph saying what was suggested and from what."""
         what = "time-average number waiting" if self.metric == "queue" else "mean wait"
-        text = (f"suggested warm-up: {self.suggested_days:g} days (MSER-{self.batch} on the "
+        text = (f"suggested warm-up: {self.suggested_days:.3g} days (MSER-{self.batch} on the "
                 f"{what} in {self.bin_hours:g}-hour bins, averaged over {self.replications} "
                 f"replications)")
         if self.at_limit:
@@ -204,7 +204,7 @@ def plot_warmup(analysis: WarmupAnalysis) -> Figure:
     ax.plot(t["start_day"], t["welch"], color="C1", lw=2,
             label=f"Welch moving average (window {analysis.window})")
     ax.axvline(analysis.suggested_days, color="C3", ls="--",
-               label=f"MSER-{analysis.batch} warm-up: {analysis.suggested_days:g} days")
+               label=f"MSER-{analysis.batch} warm-up: {analysis.suggested_days:.3g} days")
     ax.set_xlabel("day")
     ax.set_ylabel("number waiting (time average)" if analysis.metric == "queue"
                   else "mean wait (min)")

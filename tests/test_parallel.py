@@ -140,3 +140,19 @@ def test_changed_scenario_does_not_reuse_stale_units(tmp_path: Path) -> None:
     assert other.resumed == 0 and other.computed == 2
     reseeded = run_experiment(sc, 2, seed=6, out=tmp_path, plot=False)
     assert reseeded.resumed == 0
+
+
+def test_compare_and_sweep_resume_from_their_units(tmp_path: Path) -> None:
+    from sim.experiment import sweep
+
+    base = scenario()
+    plan = apply_overrides(base, {"queue.patience.mean": 20.0, "name": "impatient"})
+    first = compare(base, [plan], 3, out=tmp_path / "cmp")
+    again = compare(base, [plan], 3, out=tmp_path / "cmp")
+    assert first.computed == 6 and again.resumed == 6 and again.computed == 0
+    pd.testing.assert_frame_equal(first.comparison, again.comparison, check_exact=True)
+    grid = {"demand.growth": [1.0, 1.1]}
+    s1 = sweep(base, grid, 2, out=tmp_path / "sw")
+    s2 = sweep(base, grid, 2, out=tmp_path / "sw")
+    assert s2.resumed == 4 and s2.computed == 0
+    pd.testing.assert_frame_equal(s1.table, s2.table, check_exact=True)
