@@ -479,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "--precision is met). Writes summary.csv (with confidence intervals), "
                        "replications.csv, records.csv.gz and scenario.resolved.yaml of "
                        "replication 0, run.json and plots/ (PNG and SVG) to --out.")
-    p.add_argument("scenario", nargs="?", help=f"scenario YAML (default: scenarios/{BASELINE_NAME})")
+    p.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     p.add_argument("--out", help="output folder (default: results/<scenario name>)")
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
     p.add_argument("--days", type=int, help="override the horizon in days")
