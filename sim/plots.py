@@ -537,6 +537,7 @@ def sweep_curves(sweep: Iterable[Row], x: str | None = None,
     fig = Figure(figsize=(6.0 * len(metrics), 4.6), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     for ax, metric in zip(axes, metrics, strict=True):
+        top = 0.0
         for name in lines:
             pts = sorted((_num(r[x]), _value(r), _num(r.get("ci_low")), _num(r.get("ci_high")))
                          for r in rows if r["metric"] == metric and line_name(r) == name)
@@ -547,9 +548,14 @@ def sweep_curves(sweep: Iterable[Row], x: str | None = None,
             ok = np.isfinite(lo) & np.isfinite(hi)
             if ok.any():
                 ax.fill_between(xs[ok], lo[ok], hi[ok], color=colours[name], alpha=0.2)
+            top = max(top, float(np.nanmax(np.r_[ys, hi, 0.0])))
         ax.set_xlabel("demand growth (x baseline)" if x == "demand.growth" else x)
         ax.set_ylabel(metric_label(metric))
-        ax.set_ylim(bottom=0)
+        if metric.startswith("wait_") and top > 240:
+            wait_axis(ax, top, "y")
+            ax.set_ylabel(metric_label(metric)[:-len("(min)")] + "(min; h = hours, d = days)")
+        else:
+            ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     fig.suptitle(title or f"Sweep of {x} (bands: confidence intervals)")
