@@ -1,0 +1,509 @@
+"""The benchmark suite: one command measures every shape in one run and writes RESULTS.md.
+
+    .venv/bin/python -m benchmarks.run            # full run (several minutes)
+    .venv/bin/python -m benchmarks.run --quick    # smoke run with tiny sizes
+
+Every hubsim figure goes through the project's full path: scenario (built through the
+schema) -> engine -> records -> metrics (``summary_rows``). Two engines are timed side by
+side: ``hubsim`` is ``sim.model.Model`` as shipped (``sim.simulate`` is ``Model(...).run()``)
+and ``prototype`` is ``benchmarks.fast_engine.FastModel``, the recommended loop, whose
+records are checked to be identical. Times are CPU seconds of this process
+(``time.process_time``: one core, not slowed by other work on the machine the way wall
+time is), medians over ``--runs`` runs, interleaved; ratios come from the same run.
+Peak memory is measured in a separate pass under ``tracemalloc`` (Python and numpy
+allocations), except for the national scenario, which runs in a child process and reports
+its peak resident set size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import simpy
+
+from benchmarks import reference_simpy as ref
+from benchmarks import shapes
+from benchmarks.fast_engine import FastModel
+from sim.loader import apply_overrides
+from sim.metrics import lookup, summary_rows
+from sim.model import Model
+from sim.records import COLUMNS
+from sim.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+FULL = {"shape1": 200_000, "shape2": 500_000, "him_days": 365,
+        "scaling": (10_000, 100_000, 1_000_000), "national": (500_000, 30)}
+QUICK = {"shape1": 3_000, "shape2": 5_000, "him_days": 14,
+         "scaling": (1_000, 3_000), "national": (2_000, 2)}
+ENGINES: dict[str, type[Model]] = {"hubsim": Model, "prototype": FastModel}
+
+
+@dataclass
+class Row:
+    """One line of a results table."""
+
+    shape: str
+    impl: str
+    n: int
+    times: list[float]
+    peak: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.median
+
+
+# --- the implementations under test -------------------------------------------------------
+
+
+def hubsim_path(scenario: Callable[[], Scenario], engine: type[Model],
+                seed: int = 1) -> tuple[int, dict[str, Any]]:
+    """Build the scenario, run it, compute the tidy summary; return size and stage times."""
+    clock = time.process_time
+    t0 = clock()
+    sc = scenario()
+    t1 = clock()
+    model = engine(sc, seed)
+    t2 = clock()
+    result = model.run()
+    t3 = clock()
+    rows = summary_rows(result)
+    t4 = clock()
+    return len(result.records), {"scenario": t1 - t0, "build": t2 - t1, "run": t3 - t2,
+                                 "metrics": t4 - t3, "result": result, "rows": rows}
+
+
+def simpy_path(queues: list[ref.Queue], horizon: float, seed: int = 1) -> tuple[int, dict]:
+    """The idiomatic-SimPy reference of the same queues, with its mean wait."""
+    waits = ref.simulate(queues, horizon, seed)
+    ref.mean_wait(waits)
+    return len(waits), {}
+
+
+def ciw_path(queues: list[ref.Queue], horizon: float, seed: int = 1) -> tuple[int, dict]:
+    """Ciw on the same independent M/M/c queues (one node each, no routing)."""
+    import ciw
+
+    k = len(queues)
+    net = ciw.create_network(
+        arrival_distributions=[ciw.dists.Exponential(q.rate) for q in queues],
+        service_distributions=[ciw.dists.Exponential(1.0 / q.mean_service) for q in queues],
+        number_of_servers=[q.servers for q in queues],
+        routing=[[0.0] * k for _ in range(k)],
+    )
+    ciw.seed(seed)  # Ciw's own global generator: for the record only
+    sim = ciw.Simulation(net)
+    sim.simulate_until_max_time(horizon)
+    recs = sim.get_all_records()
+    return len(recs), {}
+
+
+def shape1_queues(n: int, days: int = 100) -> tuple[list[ref.Queue], float]:
+    lam = n / (days * shapes.DAY)
+    return [ref.Queue(10, lam, 0.85 * 10 / lam)], days * shapes.DAY
+
+
+def shape2_queues(n: int, days: int = 30) -> tuple[list[ref.Queue], float]:
+    sc = shapes.network30(n, days=days)
+    c = shapes.shape2_servers()
+    mean = next(iter(sc.specialties.values())).consult.mean
+    queues = [ref.Queue(ci, 0.8 * ci / mean, mean) for row in c for ci in row]
+    return queues, days * shapes.DAY
+
+
+# --- measurement ----------------------------------------------------------------------------
+
+
+def measure(impls: dict[str, Callable[[], tuple[int, dict]]], runs: int,
+            log: Callable[[str], None]) -> dict[str, tuple[int, list[float], list[dict]]]:
+    """Time each implementation ``runs`` times, interleaved; keep sizes and stage times.
+
+    The times are CPU seconds; each run's wall seconds are kept in its info as ``wall``.
+    """
+    out: dict[str, tuple[int, list[float], list[dict]]] = {k: (0, [], []) for k in impls}
+    for i in range(runs):
+        for name, fn in impls.items():
+            gc.collect()
+            t, w = time.process_time(), time.perf_counter()
+            n, info = fn()
+            dt = time.process_time() - t
+            info["wall"] = time.perf_counter() - w
+            _, times, infos = out[name]
+            times.append(dt)
+            infos.append(info if i == runs - 1 else {k: v for k, v in info.items()
+                                                     if isinstance(v, float)})
+            out[name] = (n, times, infos)
+            log(f"  {name:10s} run {i + 1}/{runs}: {n:,} in {dt:.3f} s CPU "
+                f"({info['wall']:.3f} s wall)")
+    return out
+
+
+def peak_memory(fn: Callable[[], Any]) -> int:
+    """Peak bytes allocated (Python objects and numpy buffers) while ``fn`` runs."""
+    gc.collect()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def same_records(a: Any, b: Any) -> bool:
+    """Whether two runs produced identical records, column by column (NaN equal to NaN)."""
+    ra, rb = a.records, b.records
+    return all(np.array_equal(getattr(ra, c), getattr(rb, c), equal_nan=True) for c in COLUMNS)
+
+
+def stage_medians(infos: list[dict]) -> dict[str, float]:
+    keys = ("scenario", "build", "run", "metrics")
+    return {k: statistics.median(i[k] for i in infos) for k in keys if k in infos[0]}
+
+
+# --- the shapes -----------------------------------------------------------------------------
+
+
+class Suite:
+    """One run of the suite: measures, collects rows, renders the tables."""
+
+    def __init__(self, quick: bool, runs: int, ciw: bool, national: bool, profile: bool,
+                 log: Callable[[str], None]):
+        self.size = QUICK if quick else FULL
+        self.quick, self.runs, self.use_ciw = quick, runs, ciw
+        self.do_national, self.do_profile = national, profile
+        self.log = log
+        self.sections: list[str] = []
+        self.targets: list[tuple[str, str, str, str]] = []
+        self.identical: dict[str, bool] = {}
+
+    def queue_shape(self, key: str, title: str, build: Callable[[int], Scenario],
+                    queues: tuple[list[ref.Queue], float]) -> dict[str, Row]:
+        n = self.size[key]
+        self.log(f"{title}: {n:,} customers")
+        impls: dict[str, Callable[[], tuple[int, dict]]] = {
+            name: (lambda e=e: hubsim_path(lambda: build(n), e)) for name, e in ENGINES.items()}
+        impls["simpy-ref"] = lambda: simpy_path(*queues)
+        if self.use_ciw:
+            impls["ciw"] = lambda: ciw_path(*queues)
+        got = measure(impls, self.runs, self.log)
+        rows = {k: Row(title, k, n_, t, extra={"stages": stage_medians(i) if k in ENGINES
+                                                  else {}})
+                for k, (n_, t, i) in got.items()}
+        self.identical[title] = same_records(got["hubsim"][2][-1]["result"],
+                                             got["prototype"][2][-1]["result"])
+        for k in ("hubsim", "prototype", "simpy-ref"):
+            rows[k].peak = peak_memory(impls[k])
+        util = lookup(got["hubsim"][2][-1]["rows"], "utilisation")
+        base = rows["simpy-ref"].rate
+        lines = [f"### {title}", "",
+                 f"Utilisation measured by hubsim: {util:.3f}; records of hubsim and the "
+                 f"prototype identical: {'yes' if self.identical[title] else 'NO'}.", "",
+                 "| implementation | customers | median CPU s | customers/s | x SimPy ref | "
+                 "median wall s | peak MB | bytes/customer | runs |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for k, r in rows.items():
+            peak = f"{r.peak / 1e6:.1f}" if r.peak else "-"
+            per = f"{r.peak / r.n:.0f}" if r.peak else "-"
+            wall = statistics.median(i["wall"] for i in got[k][2])
+            lines.append(f"| {k} | {r.n:,} | {r.median:.3f} | {r.rate:,.0f} | "
+                         f"{r.rate / base:.2f} | {wall:.3f} | {peak} | {per} | {len(r.times)} |")
+        lines += ["", self.stage_table(rows)]
+        self.sections.append("\n".join(lines))
+        for k in ENGINES:
+            self.targets.append((f"{title}: >= 3.5x idiomatic SimPy", k,
+                                 f"{rows[k].rate / base:.2f}x",
+                                 "met" if rows[k].rate / base >= 3.5 else "not met"))
+        return rows
+
+    @staticmethod
+    def stage_table(rows: dict[str, Row]) -> str:
+        lines = ["Where the time goes (median CPU seconds per stage):", "",
+                 "| engine | scenario | arrivals + rosters | engine run | metrics |",
+                 "|---|---:|---:|---:|---:|"]
+        for k, r in rows.items():
+            st = r.extra.get("stages")
+            if st:
+                lines.append(f"| {k} | {st['scenario']:.3f} | {st['build']:.3f} | "
+                             f"{st['run']:.3f} | {st['metrics']:.3f} |")
+        return "\n".join(lines)
+
+    def himachal(self) -> None:
+        base, source = shapes.himachal()
+        if self.quick:
+            base = apply_overrides(base, {"calendar.horizon_days": self.size["him_days"],
+                                          "calendar.warmup_days": 0.0, "calendar.holidays": []})
+        grown, growth = shapes.loaded(base)
+        loads = shapes.hub_loads(grown)
+        days = base.calendar.horizon_days
+        span = "one simulated year" if days == 365 else f"{days} days"
+        lines = [f"### Shape 3: Himachal, {span}", "",
+                 f"Scenario: {source}, horizon {base.calendar.horizon_days} days. The loaded "
+                 f"version applies `demand.growth = {growth:.3f}` (sim.loader.apply_overrides), "
+                 f"which puts the busiest hub at an offered load of 0.85 (hubs: "
+                 + ", ".join(f"{h} {v:.2f}" for h, v in loads.items()) + ").", "",
+                 "| scenario | engine | requests | median CPU s | requests/s | peak MB | "
+                 "peak bytes/request | records bytes/request | utilisation | same records |",
+                 "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for label, sc in (("baseline", base), ("loaded (rho 0.85)", grown)):
+            self.log(f"Himachal {label}")
+            impls = {name: (lambda e=e, sc=sc: hubsim_path(lambda: sc, e))
+                     for name, e in ENGINES.items()}
+            got = measure(impls, self.runs, self.log)
+            a, b = got["hubsim"][2][-1], got["prototype"][2][-1]
+            same = same_records(a["result"], b["result"])
+            self.identical[f"Himachal {label}"] = same
+            util = lookup(a["rows"], "utilisation")
+            rec = a["result"].records
+            rec_bytes = sum(getattr(rec, c).nbytes for c in rec.__dataclass_fields__)
+            for name in ENGINES:
+                n, times, _ = got[name]
+                peak = peak_memory(impls[name])
+                med = statistics.median(times)
+                lines.append(f"| {label} | {name} | {n:,} | {med:.3f} | {n / med:,.0f} | "
+                             f"{peak / 1e6:.1f} | {peak / n:.0f} | {rec_bytes / n:.0f} | "
+                             f"{util:.3f} | {'yes' if same else 'NO'} |")
+                if label.startswith("loaded"):
+                    self.targets.append(("loaded Himachal: >= 150,000 requests/s", name,
+                                         f"{n / med:,.0f}/s",
+                                         "met" if n / med >= 150_000 else "not met"))
+                    self.targets.append(("loaded Himachal: <= 100 bytes per request (peak)",
+                                         name, f"{peak / n:.0f} B",
+                                         "met" if peak / n <= 100 else "not met"))
+            if label.startswith("loaded"):
+                self.targets.append(("loaded Himachal: records alone, bytes per request", "both",
+                                     f"{rec_bytes / len(rec):.0f} B",
+                                     "met" if rec_bytes / len(rec) <= 100 else "not met"))
+        lines += ["", "Peak bytes/request: tracemalloc peak over the whole path (arrivals, "
+                  "engine, records, metrics) divided by requests; records bytes/request: the "
+                  "returned record columns alone."]
+        self.sections.append("\n".join(lines))
+
+    def scaling(self) -> None:
+        lines = ["### Shape 4: scaling (the 30-queue network of shape 2 over 30 days)", "",
+                 "| requests | engine | median CPU s | us/request | vs smallest | "
+                 "engine run us/request | vs smallest |", "|---:|---|---:|---:|---:|---:|---:|"]
+        cost: dict[str, list[float]] = {k: [] for k in ENGINES}
+        run_cost: dict[str, list[float]] = {k: [] for k in ENGINES}
+        for n in self.size["scaling"]:
+            self.log(f"scaling {n:,}")
+            impls = {name: (lambda e=e, n=n: hubsim_path(lambda: shapes.network30(n), e))
+                     for name, e in ENGINES.items()}
+            got = measure(impls, self.runs, self.log)
+            for name in ENGINES:
+                m, times, infos = got[name]
+                us = statistics.median(times) / m * 1e6
+                run_us = stage_medians(infos)["run"] / m * 1e6
+                cost[name].append(us)
+                run_cost[name].append(run_us)
+                lines.append(f"| {m:,} | {name} | {statistics.median(times):.3f} | {us:.2f} | "
+                             f"{us / cost[name][0]:.2f} | {run_us:.2f} | "
+                             f"{run_us / run_cost[name][0]:.2f} |")
+        for what, table in (("full path", cost), ("engine run alone", run_cost)):
+            for name, c in table.items():
+                spread = max(c) / min(c) - 1
+                self.targets.append((f"cost per request flat within 25%, {what} (max/min - 1)",
+                                     name, f"{spread:.0%}", "met" if spread <= 0.25
+                                     else "not met"))
+        self.sections.append("\n".join(lines))
+
+    def national(self) -> None:
+        per_day, days = self.size["national"]
+        lines = [f"### National size: {per_day:,} requests a day for {days} days", "",
+                 "One replication per engine, each in a fresh child process; peak RSS is the "
+                 "child's maximum resident set size (whole process).", "",
+                 "| engine | requests | scenario+arrivals s | run s | metrics s | total s | "
+                 "peak RSS MB |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for name in ENGINES:
+            self.log(f"national, {name} (child process)")
+            proc = subprocess.run(
+                [sys.executable, "-m", "benchmarks.run", "--child-national", name,
+                 "--national-size", str(per_day), str(days)],
+                cwd=ROOT, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                lines.append(f"| {name} | failed: {proc.stderr.strip().splitlines()[-1:]} |")
+                continue
+            d = json.loads(proc.stdout.strip().splitlines()[-1])
+            total = d["scenario"] + d["build"] + d["run"] + d["metrics"]
+            lines.append(f"| {name} | {d['n']:,} | {d['scenario'] + d['build']:.1f} | "
+                         f"{d['run']:.1f} | {d['metrics']:.1f} | {total:.1f} | "
+                         f"{d['maxrss'] / 1e6:,.0f} |")
+            self.targets.append(("national: one replication < 120 s", name, f"{total:.0f} s",
+                                 "met" if total < 120 else "not met"))
+            self.targets.append(("national: < 4 GB", name, f"{d['maxrss'] / 1e9:.2f} GB",
+                                 "met" if d["maxrss"] < 4e9 else "not met"))
+        self.sections.append("\n".join(lines))
+
+    def profile(self) -> None:
+        n = self.size["shape2"]
+        h, _ = shapes.himachal()
+        if self.quick:
+            h = apply_overrides(h, {"calendar.horizon_days": self.size["him_days"],
+                                    "calendar.warmup_days": 0.0, "calendar.holidays": []})
+        grown, _ = shapes.loaded(h)
+        lines = ["### Profile of the shipped engine (cProfile, internal time)", ""]
+        for label, build in ((f"shape 2 ({n:,} customers)", lambda: shapes.network30(n)),
+                             ("loaded Himachal", lambda: grown)):
+            self.log(f"profile {label}")
+            prof = cProfile.Profile()
+            prof.enable()
+            hubsim_path(build, Model)
+            prof.disable()
+            buf = io.StringIO()
+            st = pstats.Stats(prof, stream=buf)
+            total = sum(v[2] for v in st.stats.values())  # type: ignore[attr-defined]
+            items = sorted(st.stats.items(), key=lambda kv: -kv[1][2])[:12]  # type: ignore
+            lines += [f"{label}: {total:.2f} s under the profiler", "",
+                      "| function | calls | internal s | share |", "|---|---:|---:|---:|"]
+            for (file, line, fn), (_, nc, tt, _, _) in items:
+                where = f"{Path(file).name}:{line}({fn})" if line else fn
+                lines.append(f"| `{where}` | {nc:,} | {tt:.3f} | {tt / total:.0%} |")
+            lines.append("")
+        self.sections.append("\n".join(lines))
+
+    def run(self) -> None:
+        self.shape1 = self.queue_shape(
+            "shape1", "Shape 1: M/M/10 at rho 0.85", shapes.mm10,
+            shape1_queues(self.size["shape1"]))
+        self.shape2 = self.queue_shape(
+            "shape2", "Shape 2: 30 independent M/M/c (3 hubs x 10 specialties, 112 doctors, "
+            "c 2-6, rho 0.8)", shapes.network30, shape2_queues(self.size["shape2"]))
+        self.himachal()
+        self.scaling()
+        if self.do_national:
+            self.national()
+        if self.do_profile:
+            self.profile()
+
+    def render(self, command: str, started: str, seconds: float, loads: tuple) -> str:
+        targets = ["## Targets (issue 6)", "", "| target | engine | measured | |",
+                   "|---|---|---:|---|"]
+        targets += [f"| {t} | {e} | {m} | {ok} |" for t, e, m, ok in self.targets]
+        return "\n\n".join([
+            "# Benchmark results",
+            f"Written by `{command}` on {started} UTC in {seconds:.0f} s. "
+            "Medians over the runs shown; ratios from this same run. `hubsim` is the "
+            "shipped engine (`sim.model`), `prototype` the recommended loop in "
+            "`benchmarks/fast_engine.py` (same records); both go the full path "
+            "scenario -> engine -> records -> `summary_rows`.",
+            "## Machine", machine(loads), "\n".join(targets), *self.sections]) + "\n"
+
+
+def machine(loads: tuple) -> str:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal"))
+        mem_gb = f"{int(mem) / 1024**2:.1f} GiB"
+    except (OSError, StopIteration):
+        mem_gb = "unknown"
+    try:
+        from importlib.metadata import version
+
+        ciw_v = version("ciw")
+    except Exception:  # noqa: BLE001 - optional
+        ciw_v = "not installed"
+    return "\n".join([
+        f"- CPU: {cpu}, {os.cpu_count()} logical cores; memory {mem_gb}",
+        f"- {platform.system()} {platform.release()}; Python {platform.python_version()}; "
+        f"numpy {np.__version__}; SimPy {simpy.__version__}; Ciw {ciw_v}",
+        f"- load average at start / end: {loads[0]:.2f} / {loads[1]:.2f} (other work on the "
+        "machine slows every implementation alike; the ratios are the robust figures)",
+    ])
+
+
+def child_national(engine: str, per_day: int, days: int) -> None:
+    """Run the national scenario once in this process and print its figures as JSON."""
+    import resource
+
+    t0 = time.perf_counter()
+    n, info = hubsim_path(lambda: shapes.national(days, per_day), ENGINES[engine])
+    del info["result"], info["rows"]
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"n": n, "maxrss": maxrss, "total": time.perf_counter() - t0, **info}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split(
+        "\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny sizes, one run: a smoke test")
+    p.add_argument("--runs", type=int, default=None, help="runs per figure (default 3, "
+                   "1 with --quick)")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"where to write the results (default {RESULTS.relative_to(ROOT)}; "
+                   "--quick writes nothing unless given)")
+    p.add_argument("--no-ciw", action="store_true", help="skip Ciw even if installed")
+    p.add_argument("--no-national", action="store_true", help="skip the national scenario")
+    p.add_argument("--no-profile", action="store_true", help="skip the cProfile tables")
+    p.add_argument("--child-national", choices=sorted(ENGINES), help=argparse.SUPPRESS)
+    p.add_argument("--national-size", type=int, nargs=2, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child_national:
+        child_national(args.child_national, *args.national_size)
+        return 0
+    runs = args.runs or (1 if args.quick else 3)
+    if runs < 1:
+        p.error("--runs must be at least 1")
+    try:
+        import ciw  # noqa: F401
+
+        has_ciw = not args.no_ciw
+    except ImportError:
+        has_ciw = False
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    load0 = os.getloadavg()[0]
+    t = time.perf_counter()
+    suite = Suite(args.quick, runs, has_ciw, not args.no_national, not args.no_profile, log)
+    suite.run()
+    seconds = time.perf_counter() - t
+    command = "python -m benchmarks.run" + "".join(
+        f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
+    text = suite.render(command, started, seconds, (load0, os.getloadavg()[0]))
+    print(text)
+    out = args.out if args.out is not None else (None if args.quick else RESULTS)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        log(f"wrote {out}")
+    if not all(suite.identical.values()):
+        log("WARNING: the prototype's records differ from the engine's on: "
+            + ", ".join(k for k, v in suite.identical.items() if not v))
+    return 0 if all(suite.identical.values()) and not math.isnan(seconds) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
