@@ -423,7 +423,8 @@ class Model:
         has_fail, has_booking = fails is not None, booking is not None
         max_att = fails.max_attempts if fails is not None else 1
         u_noshow = streams("noshow").random(n0).tolist() if has_booking else []
-        u_fail = streams("failure").random((n0, max_att)).tolist() if has_fail else []
+        # attempt k of request r uses u_fail[r * max_att + k]
+        u_fail = streams("failure").random(n0 * max_att).tolist() if has_fail else []
         u_esc = streams("escalation").random(n0).tolist() if tier is not None else []
         u_next = streams("followup").random(n0).tolist() if fu is not None else []
         phc_len = (tier.consult.sample(streams("phc/consult"), n0).tolist()
@@ -483,7 +484,7 @@ class Model:
             k = attempts[r]
             attempts[r] = k + 1
             routed[r] = pool_hub[p]
-            if has_fail and u_fail[r][k] < fail_p[r]:
+            if has_fail and u_fail[r * max_att + k] < fail_p[r]:
                 ev = Timeout(env, t + wasted[r] - env.now, (r, FAIL, d))
                 ev.callbacks.append(complete)
                 return
@@ -711,7 +712,7 @@ class Model:
             if has_booking:
                 u_noshow.append(float(fu_rng.random()))
             if has_fail:
-                u_fail.append(fu_rng.random(max_att).tolist())
+                u_fail.extend(fu_rng.random(max_att).tolist())
                 fail_p.append(fail_p[r])
                 wasted.append(wasted[r])
             u_next.append(float(fu_rng.random()))
