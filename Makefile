@@ -24,6 +24,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
+## make bench: the benchmark suite (several minutes); writes benchmarks/RESULTS.md
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python -m benchmarks.run
+
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests
 

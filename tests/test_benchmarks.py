@@ -1,0 +1,43 @@
+"""The benchmark suite runs end to end (smallest sizes); it asserts no speed, only that it works."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_suite_runs_and_writes_every_section(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    # exit 0 also means the prototype engine's records equal the shipped engine's
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = out.read_text(encoding="utf-8")
+    assert text.strip() == proc.stdout.strip()
+    for heading in ("## Machine", "## Targets", "### Shape 1: M/M/10",
+                    "### Shape 2: 30 independent", "### Shape 3: Himachal",
+                    "### Shape 4: scaling", "### National size",
+                    "### Profile of the shipped engine"):
+        assert heading in text, heading
+    assert "identical: NO" not in text and "| NO |" not in text
+    # every implementation of shapes 1 and 2 reports a positive customers/s figure
+    for impl in ("hubsim", "prototype", "simpy-ref"):
+        rates = re.findall(rf"^\| {impl} \| [\d,]+ \| [\d.]+ \| ([\d,]+) \|", text, flags=re.M)
+        assert len(rates) == 2, impl
+        assert all(int(r.replace(",", "")) > 0 for r in rates)
+
+
+def test_reference_simpy_matches_erlang_c() -> None:
+    """The yardstick is a correct M/M/c: its mean wait is near Erlang C's (loose, one run)."""
+    from benchmarks.reference_simpy import Queue, mean_wait, simulate
+    from sim.theory import mmc_wait_mean
+
+    lam, mean = 0.8, 10.0  # M/M/10 at rho 0.8
+    waits = simulate([Queue(10, lam, mean)], horizon=60_000.0, seed=3)
+    assert abs(mean_wait(waits) - mmc_wait_mean(10, lam, mean)) < 0.35 * mmc_wait_mean(10, lam,
+                                                                                      mean)
