@@ -166,6 +166,32 @@ class ResultsFolder:
         return own + subs
 
 
+def command_line(run: Mapping[str, Any]) -> str | None:
+    """The ``hubsim`` command line that produced a folder, from run.json's ``arguments``."""
+    import shlex
+
+    args = run.get("arguments")
+    if not isinstance(args, Mapping) or not args.get("command"):
+        return None
+    parts = ["hubsim", str(args["command"])]
+    for key in ("scenario", "base"):
+        if args.get(key):
+            parts.append(str(args[key]))
+    parts += [str(p) for p in args.get("plans") or []]
+    for key, value in args.items():
+        if key in ("command", "scenario", "base", "plans", "func") or value in (None, False, ""):
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            parts.append(flag)
+        elif isinstance(value, list):
+            for item in value:
+                parts += [flag, str(item)]
+        else:
+            parts += [flag, str(value)]
+    return shlex.join(parts)
+
+
 # --- validation ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -427,7 +453,7 @@ def _settings(f: ResultsFolder) -> str:
     if reps is None and f.replications:
         reps = len({r["replication"] for r in f.replications})
     rows: list[tuple[str, Any]] = [
-        ("command", run.get("command", "hubsim run" if f.kind == "run" else "–")),
+        ("command", command_line(run) or run.get("command", "–")),
         ("root seed", run.get("seed", sc.get("seed", "–"))),
         ("replications", reps if reps is not None else 1),
         ("confidence level", run.get("confidence", "–")),
@@ -556,7 +582,7 @@ def _code_access(f: ResultsFolder) -> str:
                    if p.is_file() and p.suffix != ".html"
                    and not any(part.startswith(".") or part == PLOT_DIR
                                for part in p.relative_to(f.path).parts))
-    cmd = str(f.run.get("command", ""))
+    cmd = command_line(f.run) or str(f.run.get("command", ""))
     parts = [_p("The simulator is the hubsim Python package (MIT licence), kept in the "
                 "project's git repository with its tests; the resolved scenario in this "
                 "folder reproduces the inputs exactly.")]

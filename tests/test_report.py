@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import html
 import re
 import subprocess
 import sys
@@ -148,3 +149,26 @@ def test_cli_report(compared: Path, tmp_path: Path) -> None:
 def test_write_report_default_path(compared: Path) -> None:
     path = write_report(compared, validation=False)
     assert path == compared / "report.html" and path.stat().st_size > 100_000
+
+
+def test_report_gives_the_command_line_that_reproduces_a_cli_run(tmp_path: Path) -> None:
+    import json
+    import shlex
+
+    import yaml
+
+    from sim.cli import build_parser, main
+    from sim.report import command_line
+
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump(NET), encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["run", str(path), "--out", str(out), "--replications", "2", "--no-plot", "-q"]
+    assert main(argv) == 0
+    cmd = command_line(json.loads((out / "run.json").read_text(encoding="utf-8")))
+    assert cmd is not None and cmd.startswith("hubsim run ")
+    again = vars(build_parser().parse_args(shlex.split(cmd)[1:]))
+    first = vars(build_parser().parse_args(argv))
+    assert {k: v for k, v in again.items() if k != "func"} == {
+        k: v for k, v in first.items() if k != "func"}
+    assert cmd in html.unescape(build_report(out, validation=False))
