@@ -130,9 +130,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _plot_into(out: Path) -> None:
     """Every plot the results in ``out`` allow (``sim.plots.plot_results``)."""
+    from sim.experiment import record_files
     from sim.plots import plot_results
 
     plot_results(out)
+    record_files(out)  # run.json lists the plots too
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -513,6 +513,16 @@ def _metadata(command: str, arms: Sequence[Arm], seed: int, n: int, confidence: 
     }
 
 
+def record_files(out: str | Path) -> list[str]:
+    """Refresh the ``files`` list in ``out/run.json`` after more files (plots) were added."""
+    out = Path(out)
+    meta_path = out / "run.json"
+    if not meta_path.exists():
+        return []
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    return _finish(out, meta)
+
+
 def _finish(out: Path, meta: dict[str, Any]) -> list[str]:
     files = sorted(set(_files_under(out)) | {"run.json"})
     meta["files"] = files
