@@ -87,20 +87,22 @@ def _tick_label(m: float) -> str:
     return f"{m:g}"
 
 
-def wait_axis(ax: Any, top: float, axis: str = "x") -> None:
+def wait_axis(ax: Any, top: float, axis: str = "x") -> str:
     """Scale a wait axis (minutes): linear for short waits, symmetric-log for long ones.
 
     When waits run to hours or days, a 5-minute and a 2-day wait both stay readable.
+    Returns the unit note for the axis label.
     """
     top = max(float(top), 1.0)
     if top <= 240:
         (ax.set_xlim if axis == "x" else ax.set_ylim)(0, top * 1.05)
-        return
+        return "minutes"
     (ax.set_xscale if axis == "x" else ax.set_yscale)("symlog", linthresh=1.0, linscale=0.3)
     (ax.set_xlim if axis == "x" else ax.set_ylim)(0, top * 1.3)
     ticks = [t for t in _WAIT_TICKS if t <= top * 1.3]
     (ax.set_xticks if axis == "x" else ax.set_yticks)(ticks, [_tick_label(t) for t in ticks])
     (ax.xaxis if axis == "x" else ax.yaxis).set_minor_locator(NullLocator())
+    return "minutes; h = hours, d = days"
 
 
 # --- record-level tables ---------------------------------------------------------------------
@@ -147,8 +149,8 @@ def wait_distribution(waits: Mapping[str, np.ndarray], targets: Sequence[float] 
         ax.axvline(t, color="tab:green", linestyle=":", linewidth=1,
                    label="service targets" if i == 0 else None)
     top = max([float(np.percentile(d, 95)) for d in data if len(d)] + list(targets) + [1.0])
-    wait_axis(ax, top, "x")
-    ax.set_xlabel("wait from request to consult start (minutes; h = hours, d = days)")
+    unit = wait_axis(ax, top, "x")
+    ax.set_xlabel(f"wait from request to consult start ({unit})")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right")
@@ -188,10 +190,10 @@ def wait_ecdf(panels: Mapping[str, Mapping[str, np.ndarray]], targets: Sequence[
         for j, t in enumerate(targets):
             ax.axvline(t, color="0.35", linestyle=":", linewidth=1,
                        label="service targets" if j == 0 else None)
-        wait_axis(ax, xmax, "x")
+        unit = wait_axis(ax, xmax, "x")
         ax.set_ylim(0, 1.01)
         ax.set_title(panel)
-        ax.set_xlabel("wait from request to consult start (minutes; h = hours, d = days)")
+        ax.set_xlabel(f"wait from request to consult start ({unit})")
         ax.set_ylabel("share of consults seen within")
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small", loc="lower right")
@@ -235,8 +237,8 @@ def waits_by_time(records: Columns, warmup_min: float = 0.0, start_weekday: str 
         ax.plot(x[has], p90[has], "--", color="tab:blue", linewidth=0.8, label="90th percentile")
         ax.set_xticks(x, labels, fontsize="small")
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("wait (minutes; h = hours, d = days)")
-        wait_axis(ax, float(np.nanmax(np.r_[p90, 1.0])), "y")
+        unit = wait_axis(ax, float(np.nanmax(np.r_[p90, 1.0])), "y")
+        ax.set_ylabel(f"wait ({unit})")
         ax.grid(alpha=0.3)
     hours = np.unique(hour)
     if len(hours):

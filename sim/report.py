@@ -48,6 +48,11 @@ KEY_METRICS: tuple[str, ...] = (
     "wait_p90_min", "wait_p95_min", "share_same_day", "abandonment_rate", "utilisation",
     "overtime_min_per_day", "queue_length_mean", "throughput_per_day",
 )
+PLOT_ORDER: tuple[str, ...] = (
+    "comparison", "sweep", "wait_ecdf_by_hub", "wait_by_specialty", "wait_by_time",
+    "queue_length", "utilisation_heatmap", "equity_by_district",
+)
+"""The order plots appear in the report: experiment-level first, then each run's."""
 PLOT_CAPTIONS: dict[str, str] = {
     "wait_by_specialty": "Wait for a consult by specialty (box: quartiles; whiskers: 5th-95th "
                          "percentile; diamond: mean; dotted: service-level targets).",
@@ -161,8 +166,13 @@ class ResultsFolder:
 
     def plots(self) -> list[Path]:
         """The PNG plots of the folder, then those of its plan/point subfolders."""
-        own = sorted((self.path / PLOT_DIR).glob("*.png"))
-        subs = sorted(p for p in self.path.glob(f"*/{PLOT_DIR}/*.png"))
+        order = list(PLOT_ORDER)
+
+        def key(p: Path) -> tuple[int, str]:
+            return (order.index(p.stem) if p.stem in order else len(order), p.stem)
+
+        own = sorted((self.path / PLOT_DIR).glob("*.png"), key=key)
+        subs = sorted(self.path.glob(f"*/{PLOT_DIR}/*.png"), key=lambda p: (p.parts[-3], *key(p)))
         return own + subs
 
 
@@ -566,15 +576,16 @@ def _implementation(f: ResultsFolder) -> str:
     rows = [
         ("simulator", f"hubsim {run.get('hubsim_version', run.get('version', __version__))} "
                       "(Python, SimPy discrete-event engine, numpy)"),
-        ("Python used for the run", run.get("python", "–")),
-        ("numpy used for the run", run.get("numpy", "–")),
+        ("Python used for the run", run.get("python", "not recorded")),
+        ("numpy used for the run", run.get("numpy", "not recorded")),
         ("report made with", f"hubsim {__version__}, Python {platform.python_version()}, "
                              f"numpy {np.__version__}"),
         ("platform", platform.platform()),
     ]
     return _table(("item", "value"), rows) + _p(
-        "Event scheduling: SimPy processes per request and per doctor; metrics are pure "
-        "functions of the request records written by the model.")
+        "SimPy's event queue drives simulated time (consult completions and roster changes "
+        "are SimPy events, see sim/model.py); the model appends one record per request and "
+        "metrics are pure functions of those records.")
 
 
 def _code_access(f: ResultsFolder) -> str:
