@@ -182,6 +182,20 @@ def same_records(a: Any, b: Any) -> bool:
     return all(np.array_equal(getattr(ra, c), getattr(rb, c), equal_nan=True) for c in COLUMNS)
 
 
+def records_bytes(records: Any) -> int:
+    """Memory the record columns really hold: a zero-stride view costs one item, and a
+    column that shares another's buffer (e.g. ``queued`` = ``arrival``) is counted once."""
+    seen: list[np.ndarray] = []
+    total = 0
+    for c in records.__dataclass_fields__:
+        col = getattr(records, c)
+        if any(np.may_share_memory(col, s) for s in seen):
+            continue
+        seen.append(col)
+        total += col.itemsize if col.ndim == 1 and col.strides[0] == 0 else col.nbytes
+    return total
+
+
 def stage_medians(infos: list[dict]) -> dict[str, float]:
     keys = ("scenario", "build", "run", "metrics")
     return {k: statistics.median(i[k] for i in infos) for k in keys if k in infos[0]}
@@ -280,10 +294,9 @@ class Suite:
             same = same_records(a["result"], b["result"])
             self.identical[f"Himachal {label}"] = same
             util = lookup(a["rows"], "utilisation")
-            rec = a["result"].records
-            rec_bytes = sum(getattr(rec, c).nbytes for c in rec.__dataclass_fields__)
             for name in ENGINES:
-                n, times, _ = got[name]
+                n, times, infos = got[name]
+                rec_bytes = records_bytes(infos[-1]["result"].records)
                 peak = peak_memory(impls[name])
                 med = statistics.median(times)
                 lines.append(f"| {label} | {name} | {n:,} | {med:.3f} | {n / med:,.0f} | "
@@ -293,13 +306,12 @@ class Suite:
                     self.targets.append(("loaded Himachal: >= 150,000 requests/s", name,
                                          f"{n / med:,.0f}/s",
                                          "met" if n / med >= 150_000 else "not met"))
-                    self.targets.append(("loaded Himachal: <= 100 bytes per request (peak)",
-                                         name, f"{peak / n:.0f} B",
+                    self.targets.append(("loaded Himachal: <= 100 bytes per recorded request "
+                                         "(the records)", name, f"{rec_bytes / n:.0f} B",
+                                         "met" if rec_bytes / n <= 100 else "not met"))
+                    self.targets.append(("loaded Himachal: <= 100 bytes per request (peak of "
+                                         "the whole path)", name, f"{peak / n:.0f} B",
                                          "met" if peak / n <= 100 else "not met"))
-            if label.startswith("loaded"):
-                self.targets.append(("loaded Himachal: records alone, bytes per request", "both",
-                                     f"{rec_bytes / len(rec):.0f} B",
-                                     "met" if rec_bytes / len(rec) <= 100 else "not met"))
         lines += ["", "Peak bytes/request: tracemalloc peak over the whole path (arrivals, "
                   "engine, records, metrics) divided by requests; records bytes/request: the "
                   "returned record columns alone."]
