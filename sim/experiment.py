@@ -336,25 +336,20 @@ class _Runner:
             return
         from tqdm import tqdm
 
-        futures = {self.pool.submit(run_unit, arm.scenario, self.root_seed, i, keep): (arm, i)
-                   for arm, i, keep in todo}
-        bar = tqdm(total=len(futures), unit="run", desc="replications", file=sys.stderr,
+        bar = tqdm(total=len(todo), unit="run", desc="replications", file=sys.stderr,
                    disable=None if self.progress else True, leave=False)
+        futures: dict[cf.Future[UnitOutput], tuple[Arm, int]] = {}
         try:
+            for arm, i, keep in todo:
+                fut = self.pool.submit(run_unit, arm.scenario, self.root_seed, i, keep)
+                if fut.done():  # an executor that ran it at once: keep it now (and resumable)
+                    self._keep(arm, i, fut.result())
+                    bar.update(1)
+                else:
+                    futures[fut] = (arm, i)
             for fut in cf.as_completed(futures):
                 arm, i = futures[fut]
-                res: UnitOutput = fut.result()
-                if res.result is not None:
-                    if self.write_first is not None and arm.folder is not None:
-                        self.write_first(arm, res.result)
-                    if self.keep_first:
-                        self.first[arm.label] = res.result
-                if self.store is not None:
-                    self.store.save(arm, self.keys[arm.label], i, res.rows)
-                self.rows[(arm.label, i)] = res.rows
-                self.pids.add(res.pid)
-                self.computed += 1
-                self.unit_seconds += res.seconds
+                self._keep(arm, i, fut.result())
                 bar.update(1)
         except BaseException:
             for f in futures:
@@ -362,6 +357,20 @@ class _Runner:
             raise
         finally:
             bar.close()
+
+    def _keep(self, arm: Arm, i: int, res: UnitOutput) -> None:
+        """Record a finished unit: replication 0's files first, then the unit itself."""
+        if res.result is not None:
+            if self.write_first is not None and arm.folder is not None:
+                self.write_first(arm, res.result)
+            if self.keep_first:
+                self.first[arm.label] = res.result
+        if self.store is not None:
+            self.store.save(arm, self.keys[arm.label], i, res.rows)
+        self.rows[(arm.label, i)] = res.rows
+        self.pids.add(res.pid)
+        self.computed += 1
+        self.unit_seconds += res.seconds
 
     def replications(self, n: int) -> pd.DataFrame:
         """The tidy per-replication table of replications ``0..n-1``, in a fixed order."""
