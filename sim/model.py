@@ -118,9 +118,9 @@ class Model:
         self.home_queue: dict[tuple[int, int], int] = {}
         for di, h in enumerate(self.district_hub):
             for s in range(len(sc.specialties)):
-                k = s if pooled else (h, s)
-                if k in key_of:
-                    self.home_queue[(di, s)] = key_of[k]
+                hk: int | tuple[int, int] = s if pooled else (h, s)
+                if hk in key_of:
+                    self.home_queue[(di, s)] = key_of[hk]
         # opening times per queue (for expected waits while a queue is closed)
         self.queue_timeline = [self._sum_timelines([self.duty[pools[p]] for p in ps])
                                for ps in self.queue_pools]
@@ -229,7 +229,7 @@ class Model:
             q_idle[pool_queue[p]] += 1
 
         def complete(ev: simpy.Event) -> None:
-            r = ev.value
+            r = cast(int, ev.value)
             t = end[r]
             d = doctor[r]
             p = doctor_pool[d]
@@ -371,7 +371,8 @@ class Model:
             tables["sessions"] = self.sessions
         if getattr(self, "slot_table", None):
             tables["slots"] = self.slot_table
-        return RunResult(self.scenario, int(self.seed.entropy), tuple(self.seed.spawn_key),
+        entropy = int(cast(int, self.seed.entropy))
+        return RunResult(self.scenario, entropy, tuple(self.seed.spawn_key),
                          records, self.duty, self.doctor_names, self.phc_duty, tables)
 
     def _run_realism(self) -> RunResult:
