@@ -553,8 +553,8 @@ def _check_replications(n: int, least: int = 1) -> None:
         raise ValueError(f"replications must be an integer >= {least}, got {n!r}")
 
 
-def _precision_state(summary: pd.DataFrame, metrics: Sequence[str],
-                     target: float) -> tuple[float, dict[str, float]]:
+def _precision_state(summary: pd.DataFrame,
+                     metrics: Sequence[str]) -> tuple[float, dict[str, float]]:
     """The worst relative half-width among ``metrics`` (group all) and each one's value."""
     widths: dict[str, float] = {}
     for m in metrics:
@@ -628,7 +628,7 @@ def run_experiment(
         if precision is not None:
             history = [n]
             while True:
-                worst, widths = _precision_state(summary, precision_metrics, precision)
+                worst, widths = _precision_state(summary, precision_metrics)
                 if worst <= precision or n >= max_replications:
                     break
                 need = math.ceil(n * (worst / precision) ** 2) if math.isfinite(worst) else 2 * n
