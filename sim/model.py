@@ -607,7 +607,11 @@ class Model:
             opens.append((tl.times[up], tl.levels[up]))
         mean_consult = self.mean_consult
 
-        def expected_wait(q: int, t: float) -> float:
+        slots = (SlotBook(sc, self.rostered, self.queue_hub, self.queue_spec)
+                 if booking is not None else None)
+        def expected_wait(q: int, t: float, ch: int = -1) -> float:
+            if slots is not None and slots.books(q, ch):  # its wait is the access delay
+                return slots.delay(q, t)
             if q_idle[q]:
                 return 0.0
             work = (len(queues[q]) + 1) * mean_consult[self.queue_spec[q]]
@@ -619,18 +623,16 @@ class Model:
                 return math.inf
             return (ot[k] - t) + work / ol[k]
 
-        def least_wait(cands: list[int], t: float) -> int:
+        def least_wait(cands: list[int], t: float, ch: int) -> int:
             best, best_w = cands[0], math.inf
             for q in cands:
-                w = expected_wait(q, t)
+                w = expected_wait(q, t, ch)
                 if w < best_w:
                     best, best_w = q, w
             return best
 
         home_queue = self.home_queue
         spec_queues = self.spec_queues
-        slots = (SlotBook(sc, self.rostered, self.queue_hub, self.queue_spec)
-                 if booking is not None else None)
         self.slot_table = {}
 
         def route(r: int, t: float) -> None:
@@ -640,13 +642,15 @@ class Model:
                 q = home_queue[(district_of[r], s)]
             elif policy == "least_wait":
                 home = home_queue.get((district_of[r], s))
-                q = least_wait(([home] if home is not None else []) + spec_queues[s], t)
+                q = least_wait(([home] if home is not None else []) + spec_queues[s], t,
+                               chan_of[r])
             else:  # overflow
                 home = home_queue.get((district_of[r], s))
-                if home is not None and expected_wait(home, t) <= threshold:
+                if home is not None and expected_wait(home, t, chan_of[r]) <= threshold:
                     q = home
                 else:
-                    q = least_wait(([home] if home is not None else []) + spec_queues[s], t)
+                    q = least_wait(([home] if home is not None else []) + spec_queues[s], t,
+                                   chan_of[r])
             q_of[r] = q
             if slots is not None and slots.books(q, chan_of[r]):
                 ts = slots.book(q, t)
@@ -990,13 +994,9 @@ class SlotBook:
             nxt[i], i = root, nxt[i]
         return root
 
-    def book(self, q: int, t: float) -> float | None:
-        """Book the earliest free slot of queue ``q`` at or after ``t``.
-
-        None if no slot is free within the booking horizon; inf if none is free before the
-        run ends but the booking horizon reaches past it (the request's fate is unknown).
-        """
-        horizon, _, gen, held = self.clinic[q]
+    def _earliest(self, q: int, t: float) -> tuple[float, list[Any], int]:
+        """The earliest free unit a request made at ``t`` may book: (time, store, index)."""
+        _, _, gen, held = self.clinic[q]
         g = self._free(gen, t)
         best, store = (float(gen[0][g]), gen) if g < len(gen[0]) else (math.inf, gen)
         j = g
@@ -1004,6 +1004,21 @@ class SlotBook:
             h = self._free(held, t)
             if h < len(held[0]) and held[0][h] < (t // DAY + 1) * DAY and held[0][h] < best:
                 best, store, j = float(held[0][h]), held, h
+        return best, store, j
+
+    def delay(self, q: int, t: float) -> float:
+        """Minutes from ``t`` to the slot a request would book now (inf if none in horizon)."""
+        best = self._earliest(q, t)[0]
+        return best - t if best <= t + self.clinic[q][0] else math.inf
+
+    def book(self, q: int, t: float) -> float | None:
+        """Book the earliest free slot of queue ``q`` at or after ``t``.
+
+        None if no slot is free within the booking horizon; inf if none is free before the
+        run ends but the booking horizon reaches past it (the request's fate is unknown).
+        """
+        horizon = self.clinic[q][0]
+        best, store, j = self._earliest(q, t)
         if best > t + horizon or best >= self.horizon:
             return math.inf if t + horizon > self.horizon and best >= self.horizon else None
         store[2][j] = True

@@ -161,6 +161,16 @@ def test_overbooking_adds_bookings_spread_over_the_session() -> None:
     assert lookup(rows, "slots_booked") == 6
 
 
+def test_least_wait_sends_requests_to_the_clinic_with_the_earliest_slot() -> None:
+    d = base(booking={"clinics": [CLINIC, CLINIC | {"hub": "B"}]})
+    d["hubs"].append(copy.deepcopy(d["hubs"][0]) | {"id": "B"})
+    d["routing"] = {"policy": "least_wait"}
+    r = run(d, list(range(8))).records
+    # a tie goes to the home hub A; then B's free slot is earlier, then A's again, ...
+    assert r.hub.tolist() == [0, 1] * 4
+    assert r.slot.tolist() == [540, 540, 555, 555, 570, 570, 585, 585]
+
+
 def test_certain_no_show_frees_the_doctor() -> None:
     d = base(booking={"clinics": [CLINIC], "no_show": {"d2d": 1.0}})
     r = run(d, [0, 1]).records
