@@ -287,6 +287,8 @@ class UnitStore:
 
 
 FirstWriter = Callable[[Arm, RunResult], None]
+FIRST_MARKER = ".replication0"
+"""File in a results folder naming the unit key whose replication 0 wrote its records."""
 
 
 class _Runner:
@@ -314,8 +316,13 @@ class _Runner:
         self.unit_seconds = 0.0
 
     def _artefacts_missing(self, arm: Arm) -> bool:
-        return (self.write_first is not None and arm.folder is not None
-                and not (arm.folder / "records.csv.gz").exists())
+        """Replication 0's files are absent, or belong to another scenario or seed."""
+        if self.write_first is None or arm.folder is None:
+            return False
+        marker = arm.folder / FIRST_MARKER
+        if not (arm.folder / "records.csv.gz").exists() or not marker.exists():
+            return True
+        return marker.read_text(encoding="utf-8").strip() != self.keys.get(arm.label, "")
 
     def ensure(self, n: int) -> None:
         """Make sure replications ``0..n-1`` of every arm are done (run or resumed)."""
@@ -363,6 +370,7 @@ class _Runner:
         if res.result is not None:
             if self.write_first is not None and arm.folder is not None:
                 self.write_first(arm, res.result)
+                write_text(arm.folder / FIRST_MARKER, self.keys.get(arm.label, "") + "\n")
             if self.keep_first:
                 self.first[arm.label] = res.result
         if self.store is not None:

@@ -140,6 +140,13 @@ def test_changed_scenario_does_not_reuse_stale_units(tmp_path: Path) -> None:
     assert other.resumed == 0 and other.computed == 2
     reseeded = run_experiment(sc, 2, seed=6, out=tmp_path, plot=False)
     assert reseeded.resumed == 0
+    # back to the first scenario: its units are reused, but replication 0's records now in
+    # the folder are the reseeded run's, so replication 0 is run again to rewrite them
+    back = run_experiment(sc, 2, out=tmp_path, plot=False)
+    assert back.resumed == 1 and back.computed == 1
+    run_experiment(sc, 2, out=tmp_path / "fresh", plot=False)
+    assert (tmp_path / "records.csv.gz").read_bytes() == (
+        tmp_path / "fresh" / "records.csv.gz").read_bytes()
 
 
 def test_compare_and_sweep_resume_from_their_units(tmp_path: Path) -> None:
