@@ -20,7 +20,7 @@ from typing import IO, Any
 import numpy as np
 import yaml
 
-from sim.records import COLUMNS, RunResult
+from sim.records import COLUMNS, NEW_DTYPES, RunResult
 from sim.scenario import Scenario
 
 
@@ -82,6 +82,13 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+FLOAT_COLUMNS: frozenset[str] = frozenset(
+    {"arrival", "start", "end", "overtime"}
+    | {c for c, dt in NEW_DTYPES.items() if np.dtype(dt).kind == "f"}
+)
+"""Record columns holding times or durations in minutes (written to 4 decimals)."""
+
+
 def write_records(path: Path, result: RunResult) -> Path:
     """The request records as gzip-compressed CSV, category codes replaced by names."""
     cols = result.decoded()
@@ -91,10 +98,9 @@ def write_records(path: Path, result: RunResult) -> Path:
             text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
             w = csv.writer(text, lineterminator="\n")
             w.writerow(COLUMNS)
-            floats = {"arrival", "start", "end", "overtime"}
             columns = [
-                [("" if np.isnan(x) else f"{x:.4f}") for x in cols[c].tolist()] if c in floats
-                else cols[c].tolist()
+                [("" if np.isnan(x) else f"{x:.4f}") for x in cols[c].tolist()]
+                if c in FLOAT_COLUMNS else cols[c].tolist()
                 for c in COLUMNS
             ]
             w.writerows(zip(*columns, strict=True))
@@ -111,9 +117,9 @@ def read_records(path: Path) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for c in COLUMNS:
         vals = [row[c] for row in rows]
-        if c in {"arrival", "start", "end", "overtime"}:
+        if c in FLOAT_COLUMNS:
             out[c] = np.asarray([float(v) if v else np.nan for v in vals])
-        elif c in {"id", "spoke"}:
+        elif all(v.lstrip("-").isdigit() for v in vals):
             out[c] = np.asarray([int(v) for v in vals], dtype=np.int64)
         else:
             out[c] = np.asarray(vals, dtype=object)

@@ -1,0 +1,44 @@
+"""Outputs: records round-trip, and an interrupted write never damages what stood."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sim
+from sim.output import FLOAT_COLUMNS, atomic_write, read_records, write_records, write_text
+from sim.records import COLUMNS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("name", ["himachal-baseline", "himachal-realism"])
+def test_records_round_trip(tmp_path: Path, name: str) -> None:
+    scenario = sim.apply_overrides(sim.load_scenario(ROOT / f"scenarios/{name}.yaml"),
+                                   {"calendar.horizon_days": 10, "calendar.holidays": [5]})
+    result = sim.simulate(scenario)
+    path = write_records(tmp_path / "records.csv.gz", result)
+    back = read_records(path)
+    assert list(back) == list(COLUMNS)
+    decoded = result.decoded()
+    for c in COLUMNS:
+        if c in FLOAT_COLUMNS:
+            np.testing.assert_allclose(back[c], decoded[c].astype(float), atol=6e-5,
+                                       equal_nan=True, err_msg=c)
+        else:
+            assert [str(x) for x in back[c]] == [str(x) for x in decoded[c]], c
+
+
+def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path) -> None:
+    target = write_text(tmp_path / "summary.csv", "old,contents\n")
+
+    def explode(fh) -> None:  # type: ignore[no-untyped-def]
+        fh.write(b"half a fi")
+        raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, explode)
+    assert target.read_text() == "old,contents\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.csv"]
