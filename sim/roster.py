@@ -45,12 +45,15 @@ def duty_timeline(scenario: Scenario, hub: Hub, specialty: str) -> DutyTimeline:
     """The on-duty step function of one hub x specialty over the horizon."""
     cal = scenario.calendar
     deltas: dict[float, int] = {}
+    sessions = [(s, s.weekdays) for s in hub.roster if s.specialty == specialty]
+    if not sessions:
+        return DutyTimeline(np.zeros(1), np.zeros(1, dtype=np.int64))
     for day in range(cal.horizon_days):
         if cal.is_holiday(day):
             continue
         wd = cal.weekday_of(day)
-        for s in hub.roster:
-            if s.specialty == specialty and wd in s.weekdays:
+        for s, weekdays in sessions:
+            if wd in weekdays:
                 a, b = day * DAY + s.start, day * DAY + s.end
                 deltas[a] = deltas.get(a, 0) + s.doctors
                 deltas[b] = deltas.get(b, 0) - s.doctors
