@@ -31,6 +31,7 @@ import math
 from array import array
 from collections import deque
 from heapq import heappop, heappush
+from typing import Any
 
 import numpy as np
 
@@ -59,8 +60,8 @@ class FastModel(Model):
         simple = policy in ("home_hub", "pooled")
         threshold = sc.routing.overflow_threshold_min
 
-        def view(x: np.ndarray, dtype: type) -> memoryview:
-            return memoryview(np.ascontiguousarray(x, dtype=dtype))
+        def view(x: np.ndarray, dtype: Any) -> memoryview:
+            return memoryview(np.ascontiguousarray(x, dtype=dtype))  # type: ignore[arg-type]
 
         tm = view(arr.time, np.float64)
         cons = view(arr.consult, np.float64)
@@ -252,8 +253,11 @@ class FastModel(Model):
                 p = single_pool[q]
                 if p < 0:  # pooled: the request's home hub first, else the most idle
                     h = district_hub[dist[r]]
-                    p = max(queue_pools[q], key=lambda x, h=h: (
-                        pool_hub[x] == h and len(idle[x]) > 0, len(idle[x])))
+
+                    def rank(x: int, h: int = h) -> tuple[bool, int]:
+                        return pool_hub[x] == h and len(idle[x]) > 0, len(idle[x])
+
+                    p = max(queue_pools[q], key=rank)
                 q_idle[q] -= 1
                 d = idle[p].pop()
                 start[r] = t

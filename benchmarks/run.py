@@ -31,9 +31,10 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +53,21 @@ from sim.scenario import Scenario
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
-FULL = {"shape1": 200_000, "shape2": 500_000, "him_days": 365,
-        "scaling": (10_000, 100_000, 1_000_000), "national": (500_000, 30)}
-QUICK = {"shape1": 3_000, "shape2": 5_000, "him_days": 14,
-         "scaling": (1_000, 3_000), "national": (2_000, 2)}
+@dataclass(frozen=True)
+class Sizes:
+    """How big each measurement is."""
+
+    shape1: int
+    shape2: int
+    him_days: int
+    scaling: tuple[int, ...]
+    national: tuple[int, int]  # requests per day, days
+
+
+FULL = Sizes(shape1=200_000, shape2=500_000, him_days=365,
+             scaling=(10_000, 100_000, 1_000_000), national=(500_000, 30))
+QUICK = Sizes(shape1=3_000, shape2=5_000, him_days=14, scaling=(1_000, 3_000),
+              national=(2_000, 2))
 ENGINES: dict[str, type[Model]] = {"hubsim": Model, "prototype": FastModel}
 
 
@@ -99,6 +111,10 @@ def hubsim_path(scenario: Callable[[], Scenario], engine: type[Model],
                                  "metrics": t4 - t3, "result": result, "rows": rows}
 
 
+def _same(scenario: Scenario) -> Scenario:
+    return scenario
+
+
 def simpy_path(queues: list[ref.Queue], horizon: float, seed: int = 1) -> tuple[int, dict]:
     """The idiomatic-SimPy reference of the same queues, with its mean wait."""
     waits = ref.simulate(queues, horizon, seed)
@@ -140,7 +156,7 @@ def shape2_queues(n: int, days: int = 30) -> tuple[list[ref.Queue], float]:
 # --- measurement ----------------------------------------------------------------------------
 
 
-def measure(impls: dict[str, Callable[[], tuple[int, dict]]], runs: int,
+def measure(impls: Mapping[str, Callable[[], tuple[int, dict]]], runs: int,
             log: Callable[[str], None]) -> dict[str, tuple[int, list[float], list[dict]]]:
     """Time each implementation ``runs`` times, interleaved; keep sizes and stage times.
 
@@ -219,10 +235,10 @@ class Suite:
 
     def queue_shape(self, key: str, title: str, build: Callable[[int], Scenario],
                     queues: tuple[list[ref.Queue], float]) -> dict[str, Row]:
-        n = self.size[key]
+        n = getattr(self.size, key)
         self.log(f"{title}: {n:,} customers")
         impls: dict[str, Callable[[], tuple[int, dict]]] = {
-            name: (lambda e=e: hubsim_path(lambda: build(n), e)) for name, e in ENGINES.items()}
+            name: partial(hubsim_path, partial(build, n), e) for name, e in ENGINES.items()}
         impls["simpy-ref"] = lambda: simpy_path(*queues)
         if self.use_ciw:
             impls["ciw"] = lambda: ciw_path(*queues)
@@ -271,7 +287,7 @@ class Suite:
     def himachal(self) -> None:
         base, source = shapes.himachal()
         if self.quick:
-            base = apply_overrides(base, {"calendar.horizon_days": self.size["him_days"],
+            base = apply_overrides(base, {"calendar.horizon_days": self.size.him_days,
                                           "calendar.warmup_days": 0.0, "calendar.holidays": []})
         grown, growth = shapes.loaded(base)
         loads = shapes.hub_loads(grown)
@@ -287,7 +303,7 @@ class Suite:
                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
         for label, sc in (("baseline", base), ("loaded (rho 0.85)", grown)):
             self.log(f"Himachal {label}")
-            impls = {name: (lambda e=e, sc=sc: hubsim_path(lambda: sc, e))
+            impls = {name: partial(hubsim_path, partial(_same, sc), e)
                      for name, e in ENGINES.items()}
             got = measure(impls, self.runs, self.log)
             a, b = got["hubsim"][2][-1], got["prototype"][2][-1]
@@ -323,9 +339,9 @@ class Suite:
                  "engine run us/request | vs smallest |", "|---:|---|---:|---:|---:|---:|---:|"]
         cost: dict[str, list[float]] = {k: [] for k in ENGINES}
         run_cost: dict[str, list[float]] = {k: [] for k in ENGINES}
-        for n in self.size["scaling"]:
+        for n in self.size.scaling:
             self.log(f"scaling {n:,}")
-            impls = {name: (lambda e=e, n=n: hubsim_path(lambda: shapes.network30(n), e))
+            impls = {name: partial(hubsim_path, partial(shapes.network30, n), e)
                      for name, e in ENGINES.items()}
             got = measure(impls, self.runs, self.log)
             for name in ENGINES:
@@ -346,7 +362,7 @@ class Suite:
         self.sections.append("\n".join(lines))
 
     def national(self) -> None:
-        per_day, days = self.size["national"]
+        per_day, days = self.size.national
         lines = [f"### National size: {per_day:,} requests a day for {days} days", "",
                  "One replication per engine, each in a fresh child process; peak RSS is the "
                  "child's maximum resident set size (whole process).", "",
@@ -373,10 +389,10 @@ class Suite:
         self.sections.append("\n".join(lines))
 
     def profile(self) -> None:
-        n = self.size["shape2"]
+        n = self.size.shape2
         h, _ = shapes.himachal()
         if self.quick:
-            h = apply_overrides(h, {"calendar.horizon_days": self.size["him_days"],
+            h = apply_overrides(h, {"calendar.horizon_days": self.size.him_days,
                                     "calendar.warmup_days": 0.0, "calendar.holidays": []})
         grown, _ = shapes.loaded(h)
         lines = ["### Profile of the shipped engine (cProfile, internal time)", ""]
@@ -402,10 +418,10 @@ class Suite:
     def run(self) -> None:
         self.shape1 = self.queue_shape(
             "shape1", "Shape 1: M/M/10 at rho 0.85", shapes.mm10,
-            shape1_queues(self.size["shape1"]))
+            shape1_queues(self.size.shape1))
         self.shape2 = self.queue_shape(
             "shape2", "Shape 2: 30 independent M/M/c (3 hubs x 10 specialties, 112 doctors, "
-            "c 2-6, rho 0.8)", shapes.network30, shape2_queues(self.size["shape2"]))
+            "c 2-6, rho 0.8)", shapes.network30, shape2_queues(self.size.shape2))
         self.himachal()
         self.scaling()
         if self.do_national:
