@@ -257,11 +257,10 @@ class _experiment_errors:  # noqa: N801 - used as a context manager
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, tp: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, tp: Any, exc: Any, tb: Any) -> None:
         if exc is not None and isinstance(exc, ValueError) and not isinstance(
                 exc, ScenarioError):
             raise CLIError(str(exc)) from None
-        return False
 
 
 def format_intervals(summary: Any, confidence: float,

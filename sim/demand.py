@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import CHANNELS, SPOKE_TYPES, Clock, Profiles, Scenario
+from sim.scenario import CHANNELS, SPOKE_TYPES, WEEKDAYS, Clock, Profiles, Scenario, format_clock
 from sim.streams import Streams
 
 DAY = 1440.0
@@ -48,20 +48,22 @@ class Segments:
 
     @property
     def expected(self) -> float:
+        """Expected number of arrivals over all segments."""
         return float(np.sum((self.t1 - self.t0) * self.rate))
 
 
 def day_shape(hours: Clock, profile: Profiles) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Within one open day: segment starts, ends (minutes) and each one's share of volume."""
     weights = np.ones(24) if profile.hour_profile is None else np.asarray(profile.hour_profile)
-    edges = sorted({hours.start, hours.end, *(h * 60 for h in range(25) if hours.start < h * 60 < hours.end)})
+    inner = (h * 60 for h in range(25) if hours.start < h * 60 < hours.end)
+    edges = sorted({hours.start, hours.end, *inner})
     t0 = np.asarray(edges[:-1], dtype=float)
     t1 = np.asarray(edges[1:], dtype=float)
     w = weights[np.minimum((t0 // 60).astype(int), 23)] * (t1 - t0)
     if w.sum() <= 0:
         raise ValueError(
             f"the hour profile is zero throughout the open hours "
-            f"{hours.start // 60:02d}:{hours.start % 60:02d}-{hours.end // 60:02d}:{hours.end % 60:02d}"
+            f"{format_clock(hours.start)}-{format_clock(hours.end)}"
         )
     keep = w > 0
     return t0[keep], t1[keep], w[keep] / w.sum()
@@ -74,7 +76,8 @@ def rate_segments(scenario: Scenario, hours: Clock, profile: Profiles, per_day: 
     days = np.arange(cal.horizon_days)
     weekday = np.asarray([cal.weekday_of(int(d)) for d in days])
     factor = np.asarray(
-        [profile.weekday_profile.get(_wd(w), 1.0) for w in weekday], dtype=float
+        [profile.weekday_profile.get(WEEKDAYS[w], 1.0) for w in weekday],
+        dtype=np.float64,
     )
     factor[~np.isin(weekday, hours.weekdays)] = 0.0
     for h in cal.holidays:
@@ -87,9 +90,6 @@ def rate_segments(scenario: Scenario, hours: Clock, profile: Profiles, per_day: 
     keep = rate > 0
     return Segments(t0[keep], t1[keep], rate[keep])
 
-
-def _wd(i: int) -> str:
-    return ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[i]
 
 
 def arrival_times(seg: Segments, rng: np.random.Generator, process: str) -> np.ndarray:
@@ -123,6 +123,7 @@ class Source:
 
     @property
     def name(self) -> str:
+        """Stable name of the source, used to name its random streams."""
         return f"{CHANNELS[self.channel]}/{self.district}/{SPOKE_TYPES[self.spoke_type]}"
 
 

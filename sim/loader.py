@@ -50,6 +50,7 @@ class ScenarioError(ValueError):
         super().__init__(self.render())
 
     def render(self) -> str:
+        """One screen: a headline and one line per problem (the first few)."""
         shown = [str(p) for p in self.problems[:MAX_SHOWN]]
         more = len(self.problems) - MAX_SHOWN
         if more > 0:

@@ -50,14 +50,20 @@ def _umask() -> int:
 
 def write_text(path: Path, text: str) -> Path:
     """Atomically write a UTF-8 text file."""
-    return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+    data = text.encode("utf-8")
+
+    def write(fh: IO[bytes]) -> None:
+        fh.write(data)
+
+    return atomic_write(path, write)
 
 
 def _fmt(v: Any) -> Any:
     if isinstance(v, float | np.floating):
         if np.isnan(v):
             return ""
-        return repr(float(v)) if float(v) != int(v) or abs(v) > 1e15 else str(int(v))
+        x = float(v)
+        return repr(x) if x != int(x) or abs(x) > 1e15 else str(int(x))
     return v
 
 

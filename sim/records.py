@@ -125,10 +125,12 @@ class RunResult:
 
     @property
     def warmup(self) -> float:
+        """End of the warm-up, minutes from the start."""
         return self.scenario.warmup_min
 
     @property
     def horizon(self) -> float:
+        """End of the run, minutes from the start."""
         return self.scenario.horizon_min
 
     def labels(self) -> dict[str, list[str]]:

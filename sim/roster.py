@@ -30,6 +30,7 @@ class DutyTimeline:
         return float(np.sum(overlap * self.levels))
 
     def level_at(self, t: float) -> int:
+        """Doctors on duty at time ``t``."""
         return int(self.levels[np.searchsorted(self.times, t, side="right") - 1])
 
     def changes(self) -> list[tuple[float, int]]:
@@ -38,6 +39,7 @@ class DutyTimeline:
 
     @property
     def ever_on(self) -> bool:
+        """Whether anyone is ever on duty."""
         return bool(np.any(self.levels > 0))
 
 

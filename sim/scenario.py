@@ -103,6 +103,7 @@ class Clock(Frozen):
 
     @property
     def weekdays(self) -> tuple[int, ...]:
+        """Weekday numbers (Mon=0) the window applies to."""
         return expand_days(self.days)
 
 
@@ -137,6 +138,7 @@ class Calendar(Frozen):
         return (WEEKDAYS.index(self.start_weekday) + day) % 7
 
     def is_holiday(self, day: int) -> bool:
+        """Whether simulated day ``day`` is a closed holiday."""
         return self.holidays_closed and day in self.holidays
 
 
@@ -279,7 +281,8 @@ class QueuePolicy(Frozen):
 class MetricsConfig(Frozen):
     """Service-level targets reported as the share of served requests seen within them."""
 
-    targets_min: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [15, 30, 60])
+    targets_min: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [15.0, 30.0, 60.0])
 
 
 Probability = Annotated[float, Field(ge=0, le=1)]
@@ -558,22 +561,27 @@ class Scenario(Frozen):
 
     @property
     def specialty_names(self) -> list[str]:
+        """Specialties in definition order (their code is the index)."""
         return list(self.specialties)
 
     @property
     def hub_ids(self) -> list[str]:
+        """Hub ids in definition order (their code is the index)."""
         return [h.id for h in self.hubs]
 
     @property
     def district_names(self) -> list[str]:
+        """District names in definition order (their code is the index)."""
         return [d.district for d in self.spokes.districts]
 
     @property
     def horizon_min(self) -> float:
+        """Length of the run in minutes."""
         return self.calendar.horizon_days * 1440.0
 
     @property
     def warmup_min(self) -> float:
+        """Length of the warm-up in minutes."""
         return self.calendar.warmup_days * 1440.0
 
 

@@ -25,7 +25,8 @@ def seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
     return np.random.SeedSequence(int(seed))
 
 
-def replication_seed(seed: int | np.random.SeedSequence, replication: int) -> np.random.SeedSequence:
+def replication_seed(seed: int | np.random.SeedSequence,
+                     replication: int) -> np.random.SeedSequence:
     """The seed sequence of replication ``replication`` (same as ``spawn`` order)."""
     root = seed_sequence(seed)
     return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, replication))
