@@ -1,0 +1,176 @@
+"""The engine's behaviour is pinned: optimising it must not change one bit of the records.
+
+Two checks on a fixed set of scenarios and seeds (textbook queues with and without
+patience, ties, the 30-queue network, Himachal with every routing policy, ``session_end:
+drop``, and one realism scenario):
+
+- ``Model.run`` returns exactly the records (every column, NaN equal to NaN) of
+  ``benchmarks.fast_engine.FastModel``, an independent event loop on ``heapq``;
+- the records (bytes and dtype of every column) and the tidy summary (every metric, value
+  as ``float.hex``) hash to the digests recorded before the engine and metrics were
+  optimised. Regenerate them only for an intended change of behaviour:
+  ``.venv/bin/python tests/test_engine_equivalence.py`` prints the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import shapes  # noqa: E402
+from benchmarks.fast_engine import FastModel  # noqa: E402
+from sim.loader import apply_overrides, load_scenario  # noqa: E402
+from sim.metrics import summary_rows  # noqa: E402
+from sim.model import Model, uses_realism  # noqa: E402
+from sim.records import COLUMNS, RunResult  # noqa: E402
+from sim.scenario import Scenario  # noqa: E402
+from sim.textbook import queue_scenario  # noqa: E402
+
+SEEDS = (1, 2)
+
+
+@cache
+def _himachal() -> Scenario:
+    return load_scenario(ROOT / "scenarios" / "himachal-baseline.yaml")
+
+
+def _him(over: dict) -> Callable[[], Scenario]:
+    return lambda: apply_overrides(_himachal(), over, source="<test>")
+
+
+SCENARIOS: dict[str, Callable[[], Scenario]] = {
+    "M/M/10": lambda: queue_scenario(10, 0.85, 10.0, horizon_days=5, warmup_days=0.5),
+    "M/M/4+M": lambda: queue_scenario(4, 0.5, 8.0, patience_mean=15.0, horizon_days=5),
+    "D/D/3 ties": lambda: queue_scenario(3, 0.5, 6.0, service="deterministic",
+                                         arrivals="regular", horizon_days=3),
+    "mmc.yaml": lambda: load_scenario(ROOT / "scenarios" / "textbook" / "mmc.yaml"),
+    "network30": lambda: shapes.network30(20_000, days=5),
+    "himachal": _himachal,
+    "himachal loaded": lambda: shapes.loaded(_himachal())[0],
+    "himachal pooled": _him({"routing.policy": "pooled"}),
+    "himachal least_wait": _him({"routing.policy": "least_wait"}),
+    "himachal overflow": _him({"routing.policy": "overflow"}),
+    "himachal drop": _him({"queue.session_end": "drop"}),
+    "himachal pooled drop": _him({"routing.policy": "pooled", "queue.session_end": "drop"}),
+    "himachal realism": lambda: load_scenario(ROOT / "scenarios" / "himachal-realism.yaml"),
+}
+
+# name -> seed -> (records digest, summary digest), recorded with the engine of commit
+# 9236906 (before the plain path was optimised) and numpy NUMPY.
+NUMPY = "2.4"
+DIGESTS: dict[str, dict[int, tuple[str, str]]] = {
+    "M/M/10": {
+        1: ("a38005a9bd437bc3984d", "2a1f250d2ef30d575712"),
+        2: ("1ad523533e790b3238ef", "d06019fa083650922f4f"),
+    },
+    "M/M/4+M": {
+        1: ("269da3f0493ba7b68b15", "1ee8abfb01d73db500c0"),
+        2: ("d9069e5d9d62c069668c", "12f55f797377f39a096b"),
+    },
+    "D/D/3 ties": {
+        1: ("7c3cbdd5cd66e11630ba", "752d4610338facc55931"),
+        2: ("7c3cbdd5cd66e11630ba", "752d4610338facc55931"),
+    },
+    "mmc.yaml": {
+        1: ("7312751b78c2ecd49d02", "2395d49f72a7148dbc11"),
+        2: ("4b2ac0946798db425d23", "6be823ba0ce60316e029"),
+    },
+    "network30": {
+        1: ("f2b0e2480ea4f2850aa7", "f2564e34f6ba9b360662"),
+        2: ("d77ffcda424b04052335", "495386c54a39108ac691"),
+    },
+    "himachal": {
+        1: ("49cb6389cdde0f0b8a5c", "1f8fb6bb73b81469613a"),
+        2: ("5589d72b3146c4d22ae8", "01642e3775cee3873504"),
+    },
+    "himachal loaded": {
+        1: ("cbbcf392b4e1cbc7c4e7", "4e4c6fe1e431dc9815c8"),
+        2: ("e46c20d6da8a1ac910a3", "5674d565232d70a743b3"),
+    },
+    "himachal pooled": {
+        1: ("acf3e6c3f39792daae94", "24d316caa67ccb2ff170"),
+        2: ("939bfa64a16f95972c8d", "61ee56bac32e81538d97"),
+    },
+    "himachal least_wait": {
+        1: ("45b96207f8a097270e7c", "329c8f96c8b9ef3b4cd3"),
+        2: ("e5b7c27716bb0fdb1e14", "1438c05ab62e8c2cc093"),
+    },
+    "himachal overflow": {
+        1: ("a69f5e7ea9aa98b03670", "06fc8e024cf84fdbdd6a"),
+        2: ("1ca6e5967b1f3a8c8f52", "61d4ec29b2a042af6c16"),
+    },
+    "himachal drop": {
+        1: ("7a40664deb53e2d9a133", "c27968b4373072f5acd8"),
+        2: ("441aa9d57ddae314dd2a", "dbd3081691edb38c1769"),
+    },
+    "himachal pooled drop": {
+        1: ("daad595c39c167500e25", "4f17a60a7bdaa6281de9"),
+        2: ("0747bf289c4753094e04", "576c2adf70f92e793752"),
+    },
+    "himachal realism": {
+        1: ("addab9562699723b0dbe", "31dccc1cb875c351dfed"),
+        2: ("5113eab087c023237bca", "8ae7676d9354683d12b2"),
+    },
+}
+
+
+def records_digest(result: RunResult) -> str:
+    h = hashlib.sha256()
+    for c in COLUMNS:
+        a = np.ascontiguousarray(getattr(result.records, c))
+        h.update(f"{c}:{a.dtype.str}:{len(a)};".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:20]
+
+
+def summary_digest(result: RunResult) -> str:
+    h = hashlib.sha256()
+    for row in summary_rows(result):
+        h.update(f"{row['metric']}|{row['group_by']}|{row['group']}|"
+                 f"{float(row['value']).hex()}\n".encode())
+    return h.hexdigest()[:20]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_records_and_metrics_match_recorded_digests(name: str, seed: int) -> None:
+    if not np.__version__.startswith(NUMPY + "."):
+        pytest.skip(f"digests were recorded with numpy {NUMPY}; random draws may differ")
+    result = Model(SCENARIOS[name](), seed).run()
+    assert (records_digest(result), summary_digest(result)) == DIGESTS[name][seed]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", sorted(k for k in SCENARIOS if "realism" not in k))
+def test_plain_path_matches_the_heapq_loop(name: str, seed: int) -> None:
+    sc = SCENARIOS[name]()
+    assert not uses_realism(sc)
+    a, b = Model(sc, seed).run(), FastModel(sc, seed).run()
+    assert len(a.records) > 0
+    assert a.records.equals(b.records)
+    for c in COLUMNS:  # same dtypes too, not only equal values
+        assert getattr(a.records, c).dtype == getattr(b.records, c).dtype, c
+
+
+if __name__ == "__main__":
+    print(f'NUMPY = "{".".join(np.__version__.split(".")[:2])}"')
+    print("DIGESTS: dict[str, dict[int, tuple[str, str]]] = {")
+    for name in SCENARIOS:
+        row = {}
+        for seed in SEEDS:
+            res = Model(SCENARIOS[name](), seed).run()
+            row[seed] = (records_digest(res), summary_digest(res))
+        print(f"    {name!r}: {{")
+        for seed, (a, b) in row.items():
+            print(f'        {seed}: ("{a}", "{b}"),')
+        print("    },")
+    print("}")
