@@ -27,6 +27,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from array import array
 from collections import deque
 from collections.abc import Callable
 from functools import partial
@@ -34,7 +35,7 @@ from typing import Any, cast
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL, Timeout
 
 from sim.demand import Arrivals, draw_arrivals, draw_priorities
 from sim.records import (
@@ -52,6 +53,32 @@ from sim.records import (
 from sim.roster import DAY, DutyTimeline, all_timelines
 from sim.scenario import CHANNELS, SPOKE_TYPES, Calendar, Clock, Scenario
 from sim.streams import SeedLike, Streams, seed_sequence
+
+
+class _Consult(simpy.Event):
+    """One doctor's consult completion: a SimPy event the doctor reuses for every consult.
+
+    A doctor runs at most one consult at a time, so one event per doctor suffices: the
+    engine sets ``_value`` to the request and ``callbacks`` to ``on_done`` and schedules it
+    with ``env.schedule`` (as ``Timeout`` does, without building an object per consult);
+    ``env.step`` clears ``callbacks`` when it fires. The doctor's pool, queue and hub ride
+    along so that the callback looks nothing up.
+    """
+
+    _ok = True
+
+    def __init__(self, env: simpy.Environment, doctor: int, pool: int, q: int,
+                 queue: deque[int], hub: int, on_done: list[Callable[[Any], None]]):
+        self.env = env
+        self.callbacks = None  # type: ignore[assignment]  # not scheduled yet
+        self._value = None
+        self.doctor, self.pool, self.q, self.queue, self.hub = doctor, pool, q, queue, hub
+        self.on_done = on_done
+
+
+def _view(x: np.ndarray, dtype: Any) -> memoryview:
+    """A memoryview of ``x`` as ``dtype`` (reads give Python numbers, no list copy)."""
+    return memoryview(np.ascontiguousarray(x, dtype=dtype))  # type: ignore[arg-type]
 
 
 class Model:
@@ -166,26 +193,41 @@ class Model:
         self._ran = True
         if uses_realism(self.scenario):
             return self._run_realism()
+        return self._run_plain()
+
+    def _run_plain(self) -> RunResult:  # noqa: C901 - one loop, kept flat for speed
+        """The run without optional mechanisms: SimPy events for consults and rosters.
+
+        SimPy's queue drives time: every consult completion and roster change is an event
+        on ``env``'s queue, processed by ``env.step`` (``env.now`` is the clock), and the
+        time-sorted arrivals are merged in as the run advances (events first on a tie).
+        Each doctor owns one reusable completion event (a doctor has at most one consult
+        running), scheduled with ``env.schedule``; its one callback does the whole
+        "finish, then take the next live request" step inline. Arrival columns are read
+        through memoryviews and results written to ``array.array`` columns that become
+        numpy arrays without a copy.
+        """
         sc = self.scenario
         arr = self.arrivals
         n = len(arr)
         horizon = sc.horizon_min
         drop_at_close = sc.queue.session_end == "drop"
         policy = sc.routing.policy
+        simple = policy in ("home_hub", "pooled")
         threshold = sc.routing.overflow_threshold_min
 
-        times = arr.time.tolist()
-        consult = arr.consult.tolist()
-        deadline = (arr.time + arr.patience).tolist()
-        spec_of = arr.specialty.tolist()
-        district_of = arr.district.tolist()
-
-        start = [math.nan] * n
-        end = [math.nan] * n
-        overtime = [0.0] * n
-        outcome = [UNSERVED] * n
-        doctor = [-1] * n
-        routed = [-1] * n
+        tm = _view(arr.time, np.float64)
+        cons = _view(arr.consult, np.float64)
+        pat = _view(arr.patience, np.float64)
+        dist = _view(arr.district, np.int64 if arr.district.dtype.itemsize > 2 else np.int16)
+        spc = _view(arr.specialty, np.int64 if arr.specialty.dtype.itemsize > 2 else np.int16)
+        nan = math.nan
+        start = array("d", [nan]) * n
+        end = array("d", [nan]) * n
+        overtime = array("d", [0.0]) * n
+        outcome = array("b", [UNSERVED]) * n
+        doctor = array("i", [-1]) * n
+        routed = array("h", [-1]) * n
 
         n_pools = len(self.pool_hub)
         n_queues = len(self.queue_pools)
@@ -201,43 +243,70 @@ class Model:
         doctor_pool = self.doctor_pool
         queue_pools = self.queue_pools
         queue_hub = self.queue_hub
+        single_pool = [ps[0] if len(ps) == 1 else -1 for ps in queue_pools]
 
         env = simpy.Environment()
+        schedule = env.schedule
+        normal = NORMAL
 
-        def begin(r: int, d: int, p: int, t: float) -> None:
-            start[r] = t
-            e = t + consult[r]
-            end[r] = e
-            doctor[r] = d
-            outcome[r] = SERVED
-            routed[r] = pool_hub[p]
-            ev = Timeout(env, e - env.now, r)
-            ev.callbacks.append(complete)
+        def complete(ev: _Consult) -> None:
+            """A consult ends: the doctor leaves (overtime) or takes the next live request."""
+            r = ev._value
+            t = end[r]
+            p = ev.pool
+            lv = leaving[p]
+            if lv:
+                overtime[r] = t - lv.popleft()
+                off[p].append(ev.doctor)
+                return
+            dq = ev.queue
+            while dq:
+                y = dq.popleft()
+                dl = tm[y] + pat[y]
+                if dl < t:
+                    outcome[y] = ABANDONED
+                    end[y] = dl
+                    continue
+                start[y] = t
+                e = t + cons[y]
+                end[y] = e
+                doctor[y] = ev.doctor
+                outcome[y] = SERVED
+                routed[y] = ev.hub
+                ev.callbacks = ev.on_done
+                ev._value = y
+                schedule(ev, normal, e - env.now)
+                return
+            idle[p].append(ev.doctor)
+            q_idle[ev.q] += 1
+
+        consults = [_Consult(env, d, p, pool_queue[p], queues[pool_queue[p]], pool_hub[p],
+                             [complete]) for d, p in enumerate(doctor_pool)]
 
         def take_next(d: int, p: int, t: float) -> None:
             """Doctor ``d`` is free at ``t``: serve the next live request or go idle."""
-            dq = queues[pool_queue[p]]
+            q = pool_queue[p]
+            dq = queues[q]
             while dq:
                 r = dq.popleft()
-                if deadline[r] < t:
+                dl = tm[r] + pat[r]
+                if dl < t:
                     outcome[r] = ABANDONED
-                    end[r] = deadline[r]
+                    end[r] = dl
                     continue
-                begin(r, d, p, t)
+                start[r] = t
+                e = t + cons[r]
+                end[r] = e
+                doctor[r] = d
+                outcome[r] = SERVED
+                routed[r] = pool_hub[p]
+                ev = consults[d]
+                ev.callbacks = ev.on_done
+                ev._value = r
+                schedule(ev, normal, e - env.now)
                 return
             idle[p].append(d)
-            q_idle[pool_queue[p]] += 1
-
-        def complete(ev: simpy.Event) -> None:
-            r = cast(int, ev.value)
-            t = end[r]
-            d = doctor[r]
-            p = doctor_pool[d]
-            if leaving[p]:
-                overtime[r] = t - leaving[p].popleft()
-                off[p].append(d)
-                return
-            take_next(d, p, t)
+            q_idle[q] += 1
 
         def roster_change(p: int, level: int, _ev: simpy.Event | None = None) -> None:
             t = env.now
@@ -262,8 +331,9 @@ class Model:
                     dq = queues[q]
                     while dq:
                         r = dq.popleft()
-                        if deadline[r] < t:
-                            outcome[r], end[r] = ABANDONED, deadline[r]
+                        dl = tm[r] + pat[r]
+                        if dl < t:
+                            outcome[r], end[r] = ABANDONED, dl
                         else:
                             outcome[r], end[r] = DROPPED, t
                             routed[r] = queue_hub[q]
@@ -282,11 +352,12 @@ class Model:
             up = np.flatnonzero(tl.levels > 0)
             opens.append((tl.times[up], tl.levels[up]))
         mean_consult = self.mean_consult
+        queue_spec = self.queue_spec
 
         def expected_wait(q: int, t: float) -> float:
             if q_idle[q]:
                 return 0.0
-            work = (len(queues[q]) + 1) * mean_consult[self.queue_spec[q]]
+            work = (len(queues[q]) + 1) * mean_consult[queue_spec[q]]
             if q_on[q] > 0:
                 return work / q_on[q]
             ot, ol = opens[q]
@@ -303,37 +374,52 @@ class Model:
                     best, best_w = q, w
             return best
 
-        home_queue = self.home_queue
         spec_queues = self.spec_queues
         district_hub = self.district_hub
+        # the home queue as a flat list indexed by district * n_spec + specialty (-1: none)
+        n_spec = len(sc.specialties)
+        home_flat = [-1] * (len(district_hub) * n_spec)
+        for (di, s), q in self.home_queue.items():
+            home_flat[di * n_spec + s] = q
+
         peek, step = env.peek, env.step
         for r in range(n):
-            t = times[r]
+            t = tm[r]
             while peek() <= t:
                 step()
-            s = spec_of[r]
-            if policy == "home_hub" or policy == "pooled":
-                q = home_queue[(district_of[r], s)]
-            elif policy == "least_wait":
-                home = home_queue.get((district_of[r], s))
-                cands = spec_queues[s]
-                q = least_wait(([home] if home is not None else []) + cands, t)
-            else:  # overflow
-                home = home_queue.get((district_of[r], s))
-                if home is not None and expected_wait(home, t) <= threshold:
+            key = dist[r] * n_spec + spc[r]
+            if simple:
+                q = home_flat[key]
+            else:
+                home = home_flat[key]
+                cands = ([home] if home >= 0 else []) + spec_queues[spc[r]]
+                if policy == "least_wait":
+                    q = least_wait(cands, t)
+                elif home >= 0 and expected_wait(home, t) <= threshold:
                     q = home
                 else:
-                    q = least_wait(([home] if home is not None else []) + spec_queues[s], t)
+                    q = least_wait(cands, t)
             if q_idle[q]:
-                pools = queue_pools[q]
-                if len(pools) == 1:
-                    p = pools[0]
-                else:  # pooled: the request's home hub first, else the hub with most idle
-                    h = district_hub[district_of[r]]
-                    p = max(pools, key=lambda x: (pool_hub[x] == h and len(idle[x]) > 0,
-                                                  len(idle[x])))
+                p = single_pool[q]
+                if p < 0:  # pooled: the request's home hub first, else the most idle
+                    h = district_hub[dist[r]]
+
+                    def rank(x: int, h: int = h) -> tuple[bool, int]:
+                        return pool_hub[x] == h and len(idle[x]) > 0, len(idle[x])
+
+                    p = max(queue_pools[q], key=rank)
                 q_idle[q] -= 1
-                begin(r, idle[p].pop(), p, t)
+                d = idle[p].pop()
+                start[r] = t
+                e = t + cons[r]
+                end[r] = e
+                doctor[r] = d
+                outcome[r] = SERVED
+                routed[r] = pool_hub[p]
+                ev = consults[d]
+                ev.callbacks = ev.on_done
+                ev._value = r
+                schedule(ev, normal, e - env.now)
             elif drop_at_close and q_on[q] == 0:
                 outcome[r], end[r] = DROPPED, t
                 routed[r] = queue_hub[q]
@@ -343,10 +429,12 @@ class Model:
         while peek() <= horizon:
             step()
         for dq in queues:
-            for r in dq:
-                if deadline[r] <= horizon:
-                    outcome[r], end[r] = ABANDONED, deadline[r]
+            for y in dq:
+                dl = tm[y] + pat[y]
+                if dl <= horizon:
+                    outcome[y], end[y] = ABANDONED, dl
 
+        out = np.frombuffer(outcome, dtype=np.int8)
         records = Records(
             id=np.arange(n, dtype=np.int64),
             channel=arr.channel,
@@ -354,14 +442,14 @@ class Model:
             spoke_type=arr.spoke_type,
             district=arr.district,
             specialty=arr.specialty,
-            hub=np.asarray(routed, dtype=np.int16),
-            doctor=np.asarray(doctor, dtype=np.int32),
+            hub=np.frombuffer(routed, dtype=np.int16),
+            doctor=np.frombuffer(doctor, dtype=np.int32),
             arrival=arr.time,
-            start=np.asarray(start),
-            end=np.asarray(end),
-            overtime=np.asarray(overtime),
-            outcome=np.asarray(outcome, dtype=np.int8),
-            **plain_columns(arr.time, np.asarray(outcome, dtype=np.int8)),
+            start=np.frombuffer(start, dtype=np.float64),
+            end=np.frombuffer(end, dtype=np.float64),
+            overtime=np.frombuffer(overtime, dtype=np.float64),
+            outcome=out,
+            **plain_columns(arr.time, out),
         )
         return self._result(records)
 
