@@ -55,20 +55,23 @@ def _overlap(a: np.ndarray, b: np.ndarray, t0: float, t1: float) -> np.ndarray:
     return np.clip(np.minimum(b, t1) - np.maximum(a, t0), 0.0, None)
 
 
-def request_metrics(result: RunResult, mask: np.ndarray) -> dict[str, float]:
+def request_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, float]:
     """Counts, waits and service levels of the requests selected by ``mask``.
 
-    ``mask`` is a boolean mask or increasing row numbers (the same rows give the same
-    figures); ``summary_rows`` passes row numbers so that each group costs its own size.
+    ``mask`` is a boolean mask, increasing row numbers or a slice (the same rows give the
+    same figures); ``summary_rows`` passes row numbers so that each group costs its own
+    size, and ``slice(None)`` for all requests so that nothing is copied.
     """
     r = result.records
     arrival, start, outcome_all = r.arrival[mask], r.start[mask], r.outcome[mask]
     sel = arrival >= result.warmup
-    outcome = outcome_all[sel]
+    n = int(np.count_nonzero(sel))
+    if n == len(arrival):  # nothing arrived in the warm-up: the same rows, no copies
+        outcome, sel_start, sel_arrival = outcome_all, start, arrival
+    else:
+        outcome, sel_start, sel_arrival = outcome_all[sel], start[sel], arrival[sel]
     counts = np.bincount(outcome, minlength=len(OUTCOMES))
-    n = int(sel.sum())
     served = outcome == SERVED
-    sel_start, sel_arrival = start[sel], arrival[sel]
     wait = (sel_start - sel_arrival)[served]
     out: dict[str, float] = {"arrivals": float(n)}
     extended = _extended(result)
@@ -160,31 +163,43 @@ def _members(codes: np.ndarray) -> Callable[[int], np.ndarray]:
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
 
+    info = np.iinfo(ordered.dtype)
+
     def rows(code: int) -> np.ndarray:
-        lo, hi = np.searchsorted(ordered, [code, code + 1])
+        if not info.min <= code < info.max:
+            return order[:0]
+        # bounds in the keys' own dtype: a list would make numpy convert all keys each call
+        lo, hi = np.searchsorted(ordered, np.asarray([code, code + 1], dtype=ordered.dtype))
         return order[lo:hi]
 
     return rows
+
+
+def _present(codes: np.ndarray) -> set[int]:
+    """The distinct codes (small integers) that occur, by counting instead of sorting."""
+    if not len(codes):
+        return set()
+    lo = int(codes.min())
+    return set((np.flatnonzero(np.bincount(codes - lo)) + lo).tolist())
 
 
 def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[Row]:
     """The tidy summary: one row per (metric, group_by, group) with its value."""
     rows: list[Row] = []
     r = result.records
-    everyone = np.ones(len(r), dtype=bool)
 
     def emit(group_by: str, group: str, values: dict[str, float]) -> None:
         rows.extend({"metric": m, "group_by": group_by, "group": group, "value": v}
                     for m, v in values.items())
 
     pools = sorted(result.duty)
-    emit("all", "all", request_metrics(result, everyone) | capacity_metrics(result, pools))
+    emit("all", "all", request_metrics(result, slice(None)) | capacity_metrics(result, pools))
     is_measured = measured(result)
     by = list(by)
     by += extra_groups(result, by)
     for g in by:
         codes, groups = _group_codes(result, g)
-        present = set(np.unique(codes[is_measured]).tolist())
+        present = _present(codes[is_measured])
         members = _members(codes)
         for code, name in groups:
             values: dict[str, float] = {}
@@ -230,13 +245,13 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
 
-def _measured_rows(result: RunResult, mask: np.ndarray) -> np.ndarray:
-    """Row numbers selected by a boolean mask or row numbers, arrived after warm-up."""
+def _measured_rows(result: RunResult, mask: np.ndarray | slice) -> np.ndarray:
+    """Row numbers selected by a boolean mask, row numbers or a slice, arrived after warm-up."""
     idx = np.arange(len(result.records))[mask]
     return idx[result.records.arrival[idx] >= result.warmup]
 
 
-def realism_metrics(result: RunResult, mask: np.ndarray) -> dict[str, float]:
+def realism_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, float]:
     """Booking, failed-call, PHC-tier and follow-up metrics of the selected requests.
 
     Only the mechanisms the scenario switches on are reported. Access delay is slot minus
