@@ -462,12 +462,29 @@ def machine(loads: tuple) -> str:
     except Exception:  # noqa: BLE001 - optional
         ciw_v = "not installed"
     return "\n".join([
+        f"- code: {source_state()}",
         f"- CPU: {cpu}, {os.cpu_count()} logical cores; memory {mem_gb}",
         f"- {platform.system()} {platform.release()}; Python {platform.python_version()}; "
         f"numpy {np.__version__}; SimPy {simpy.__version__}; Ciw {ciw_v}",
         f"- load average at start / end: {loads[0]:.2f} / {loads[1]:.2f} (other work on the "
         "machine slows every implementation alike; the ratios are the robust figures)",
     ])
+
+
+def source_state() -> str:
+    """The commit measured, and whether ``sim/`` or ``benchmarks/`` had uncommitted edits."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=True, timeout=30).stdout
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD").strip()
+        dirty = git("status", "--porcelain", "--", "sim", "benchmarks/fast_engine.py",
+                    "benchmarks/reference_simpy.py", "benchmarks/shapes.py")
+    except (OSError, subprocess.SubprocessError):
+        return "not a git checkout"
+    return f"commit {commit}" + (" with uncommitted edits to " + ", ".join(
+        sorted({ln[3:] for ln in dirty.splitlines() if ln})) if dirty.strip() else " (clean)")
 
 
 def child_national(engine: str, per_day: int, days: int) -> None:
