@@ -59,21 +59,22 @@ class _Consult(simpy.Event):
     """One doctor's consult completion: a SimPy event the doctor reuses for every consult.
 
     A doctor runs at most one consult at a time, so one event per doctor suffices: the
-    engine sets ``_value`` to the request and ``callbacks`` to ``on_done`` and schedules it
-    with ``env.schedule`` (as ``Timeout`` does, without building an object per consult);
-    ``env.step`` clears ``callbacks`` when it fires. The doctor's pool, queue and hub ride
-    along so that the callback looks nothing up.
+    engine sets ``_value`` to the request, ``callbacks`` to the shared ``[complete]`` list
+    and ``at`` to the completion time, and schedules it with ``env.schedule`` (as
+    ``Timeout`` does, without building an object per consult); ``env.step`` clears
+    ``callbacks`` when it fires. The doctor's pool, queue and hub ride along so that the
+    callback looks nothing up.
     """
 
     _ok = True
 
     def __init__(self, env: simpy.Environment, doctor: int, pool: int, q: int,
-                 queue: deque[int], hub: int, on_done: list[Callable[[Any], None]]):
+                 queue: deque[int], hub: int):
         self.env = env
         self.callbacks = None  # type: ignore[assignment]  # not scheduled yet
         self._value = None
+        self.at = 0.0  # the time it is scheduled for (env.now when it fires)
         self.doctor, self.pool, self.q, self.queue, self.hub = doctor, pool, q, queue, hub
-        self.on_done = on_done
 
 
 def _view(x: np.ndarray, dtype: Any) -> memoryview:
@@ -253,6 +254,7 @@ class Model:
             """A consult ends: the doctor leaves (overtime) or takes the next live request."""
             r = ev._value
             t = end[r]
+            now = ev.at  # the clock: this event's time, as env.schedule computed it
             p = ev.pool
             lv = leaving[p]
             if lv:
@@ -273,15 +275,17 @@ class Model:
                 doctor[y] = ev.doctor
                 outcome[y] = SERVED
                 routed[y] = ev.hub
-                ev.callbacks = ev.on_done
+                ev.callbacks = on_done
                 ev._value = y
-                schedule(ev, normal, e - env.now)
+                ev.at = now + (e - now)
+                schedule(ev, normal, e - now)
                 return
             idle[p].append(ev.doctor)
             q_idle[ev.q] += 1
 
-        consults = [_Consult(env, d, p, pool_queue[p], queues[pool_queue[p]], pool_hub[p],
-                             [complete]) for d, p in enumerate(doctor_pool)]
+        on_done = [complete]  # every doctor's event shares it; env.step never mutates it
+        consults = [_Consult(env, d, p, pool_queue[p], queues[pool_queue[p]], pool_hub[p])
+                    for d, p in enumerate(doctor_pool)]
 
         def take_next(d: int, p: int, t: float) -> None:
             """Doctor ``d`` is free at ``t``: serve the next live request or go idle."""
@@ -301,9 +305,11 @@ class Model:
                 outcome[r] = SERVED
                 routed[r] = pool_hub[p]
                 ev = consults[d]
-                ev.callbacks = ev.on_done
+                ev.callbacks = on_done
                 ev._value = r
-                schedule(ev, normal, e - env.now)
+                now = env.now
+                ev.at = now + (e - now)
+                schedule(ev, normal, e - now)
                 return
             idle[p].append(d)
             q_idle[q] += 1
@@ -383,10 +389,17 @@ class Model:
             home_flat[di * n_spec + s] = q
 
         peek, step = env.peek, env.step
+        # ``nxt`` is env.peek(): only env.step's callbacks and the arrivals below schedule
+        # events, so it is refreshed after each step and lowered by each arrival's consult;
+        # ``now`` is env.now: the time of the last event stepped
+        now = env.now
+        nxt = peek()
         for r in range(n):
             t = tm[r]
-            while peek() <= t:
+            while nxt <= t:  # SimPy's events first, also on a tie
+                now = nxt
                 step()
+                nxt = peek()
             key = dist[r] * n_spec + spc[r]
             if simple:
                 q = home_flat[key]
@@ -417,9 +430,12 @@ class Model:
                 outcome[r] = SERVED
                 routed[r] = pool_hub[p]
                 ev = consults[d]
-                ev.callbacks = ev.on_done
+                ev.callbacks = on_done
                 ev._value = r
-                schedule(ev, normal, e - env.now)
+                at = ev.at = now + (e - now)
+                schedule(ev, normal, e - now)
+                if at < nxt:
+                    nxt = at
             elif drop_at_close and q_on[q] == 0:
                 outcome[r], end[r] = DROPPED, t
                 routed[r] = queue_hub[q]
