@@ -1,28 +1,19 @@
-"""Prototype of a faster engine loop: the same model as ``sim.model``, without SimPy events.
+"""The same model as ``sim.model`` without SimPy: the pure-Python floor, for comparison.
 
-A recommendation, not part of the package: ``FastModel`` keeps ``sim.model.Model``'s
-network building and every rule of its ``run`` (routing, rosters, lazy reneging, overtime,
-drop at close), and changes only the machinery:
+Not part of the package. ``FastModel`` keeps ``sim.model.Model``'s network building and
+every rule of its plain ``run`` (routing, rosters, lazy reneging, overtime, drop at close),
+and changes only the machinery: the event queue is a plain ``heapq`` of ``(time, eid, r)``
+tuples, ordered exactly as SimPy orders its events (time, then insertion order; every
+event has the same priority), with ``r >= 0`` a consult completion and ``r < 0`` a roster
+change, and one merged loop takes the next arrival or the next event (events first on a
+tie), with no ``env.step`` / ``env.schedule`` call per event.
 
-1. the event queue is a plain ``heapq`` of ``(time, eid, r)`` tuples, ordered exactly as
-   SimPy orders its events (time, then insertion order; every event has the same
-   priority), with ``r >= 0`` a consult completion and ``r < 0`` a roster change; no
-   ``Timeout`` objects, callbacks lists or ``env.step`` calls;
-2. the per-request rules (start a consult, take the next live request, finish a consult)
-   are inlined in the loop instead of nested function calls;
-3. one merged loop takes the next arrival or the next event, whichever is first (events
-   first on a tie, as SimPy's ``peek() <= t``), with no per-arrival function call;
-4. the arrival columns are read through ``memoryview`` (no ``tolist`` copy: a boxed float
-   list costs 32 bytes a value and its conversion more time than the reads), deadlines are
-   ``time + patience`` computed when needed, and results go into ``array.array`` columns
-   (8 bytes a float) that become numpy arrays without a copy;
-5. (``lean_columns``, on by default) the optional-mechanism record columns of a plain run are
-   read-only zero-stride views of their constant (``queued`` shares ``arrival``) instead of
-   53 bytes of fresh arrays per request.
-
-It returns records identical to ``Model.run`` (the benchmark suite checks this on every
-shape it times). Completion times are scheduled as ``now + (end - now)``, as SimPy does,
-so that ties break the same way to the last bit.
+The shipped engine applies everything else this prototype introduced (inlined consult
+steps, memoryview inputs, ``array.array`` outputs, lean constant columns) while keeping
+SimPy's queue as the clock, so the gap between the two is the measured cost of SimPy (see
+``ENGINE_NOTES.md``). It returns records identical to ``Model.run`` (the benchmark suite
+and ``tests/test_engine_equivalence.py`` check this). Completion times are scheduled as
+``now + (end - now)``, as SimPy does, so that ties break the same way to the last bit.
 """
 
 from __future__ import annotations
@@ -41,8 +32,6 @@ from sim.records import ABANDONED, DROPPED, SERVED, UNSERVED, Records, RunResult
 
 class FastModel(Model):
     """``sim.model.Model`` with the event loop of this module (same results, less time)."""
-
-    lean_columns = True
 
     def run(self) -> RunResult:  # noqa: C901 - one loop, kept flat for speed
         """Simulate the whole horizon once and return the records."""
@@ -297,17 +286,7 @@ class FastModel(Model):
             end=np.frombuffer(end, dtype=np.float64),
             overtime=np.frombuffer(overtime, dtype=np.float64),
             outcome=out,
-            **(lean_plain_columns if self.lean_columns else plain_columns)(arr.time, out),
+            **plain_columns(arr.time, out),
         )
         return self._result(records)
 
-
-def lean_plain_columns(arrival: np.ndarray, outcome: np.ndarray) -> dict[str, np.ndarray]:
-    """``sim.model.plain_columns`` as read-only views: the same values, ~2 bytes a request."""
-    fresh = plain_columns(arrival[:1], outcome[:1])
-    n = len(arrival)
-    out = {k: np.broadcast_to(v[:1] if len(v) else np.zeros(1, v.dtype), (n,))
-           for k, v in fresh.items()}
-    out["queued"] = arrival
-    out["attempts"] = (outcome == SERVED).astype(fresh["attempts"].dtype)
-    return out

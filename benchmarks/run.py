@@ -6,8 +6,9 @@
 Every hubsim figure goes through the project's full path: scenario (built through the
 schema) -> engine -> records -> metrics (``summary_rows``). Two engines are timed side by
 side: ``hubsim`` is ``sim.model.Model`` as shipped (``sim.simulate`` is ``Model(...).run()``)
-and ``prototype`` is ``benchmarks.fast_engine.FastModel``, the recommended loop, whose
-records are checked to be identical. Times are CPU seconds of this process
+and ``prototype`` is ``benchmarks.fast_engine.FastModel``, the same rules on a plain
+``heapq`` without SimPy (what dropping SimPy would gain), whose records are checked to be
+identical. Times are CPU seconds of this process
 (``time.process_time``: one core, not slowed by other work on the machine the way wall
 time is), medians over ``--runs`` runs, interleaved; ratios come from the same run.
 Peak memory is measured in a separate pass under ``tracemalloc`` (Python and numpy
@@ -437,8 +438,9 @@ class Suite:
             "# Benchmark results",
             f"Written by `{command}` on {started} UTC in {seconds:.0f} s. "
             "Medians over the runs shown; ratios from this same run. `hubsim` is the "
-            "shipped engine (`sim.model`), `prototype` the recommended loop in "
-            "`benchmarks/fast_engine.py` (same records); both go the full path "
+            "shipped engine (`sim.model`, SimPy drives time), `prototype` the same rules "
+            "on a plain heapq without SimPy in `benchmarks/fast_engine.py` (same records); "
+            "both go the full path "
             "scenario -> engine -> records -> `summary_rows`.",
             "## Machine", machine(loads), "\n".join(targets), *self.sections]) + "\n"
 

@@ -283,7 +283,7 @@ class Model:
             idle[p].append(ev.doctor)
             q_idle[ev.q] += 1
 
-        on_done = [complete]  # every doctor's event shares it; env.step never mutates it
+        on_done: list[Callable[[Any], None]] = [complete]  # shared; env.step never mutates it
         consults = [_Consult(env, d, p, pool_queue[p], queues[pool_queue[p]], pool_hub[p])
                     for d, p in enumerate(doctor_pool)]
 
@@ -429,11 +429,11 @@ class Model:
                 doctor[r] = d
                 outcome[r] = SERVED
                 routed[r] = pool_hub[p]
-                ev = consults[d]
-                ev.callbacks = on_done
-                ev._value = r
-                at = ev.at = now + (e - now)
-                schedule(ev, normal, e - now)
+                cev = consults[d]
+                cev.callbacks = on_done
+                cev._value = r
+                at = cev.at = now + (e - now)
+                schedule(cev, normal, e - now)
                 if at < nxt:
                     nxt = at
             elif drop_at_close and q_on[q] == 0:
