@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/hubsim run scenarios/himachal-baseline.yaml --out results/himachal-baseline
 
-## make test: set up, then the whole suite (slow statistical checks included)
+## make test: set up, lint and type-check, then the whole suite (slow statistical checks included)
 test: $(STAMP)
+	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/mypy sim
 	$(BIN)/python -m pytest -q
 
 ## make test-fast: skip the slow statistical checks
@@ -30,7 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim tests
+	$(BIN)/ruff check sim tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy sim
