@@ -52,7 +52,9 @@ def queue_exit(result: RunResult) -> np.ndarray:
 
 
 def _overlap(a: np.ndarray, b: np.ndarray, t0: float, t1: float) -> np.ndarray:
-    return np.clip(np.minimum(b, t1) - np.maximum(a, t0), 0.0, None)
+    out = np.minimum(b, t1)  # in place from here: two temporaries instead of four
+    out -= np.maximum(a, t0)
+    return np.clip(out, 0.0, None, out=out)
 
 
 def request_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, float]:
@@ -91,7 +93,11 @@ def request_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, fl
     for target in result.scenario.metrics.targets_min:
         ok = float(np.sum(wait <= target))
         out[f"share_within_{target:g}_min"] = ok / decided if decided else nan
-    same_day = np.sum(np.floor(sel_start[served] / 1440) == np.floor(sel_arrival[served] / 1440))
+    day_start, day_arrival = sel_start[served], sel_arrival[served]  # fresh copies: in place
+    np.floor(np.divide(day_start, 1440, out=day_start), out=day_start)
+    np.floor(np.divide(day_arrival, 1440, out=day_arrival), out=day_arrival)
+    same_day = np.sum(day_start == day_arrival)
+    del day_start, day_arrival, sel_start, sel_arrival, outcome, served, wait, sel  # peak memory
     out["share_same_day"] = float(same_day) / decided if decided else nan
     out["abandonment_rate"] = counts[ABANDONED] / n if n else nan
     t0, t1 = window(result)
@@ -99,8 +105,8 @@ def request_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, fl
     is_served = outcome_all == SERVED
     started = is_served & (start >= t0) & (start < t1)
     out["throughput_per_day"] = float(started.sum()) / days
-    exits = np.where(outcome_all == UNSERVED, result.horizon,
-                     np.where(is_served, start, r.end[mask]))  # queue_exit of these rows
+    exits = np.where(is_served, start, r.end[mask])  # queue_exit of these rows
+    exits[outcome_all == UNSERVED] = result.horizon
     out["queue_length_mean"] = float(_overlap(arrival, exits, t0, t1).sum() / (t1 - t0))
     if extended:
         out |= realism_metrics(result, mask)
