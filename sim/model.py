@@ -50,7 +50,7 @@ from sim.records import (
     Records,
     RunResult,
 )
-from sim.roster import DAY, DutyTimeline, all_timelines
+from sim.roster import DAY, DutyTimeline, absent_timelines, all_timelines, clock_timeline
 from sim.scenario import CHANNELS, SPOKE_TYPES, Calendar, Clock, Scenario
 from sim.streams import SeedLike, Streams, seed_sequence
 
@@ -945,76 +945,6 @@ def next_open(t: float, hours: Clock, cal: Calendar) -> float:
         if t < hi:
             return t
     return math.inf
-
-
-def steps(deltas: dict[float, int], horizon: float) -> DutyTimeline:
-    """A duty timeline from level changes at given times (as ``roster.duty_timeline``)."""
-    times, levels, level = [0.0], [0], 0
-    for t in sorted(deltas):
-        level += deltas[t]
-        if t >= horizon:
-            break
-        if level == levels[-1]:
-            continue
-        if t == times[-1]:
-            levels[-1] = level
-            if len(levels) > 1 and levels[-2] == level:
-                times.pop()
-                levels.pop()
-        else:
-            times.append(t)
-            levels.append(level)
-    return DutyTimeline(np.asarray(times), np.asarray(levels, dtype=np.int64))
-
-
-def clock_timeline(cal: Calendar, hours: Clock, doctors: int) -> DutyTimeline:
-    """``doctors`` on duty during ``hours`` on every open day of the horizon."""
-    deltas: dict[float, int] = {}
-    for day in range(cal.horizon_days):
-        if cal.is_holiday(day) or cal.weekday_of(day) not in hours.weekdays:
-            continue
-        a, b = day * DAY + hours.start, day * DAY + hours.end
-        deltas[a] = deltas.get(a, 0) + doctors
-        deltas[b] = deltas.get(b, 0) - doctors
-    return steps(deltas, cal.horizon_days * DAY)
-
-
-def absent_timelines(scenario: Scenario, rostered: dict[tuple[int, int], DutyTimeline],
-                     rng: np.random.Generator,
-                     ) -> tuple[dict[tuple[int, int], DutyTimeline], dict[str, np.ndarray]]:
-    """Duty after absences: each rostered doctor misses each session with probability p.
-
-    Returns the thinned timelines and a table of sessions (hub, specialty, start, end,
-    rostered doctors, absent doctors). Draws go in (hub, specialty, day, session) order.
-    """
-    ab = scenario.absence
-    assert ab is not None
-    cal = scenario.calendar
-    specs = scenario.specialty_names
-    rows: list[tuple[int, int, float, float, int, int]] = []
-    out = {}
-    for (h, s) in sorted(rostered):
-        hub = scenario.hubs[h]
-        p = ab.hubs.get(hub.id, ab.prob)
-        deltas: dict[float, int] = {}
-        for day in range(cal.horizon_days):
-            if cal.is_holiday(day):
-                continue
-            wd = cal.weekday_of(day)
-            for sess in hub.roster:
-                if sess.specialty != specs[s] or wd not in sess.weekdays:
-                    continue
-                a, b = day * DAY + sess.start, day * DAY + sess.end
-                gone = int(rng.binomial(sess.doctors, p))
-                rows.append((h, s, a, b, sess.doctors, gone))
-                deltas[a] = deltas.get(a, 0) + sess.doctors - gone
-                deltas[b] = deltas.get(b, 0) - (sess.doctors - gone)
-        out[(h, s)] = steps(deltas, scenario.horizon_min)
-    cols = list(zip(*rows, strict=True)) if rows else [()] * 6
-    table = {name: np.asarray(c, dtype=dt) for name, c, dt in zip(
-        ("hub", "specialty", "start", "end", "rostered", "absent"), cols,
-        (np.int16, np.int16, float, float, np.int32, np.int32), strict=True)}
-    return out, table
 
 
 class SlotBook:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import Hub, Scenario
+from sim.scenario import Calendar, Clock, Hub, Scenario
 
 DAY = 1440.0
 
@@ -59,10 +59,26 @@ def duty_timeline(scenario: Scenario, hub: Hub, specialty: str) -> DutyTimeline:
                 a, b = day * DAY + s.start, day * DAY + s.end
                 deltas[a] = deltas.get(a, 0) + s.doctors
                 deltas[b] = deltas.get(b, 0) - s.doctors
+    return timeline_from_changes(deltas, scenario.horizon_min)
+
+
+def all_timelines(scenario: Scenario) -> dict[tuple[int, int], DutyTimeline]:
+    """Timelines for every (hub index, specialty index) whose roster ever puts a doctor on."""
+    out = {}
+    for h, hub in enumerate(scenario.hubs):
+        for s, spec in enumerate(scenario.specialties):
+            tl = duty_timeline(scenario, hub, spec)
+            if tl.ever_on:
+                out[(h, s)] = tl
+    return out
+
+
+def timeline_from_changes(deltas: dict[float, int], horizon: float) -> DutyTimeline:
+    """A duty timeline from level changes {time: +/- doctors}, merged, cut at ``horizon``."""
     times, levels, level = [0.0], [0], 0
     for t in sorted(deltas):
         level += deltas[t]
-        if t >= scenario.horizon_min:
+        if t >= horizon:
             break
         if level == levels[-1]:
             continue
@@ -77,12 +93,51 @@ def duty_timeline(scenario: Scenario, hub: Hub, specialty: str) -> DutyTimeline:
     return DutyTimeline(np.asarray(times), np.asarray(levels, dtype=np.int64))
 
 
-def all_timelines(scenario: Scenario) -> dict[tuple[int, int], DutyTimeline]:
-    """Timelines for every (hub index, specialty index) whose roster ever puts a doctor on."""
+def clock_timeline(cal: Calendar, hours: Clock, doctors: int) -> DutyTimeline:
+    """``doctors`` on duty during ``hours`` on every open day of the horizon."""
+    deltas: dict[float, int] = {}
+    for day in range(cal.horizon_days):
+        if cal.is_holiday(day) or cal.weekday_of(day) not in hours.weekdays:
+            continue
+        a, b = day * DAY + hours.start, day * DAY + hours.end
+        deltas[a] = deltas.get(a, 0) + doctors
+        deltas[b] = deltas.get(b, 0) - doctors
+    return timeline_from_changes(deltas, cal.horizon_days * DAY)
+
+
+def absent_timelines(scenario: Scenario, rostered: dict[tuple[int, int], DutyTimeline],
+                     rng: np.random.Generator,
+                     ) -> tuple[dict[tuple[int, int], DutyTimeline], dict[str, np.ndarray]]:
+    """Duty after absences: each rostered doctor misses each session with probability p.
+
+    Returns the thinned timelines and a table of sessions (hub, specialty, start, end,
+    rostered doctors, absent doctors). Draws go in (hub, specialty, day, session) order.
+    """
+    ab = scenario.absence
+    assert ab is not None
+    cal = scenario.calendar
+    specs = scenario.specialty_names
+    rows: list[tuple[int, int, float, float, int, int]] = []
     out = {}
-    for h, hub in enumerate(scenario.hubs):
-        for s, spec in enumerate(scenario.specialties):
-            tl = duty_timeline(scenario, hub, spec)
-            if tl.ever_on:
-                out[(h, s)] = tl
-    return out
+    for (h, s) in sorted(rostered):
+        hub = scenario.hubs[h]
+        p = ab.hubs.get(hub.id, ab.prob)
+        deltas: dict[float, int] = {}
+        for day in range(cal.horizon_days):
+            if cal.is_holiday(day):
+                continue
+            wd = cal.weekday_of(day)
+            for sess in hub.roster:
+                if sess.specialty != specs[s] or wd not in sess.weekdays:
+                    continue
+                a, b = day * DAY + sess.start, day * DAY + sess.end
+                gone = int(rng.binomial(sess.doctors, p))
+                rows.append((h, s, a, b, sess.doctors, gone))
+                deltas[a] = deltas.get(a, 0) + sess.doctors - gone
+                deltas[b] = deltas.get(b, 0) - (sess.doctors - gone)
+        out[(h, s)] = timeline_from_changes(deltas, scenario.horizon_min)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 6
+    table = {name: np.asarray(c, dtype=dt) for name, c, dt in zip(
+        ("hub", "specialty", "start", "end", "rostered", "absent"), cols,
+        (np.int16, np.int16, float, float, np.int32, np.int32), strict=True)}
+    return out, table
