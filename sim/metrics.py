@@ -181,16 +181,144 @@ def _members(codes: np.ndarray) -> Callable[[int], np.ndarray]:
     return rows
 
 
-def _present(codes: np.ndarray) -> set[int]:
-    """The distinct codes (small integers) that occur, by counting instead of sorting."""
-    if not len(codes):
-        return set()
-    lo = int(codes.min())
-    return set((np.flatnonzero(np.bincount(codes - lo)) + lo).tolist())
+def _codes_range(codes: np.ndarray, groups: list[tuple[int, str]]) -> tuple[int, int]:
+    """The smallest code and the number of codes spanned by ``codes`` and ``groups``."""
+    listed = [code for code, _ in groups]
+    lo, hi = min(listed, default=0), max(listed, default=0)
+    if len(codes):
+        lo, hi = min(lo, int(codes.min())), max(hi, int(codes.max()))
+    return lo, hi - lo + 1
+
+
+def _shared_arrays(result: RunResult, pools: list[tuple[int, int]]) -> dict[str, Any]:
+    """Per-record arrays that every grouping of ``summary_rows`` uses, computed once."""
+    r = result.records
+    t0, t1 = window(result)
+    meas = measured(result)
+    is_served = r.outcome == SERVED
+    # one small category per record: its outcome if measured (else 7), times 2, plus 1
+    # if its consult started in the window; one bincount per grouping then gives both
+    category = np.where(meas, r.outcome, len(OUTCOMES)).astype(np.intp)
+    category *= 2
+    category += is_served & (r.start >= t0) & (r.start < t1)
+    served_rows = np.flatnonzero(meas & is_served)
+    start, arrival = r.start[served_rows], r.arrival[served_rows]
+    member = np.zeros((len(result.scenario.hubs) + 1, len(result.scenario.specialties)),
+                      dtype=bool)  # member[hub + 1, specialty]: row 0 is hub -1 (no hub)
+    for h, s in pools:
+        member[h + 1, s] = True
+    pool_served = np.flatnonzero(is_served & member[r.hub + 1, r.specialty])
+    start_c, overtime_c = r.start[pool_served], r.overtime[pool_served]
+    ot_in_window = (start_c >= t0) & (start_c < t1)
+    return {
+        "category": category,
+        "served_rows": served_rows,
+        "wait": start - arrival,
+        "same_day": np.floor(start / 1440) == np.floor(arrival / 1440),
+        "overlap": _overlap(r.arrival, queue_exit(result), t0, t1),
+        "pool_served": pool_served,
+        "busy": _overlap(start_c, r.end[pool_served] - overtime_c, t0, t1),
+        "ot_in_window": ot_in_window,
+        "ot": overtime_c[ot_in_window],
+        "ot_consult": ot_in_window & (overtime_c > 0),
+        "days": (t1 - t0) / 1440.0,
+        "window": t1 - t0,
+    }
+
+
+def _count(keys: np.ndarray, size: int, weights: np.ndarray | None = None) -> np.ndarray:
+    return np.bincount(keys, weights, minlength=size)
+
+
+def _grouped_request_metrics(result: RunResult, key: np.ndarray, size: int,
+                             base: dict[str, Any]) -> dict[str, np.ndarray]:
+    """``request_metrics`` (without the realism part) of every group at once.
+
+    ``key`` is each record's group number in [0, size); the result holds one array per
+    metric, indexed by group number. Sums are bincount sums, so a mean may differ from
+    ``request_metrics`` in its last bits (summation order); percentiles are numpy's
+    default ('linear') method, step for step, on each group's sorted waits.
+    """
+    cats = len(OUTCOMES) + 1
+    both = _count(key * (2 * cats) + base["category"], size * 2 * cats).reshape(size, cats, 2)
+    counts = both.sum(axis=2)[:, :len(OUTCOMES)]
+    n = counts.sum(axis=1)
+    out: dict[str, np.ndarray] = {"arrivals": n.astype(float)}
+    for k, name in enumerate(OUTCOMES if _extended(result) else OUTCOMES[:UNSERVED + 1]):
+        out[name] = counts[:, k].astype(float)
+    wait = base["wait"]
+    ks = key[base["served_rows"]]  # the group of each wait
+    ns = counts[:, SERVED]
+    has = ns > 0
+    # numpy.percentile's 'linear' method, step for step: the neighbours of each virtual
+    # index (the largest wait at or past the end) and the interpolation weight
+    virtual = np.outer(ns - 1, np.true_divide([50, 90, 95], 100))
+    below = np.floor(virtual)
+    last = virtual >= (ns - 1)[:, None]
+    top = np.broadcast_to((ns - 1)[:, None], virtual.shape)
+    lower = np.where(last, top, below).astype(np.intp)
+    upper = np.where(last, top, below + 1).astype(np.intp)
+    gamma = virtual - np.where(last, -1.0, below)
+    # each group's waits side by side (a stable radix sort of the group numbers), then
+    # partitioned around the order statistics needed: O(records), no sort of the waits
+    grouped = wait[np.argsort(ks.astype(np.int16) if size < 2**15 else ks, kind="stable")]
+    first = np.cumsum(ns) - ns
+    kth = np.concatenate([lower, upper, top[:, :1]], axis=1)
+    for g in np.flatnonzero(ns > 1).tolist():
+        grouped[first[g]:first[g] + ns[g]].partition(kth[g])
+
+    def nth(j: np.ndarray) -> np.ndarray:
+        """The j-th smallest wait of each group (anything where the group has none)."""
+        return grouped[np.where(has, first + j, 0)] if len(grouped) else np.zeros(size)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["wait_mean_min"] = np.where(has, _count(ks, size, wait) / ns, np.nan)
+        for i, p in enumerate((50, 90, 95)):
+            a, b, t = nth(lower[:, i]), nth(upper[:, i]), gamma[:, i]
+            diff = b - a
+            value = np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
+            out[f"wait_p{p}_min"] = np.where(has, value, np.nan)
+        out["wait_max_min"] = np.where(has, nth(ns - 1), np.nan)
+        decided = n - counts[:, UNSERVED]
+        for target in result.scenario.metrics.targets_min:
+            ok = _count(ks[wait <= target], size)
+            out[f"share_within_{target:g}_min"] = np.where(decided > 0, ok / decided, np.nan)
+        same = _count(ks[base["same_day"]], size)
+        out["share_same_day"] = np.where(decided > 0, same / decided, np.nan)
+        out["abandonment_rate"] = np.where(n > 0, counts[:, ABANDONED] / n, np.nan)
+    out["throughput_per_day"] = both[:, :, 1].sum(axis=1) / base["days"]
+    out["queue_length_mean"] = _count(key, size, base["overlap"]) / base["window"]
+    return out
+
+
+def _grouped_capacity_metrics(key: np.ndarray, size: int, base: dict[str, Any],
+                              on_duty: np.ndarray) -> dict[str, np.ndarray]:
+    """``capacity_metrics`` (without the booking part) of every group's pools at once."""
+    kc = key[base["pool_served"]]
+    overtime = _count(kc[base["ot_in_window"]], size, base["ot"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        util = np.where(on_duty > 0, _count(kc, size, base["busy"]) / on_duty, np.nan)
+    return {
+        "on_duty_hours": on_duty / 60.0,
+        "utilisation": util,
+        "overtime_min": overtime,
+        "overtime_min_per_day": overtime / base["days"],
+        "overtime_consults": _count(kc[base["ot_consult"]], size).astype(float),
+    }
+
+
+def _lists(values: dict[str, np.ndarray]) -> dict[str, list[float]]:
+    return {m: v.tolist() for m, v in values.items()}
 
 
 def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[Row]:
-    """The tidy summary: one row per (metric, group_by, group) with its value."""
+    """The tidy summary: one row per (metric, group_by, group) with its value.
+
+    Every grouping is computed at once from per-record arrays (a few bincounts and one
+    sort of the waits), so the cost follows the number of records, not of groups; the
+    optional mechanisms' metrics (booking, failures, PHC tier, follow-ups, priorities)
+    are computed group by group, and only when the scenario switches them on.
+    """
     rows: list[Row] = []
     r = result.records
 
@@ -199,34 +327,69 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
                     for m, v in values.items())
 
     pools = sorted(result.duty)
-    emit("all", "all", request_metrics(result, slice(None)) | capacity_metrics(result, pools))
+    base = _shared_arrays(result, pools)
+    t0, t1 = window(result)
+    duty = {p: result.duty[p].on_duty_minutes(t0, t1) for p in pools}
+    extended = _extended(result)
+    everyone = np.zeros(len(r), dtype=np.intp)
+    values = {m: v[0] for m, v in
+              _lists(_grouped_request_metrics(result, everyone, 1, base)).items()}
+    if extended:
+        values |= realism_metrics(result, slice(None))
+    on_duty = np.array([sum(duty[p] for p in pools)])  # in the pools' order, as before
+    values |= {m: v[0] for m, v in
+               _lists(_grouped_capacity_metrics(everyone, 1, base, on_duty)).items()}
+    if result.tables:
+        values |= booking_capacity_metrics(result, pools)
+    emit("all", "all", values)
     is_measured = measured(result)
     by = list(by)
     by += extra_groups(result, by)
     for g in by:
         codes, groups = _group_codes(result, g)
-        present = _present(codes[is_measured])
-        members = _members(codes)
+        lo, size = _codes_range(codes, groups)
+        key = codes - lo
+        req = _lists(_grouped_request_metrics(result, key, size, base))
+        cap: dict[str, list[float]] = {}
+        group_pools: dict[int, list[tuple[int, int]]] = {}
+        if g in ("hub", "specialty"):
+            side = 0 if g == "hub" else 1
+            group_pools = {code: [p for p in pools if p[side] == code] for code, _ in groups
+                           if g == "specialty" or code >= 0}
+            on_duty = np.zeros(size)
+            for code, ps in group_pools.items():
+                on_duty[code - lo] = sum(duty[p] for p in ps)  # in the pools' order
+            cap = _lists(_grouped_capacity_metrics(key, size, base, on_duty))
+        per_group = extended or bool(result.tables) or g in ("tier", "priority")
+        members = _members(codes) if per_group else None
         for code, name in groups:
-            values: dict[str, float] = {}
-            at = members(code)
-            if code in present:
-                values = request_metrics(result, at)
-            if g == "hub" and code >= 0:
-                values |= capacity_metrics(result, [p for p in pools if p[0] == code], at)
-            elif g == "specialty":
-                values |= capacity_metrics(result, [p for p in pools if p[1] == code], at)
-            elif g in ("tier", "priority"):
-                values |= group_extra_metrics(result, g, code, at,
-                                              bool(is_measured[at].any()))
+            i = code - lo
+            values = {}
+            if req["arrivals"][i] > 0:
+                values = {m: v[i] for m, v in req.items()}
+                if extended and members is not None:
+                    values |= realism_metrics(result, members(code))
+            if code in group_pools:
+                values |= {m: v[i] for m, v in cap.items()}
+                if result.tables:
+                    values |= booking_capacity_metrics(result, group_pools[code])
+            elif g in ("tier", "priority") and members is not None:
+                at = members(code)
+                values |= group_extra_metrics(result, g, code, at, bool(is_measured[at].any()))
             if values:
                 emit(g, name, values)
     hubs, specs = result.scenario.hub_ids, result.scenario.specialty_names
-    pool_rows = _members(np.where(r.hub >= 0, r.hub.astype(np.int64) * len(specs) + r.specialty,
-                                  -1))
+    key = np.where(r.hub >= 0, r.hub.astype(np.intp) * len(specs) + r.specialty + 1, 0)
+    on_duty = np.zeros(len(hubs) * len(specs) + 1)
     for h, s in pools:
-        emit("hub_specialty", f"{hubs[h]}/{specs[s]}",
-             capacity_metrics(result, [(h, s)], pool_rows(h * len(specs) + s)))
+        on_duty[h * len(specs) + s + 1] = duty[(h, s)]
+    cap = _lists(_grouped_capacity_metrics(key, len(on_duty), base, on_duty))
+    for h, s in pools:
+        i = h * len(specs) + s + 1
+        values = {m: v[i] for m, v in cap.items()}
+        if result.tables:
+            values |= booking_capacity_metrics(result, [(h, s)])
+        emit("hub_specialty", f"{hubs[h]}/{specs[s]}", values)
     return rows
 
 

@@ -1,0 +1,139 @@
+"""``summary_rows`` (every grouping at once) against a plain per-group reference.
+
+The reference below selects each group's rows with a mask and calls the per-group metric
+functions (``request_metrics``, ``capacity_metrics``, ...), as ``summary_rows`` did before
+it was vectorised. Both must give the same rows in the same order; integer counts must be
+equal and every other value equal within a relative 1e-12 (sums may be added in another
+order), NaN equal to NaN.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.loader import apply_overrides, load_scenario
+from sim.metrics import (
+    REQUEST_GROUPS,
+    Row,
+    _group_codes,
+    capacity_metrics,
+    extra_groups,
+    group_extra_metrics,
+    measured,
+    request_metrics,
+    summary_rows,
+)
+from sim.model import Model
+from sim.records import OUTCOMES, RunResult
+from sim.scenario import Scenario
+from sim.textbook import queue_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks import shapes  # noqa: E402
+
+
+def reference_summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[Row]:
+    """One group at a time: a mask of its rows, then the per-group metric functions."""
+    rows: list[Row] = []
+
+    def emit(group_by: str, group: str, values: dict[str, float]) -> None:
+        rows.extend({"metric": m, "group_by": group_by, "group": group, "value": v}
+                    for m, v in values.items())
+
+    pools = sorted(result.duty)
+    emit("all", "all", request_metrics(result, slice(None)) | capacity_metrics(result, pools))
+    is_measured = measured(result)
+    by = list(by)
+    by += extra_groups(result, by)
+    for g in by:
+        codes, groups = _group_codes(result, g)
+        for code, name in groups:
+            mask = codes == code
+            values: dict[str, float] = {}
+            if is_measured[mask].any():
+                values = request_metrics(result, mask)
+            if g == "hub" and code >= 0:
+                values |= capacity_metrics(result, [p for p in pools if p[0] == code])
+            elif g == "specialty":
+                values |= capacity_metrics(result, [p for p in pools if p[1] == code])
+            elif g in ("tier", "priority"):
+                at = np.flatnonzero(mask)
+                values |= group_extra_metrics(result, g, code, at, bool(is_measured[at].any()))
+            if values:
+                emit(g, name, values)
+    hubs, specs = result.scenario.hub_ids, result.scenario.specialty_names
+    for h, s in pools:
+        emit("hub_specialty", f"{hubs[h]}/{specs[s]}", capacity_metrics(result, [(h, s)]))
+    return rows
+
+
+COUNTS = {*OUTCOMES, "arrivals", "overtime_consults", "booked", "phc_consults", "escalated",
+          "slots_offered", "slots_booked"}
+
+
+def _himachal(over: dict | None = None) -> Callable[[], Scenario]:
+    def build() -> Scenario:
+        sc = load_scenario(ROOT / "scenarios" / "himachal-baseline.yaml")
+        return apply_overrides(sc, over, source="<test>") if over else sc
+    return build
+
+
+CASES: dict[str, Callable[[], Scenario]] = {
+    "M/M/4+M": lambda: queue_scenario(4, 0.5, 8.0, patience_mean=15.0, horizon_days=3,
+                                      warmup_days=0.5),
+    "D/D/3 ties": lambda: queue_scenario(3, 0.5, 6.0, service="deterministic",
+                                         arrivals="regular", horizon_days=3),
+    "few requests": lambda: queue_scenario(1, 0.002, 30.0, horizon_days=2, warmup_days=0.5),
+    "no requests": lambda: queue_scenario(1, 1e-7, 1.0, horizon_days=1, warmup_days=0.0),
+    "network30": lambda: shapes.network30(5_000, days=3),
+    "himachal": _himachal(),
+    "himachal pooled drop": _himachal({"routing.policy": "pooled",
+                                       "queue.session_end": "drop"}),
+    "himachal realism": lambda: load_scenario(ROOT / "scenarios" / "himachal-realism.yaml"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_summary_rows_match_the_per_group_reference(name: str) -> None:
+    result = Model(CASES[name](), 1).run()
+    got, want = summary_rows(result), reference_summary_rows(result)
+    assert [(r["metric"], r["group_by"], r["group"]) for r in got] == \
+        [(r["metric"], r["group_by"], r["group"]) for r in want]
+    for g, w in zip(got, want, strict=True):
+        a, b = float(g["value"]), float(w["value"])
+        where = f"{w['metric']} {w['group_by']}={w['group']}: {a!r} != {b!r}"
+        if math.isnan(b):
+            assert math.isnan(a), where
+        elif w["metric"] in COUNTS:
+            assert a == b, where
+        else:
+            assert math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0), where
+
+
+def test_percentiles_follow_numpys_linear_method_on_ties() -> None:
+    """Waits with many ties and groups of one or two served requests, against np.percentile."""
+    result = Model(queue_scenario(2, 0.05, 30.0, service="deterministic", horizon_days=2,
+                                  warmup_days=0.0), 3).run()
+    rows = summary_rows(result, by=("hour",))
+    r = result.records
+    served = r.outcome == 0
+    hour = np.floor(r.arrival % 1440.0 / 60.0)
+    checked = 0
+    for h in range(24):
+        wait = (r.start - r.arrival)[served & (hour == h)]
+        got = {row["metric"]: row["value"] for row in rows
+               if row["group_by"] == "hour" and row["group"] == f"{h:02d}"}
+        if len(wait):
+            want = np.percentile(wait, [50, 90, 95])
+            assert [got["wait_p50_min"], got["wait_p90_min"], got["wait_p95_min"]] == \
+                want.tolist()
+            assert got["wait_max_min"] == wait.max()
+            checked += 1
+    assert checked >= 10
