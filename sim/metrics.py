@@ -191,39 +191,43 @@ def _codes_range(codes: np.ndarray, groups: list[tuple[int, str]]) -> tuple[int,
 
 
 def _shared_arrays(result: RunResult, pools: list[tuple[int, int]]) -> dict[str, Any]:
-    """Per-record arrays that every grouping of ``summary_rows`` uses, computed once."""
+    """Per-record arrays that every grouping of ``summary_rows`` uses, computed once.
+
+    Row selections are boolean masks (a byte a record, not eight) and temporaries are
+    freed as soon as they are used: this is the peak memory of the summary.
+    """
     r = result.records
     t0, t1 = window(result)
+    out: dict[str, Any] = {"days": (t1 - t0) / 1440.0, "window": t1 - t0}
     meas = measured(result)
     is_served = r.outcome == SERVED
     # one small category per record: its outcome if measured (else 7), times 2, plus 1
     # if its consult started in the window; one bincount per grouping then gives both
-    category = np.where(meas, r.outcome, len(OUTCOMES)).astype(np.intp)
+    category = np.where(meas, r.outcome, len(OUTCOMES)).astype(np.int8)
     category *= 2
     category += is_served & (r.start >= t0) & (r.start < t1)
-    served_rows = np.flatnonzero(meas & is_served)
-    start, arrival = r.start[served_rows], r.arrival[served_rows]
+    out["category"] = category
+    out["served"] = served = meas & is_served  # the requests with a wait
+    start, arrival = r.start[served], r.arrival[served]
+    out["same_day"] = np.floor(start / 1440) == np.floor(arrival / 1440)
+    start -= arrival
+    out["wait"] = start
+    del start, arrival
+    out["overlap"] = _overlap(r.arrival, queue_exit(result), t0, t1)
     member = np.zeros((len(result.scenario.hubs) + 1, len(result.scenario.specialties)),
                       dtype=bool)  # member[hub + 1, specialty]: row 0 is hub -1 (no hub)
     for h, s in pools:
         member[h + 1, s] = True
-    pool_served = np.flatnonzero(is_served & member[r.hub + 1, r.specialty])
-    start_c, overtime_c = r.start[pool_served], r.overtime[pool_served]
-    ot_in_window = (start_c >= t0) & (start_c < t1)
-    return {
-        "category": category,
-        "served_rows": served_rows,
-        "wait": start - arrival,
-        "same_day": np.floor(start / 1440) == np.floor(arrival / 1440),
-        "overlap": _overlap(r.arrival, queue_exit(result), t0, t1),
-        "pool_served": pool_served,
-        "busy": _overlap(start_c, r.end[pool_served] - overtime_c, t0, t1),
-        "ot_in_window": ot_in_window,
-        "ot": overtime_c[ot_in_window],
-        "ot_consult": ot_in_window & (overtime_c > 0),
-        "days": (t1 - t0) / 1440.0,
-        "window": t1 - t0,
-    }
+    out["pool"] = pool = is_served & member[r.hub + 1, r.specialty]  # consults in a pool
+    start_c, overtime_c = r.start[pool], r.overtime[pool]
+    end_c = r.end[pool]
+    end_c -= overtime_c  # the consults' ends within duty
+    out["busy"] = _overlap(start_c, end_c, t0, t1)
+    del end_c
+    out["ot_in_window"] = ot_in_window = (start_c >= t0) & (start_c < t1)
+    out["ot"] = overtime_c[ot_in_window]
+    out["ot_consult"] = ot_in_window & (overtime_c > 0)
+    return out
 
 
 def _count(keys: np.ndarray, size: int, weights: np.ndarray | None = None) -> np.ndarray:
@@ -240,14 +244,17 @@ def _grouped_request_metrics(result: RunResult, key: np.ndarray, size: int,
     default ('linear') method, step for step, on each group's sorted waits.
     """
     cats = len(OUTCOMES) + 1
-    both = _count(key * (2 * cats) + base["category"], size * 2 * cats).reshape(size, cats, 2)
+    combined = key * (2 * cats)
+    combined += base["category"]  # in place: one temporary the size of the records
+    both = _count(combined, size * 2 * cats).reshape(size, cats, 2)
+    del combined
     counts = both.sum(axis=2)[:, :len(OUTCOMES)]
     n = counts.sum(axis=1)
     out: dict[str, np.ndarray] = {"arrivals": n.astype(float)}
     for k, name in enumerate(OUTCOMES if _extended(result) else OUTCOMES[:UNSERVED + 1]):
         out[name] = counts[:, k].astype(float)
     wait = base["wait"]
-    ks = key[base["served_rows"]]  # the group of each wait
+    ks = key[base["served"]]  # the group of each wait
     ns = counts[:, SERVED]
     has = ns > 0
     # numpy.percentile's 'linear' method, step for step: the neighbours of each virtual
@@ -294,7 +301,7 @@ def _grouped_request_metrics(result: RunResult, key: np.ndarray, size: int,
 def _grouped_capacity_metrics(key: np.ndarray, size: int, base: dict[str, Any],
                               on_duty: np.ndarray) -> dict[str, np.ndarray]:
     """``capacity_metrics`` (without the booking part) of every group's pools at once."""
-    kc = key[base["pool_served"]]
+    kc = key[base["pool"]]
     overtime = _count(kc[base["ot_in_window"]], size, base["ot"])
     with np.errstate(invalid="ignore", divide="ignore"):
         util = np.where(on_duty > 0, _count(kc, size, base["busy"]) / on_duty, np.nan)
@@ -348,7 +355,7 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
     for g in by:
         codes, groups = _group_codes(result, g)
         lo, size = _codes_range(codes, groups)
-        key = codes - lo
+        key = codes - lo if lo else codes  # codes is a fresh array: no copy needed
         req = _lists(_grouped_request_metrics(result, key, size, base))
         cap: dict[str, list[float]] = {}
         group_pools: dict[int, list[tuple[int, int]]] = {}
