@@ -61,8 +61,8 @@ def request_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, fl
     """Counts, waits and service levels of the requests selected by ``mask``.
 
     ``mask`` is a boolean mask, increasing row numbers or a slice (the same rows give the
-    same figures); ``summary_rows`` passes row numbers so that each group costs its own
-    size, and ``slice(None)`` for all requests so that nothing is copied.
+    same figures; ``slice(None)`` copies nothing). ``summary_rows`` computes the same
+    figures for every group of a grouping at once; this is the one-group form.
     """
     r = result.records
     arrival, start, outcome_all = r.arrival[mask], r.start[mask], r.outcome[mask]
@@ -241,7 +241,7 @@ def _grouped_request_metrics(result: RunResult, key: np.ndarray, size: int,
     ``key`` is each record's group number in [0, size); the result holds one array per
     metric, indexed by group number. Sums are bincount sums, so a mean may differ from
     ``request_metrics`` in its last bits (summation order); percentiles are numpy's
-    default ('linear') method, step for step, on each group's sorted waits.
+    default ('linear') method, step for step, on each group's order statistics.
     """
     cats = len(OUTCOMES) + 1
     combined = key * (2 * cats)
