@@ -74,15 +74,11 @@ def rate_segments(scenario: Scenario, hours: Clock, profile: Profiles, per_day: 
     cal = scenario.calendar
     s0, s1, share = day_shape(hours, profile)
     days = np.arange(cal.horizon_days)
-    weekday = np.asarray([cal.weekday_of(int(d)) for d in days])
-    factor = np.asarray(
-        [profile.weekday_profile.get(WEEKDAYS[w], 1.0) for w in weekday],
-        dtype=np.float64,
-    )
-    factor[~np.isin(weekday, hours.weekdays)] = 0.0
-    for h in cal.holidays:
-        if cal.is_holiday(h):
-            factor[h] = 0.0
+    by_weekday = np.asarray([profile.weekday_profile.get(w, 1.0) for w in WEEKDAYS],
+                            dtype=np.float64)
+    factor = np.zeros(cal.horizon_days)
+    open_days = cal.open_days(hours.weekdays)
+    factor[open_days] = by_weekday[cal.weekday_array()[open_days]]
     volume = per_day * scenario.demand.growth * factor  # expected requests per day
     t0 = (days[:, None] * DAY + s0[None, :]).ravel()
     t1 = (days[:, None] * DAY + s1[None, :]).ravel()

@@ -182,6 +182,8 @@ class Model:
 
     @staticmethod
     def _sum_timelines(tls: list[DutyTimeline]) -> DutyTimeline:
+        if len(tls) == 1:  # a queue of one pool: its timeline as it is
+            return tls[0]
         times = np.unique(np.concatenate([t.times for t in tls]))
         levels = sum((t.levels[np.searchsorted(t.times, times, side="right") - 1] for t in tls),
                      np.zeros(len(times), dtype=np.int64))

@@ -46,20 +46,16 @@ class DutyTimeline:
 def duty_timeline(scenario: Scenario, hub: Hub, specialty: str) -> DutyTimeline:
     """The on-duty step function of one hub x specialty over the horizon."""
     cal = scenario.calendar
-    deltas: dict[float, int] = {}
-    sessions = [(s, s.weekdays) for s in hub.roster if s.specialty == specialty]
+    sessions = [s for s in hub.roster if s.specialty == specialty]
     if not sessions:
         return DutyTimeline(np.zeros(1), np.zeros(1, dtype=np.int64))
-    for day in range(cal.horizon_days):
-        if cal.is_holiday(day):
-            continue
-        wd = cal.weekday_of(day)
-        for s, weekdays in sessions:
-            if wd in weekdays:
-                a, b = day * DAY + s.start, day * DAY + s.end
-                deltas[a] = deltas.get(a, 0) + s.doctors
-                deltas[b] = deltas.get(b, 0) - s.doctors
-    return timeline_from_changes(deltas, scenario.horizon_min)
+    times, deltas = [], []
+    for s in sessions:
+        base = cal.open_days(s.weekdays) * DAY
+        times += [base + s.start, base + s.end]
+        deltas += [np.full(len(base), s.doctors), np.full(len(base), -s.doctors)]
+    return timeline_from_arrays(np.concatenate(times), np.concatenate(deltas),
+                                scenario.horizon_min)
 
 
 def all_timelines(scenario: Scenario) -> dict[tuple[int, int], DutyTimeline]:
@@ -75,34 +71,35 @@ def all_timelines(scenario: Scenario) -> dict[tuple[int, int], DutyTimeline]:
 
 def timeline_from_changes(deltas: dict[float, int], horizon: float) -> DutyTimeline:
     """A duty timeline from level changes {time: +/- doctors}, merged, cut at ``horizon``."""
-    times, levels, level = [0.0], [0], 0
-    for t in sorted(deltas):
-        level += deltas[t]
-        if t >= horizon:
-            break
-        if level == levels[-1]:
-            continue
-        if t == times[-1]:
-            levels[-1] = level
-            if len(levels) > 1 and levels[-2] == level:
-                times.pop()
-                levels.pop()
-        else:
-            times.append(t)
-            levels.append(level)
-    return DutyTimeline(np.asarray(times), np.asarray(levels, dtype=np.int64))
+    return timeline_from_arrays(np.fromiter(deltas.keys(), float, len(deltas)),
+                                np.fromiter(deltas.values(), np.int64, len(deltas)), horizon)
+
+
+def timeline_from_arrays(times: np.ndarray, deltas: np.ndarray, horizon: float) -> DutyTimeline:
+    """A duty timeline from level changes ``deltas[i]`` at ``times[i]``.
+
+    Times may come in any order and repeat: changes at one time are summed, changes that
+    leave the level as it was are dropped, and everything from ``horizon`` on is cut.
+    """
+    order = np.argsort(times, kind="stable")
+    at, level = times[order], np.cumsum(deltas[order], dtype=np.int64)
+    last = at < horizon  # the level after the last change at each time, before the horizon
+    last[:-1] &= at[1:] != at[:-1]
+    at, level = at[last], level[last]
+    if not len(at) or at[0] != 0.0:  # nobody on duty until the first change
+        at, level = np.concatenate([[0.0], at]), np.concatenate([[0], level])
+    keep = np.ones(len(at), dtype=bool)
+    keep[1:] = level[1:] != level[:-1]
+    return DutyTimeline(at[keep], level[keep])
 
 
 def clock_timeline(cal: Calendar, hours: Clock, doctors: int) -> DutyTimeline:
     """``doctors`` on duty during ``hours`` on every open day of the horizon."""
-    deltas: dict[float, int] = {}
-    for day in range(cal.horizon_days):
-        if cal.is_holiday(day) or cal.weekday_of(day) not in hours.weekdays:
-            continue
-        a, b = day * DAY + hours.start, day * DAY + hours.end
-        deltas[a] = deltas.get(a, 0) + doctors
-        deltas[b] = deltas.get(b, 0) - doctors
-    return timeline_from_changes(deltas, cal.horizon_days * DAY)
+    base = cal.open_days(hours.weekdays) * DAY
+    n = len(base)
+    return timeline_from_arrays(np.concatenate([base + hours.start, base + hours.end]),
+                                np.concatenate([np.full(n, doctors), np.full(n, -doctors)]),
+                                cal.horizon_days * DAY)
 
 
 def absent_timelines(scenario: Scenario, rostered: dict[tuple[int, int], DutyTimeline],

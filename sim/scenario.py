@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -140,6 +141,21 @@ class Calendar(Frozen):
     def is_holiday(self, day: int) -> bool:
         """Whether simulated day ``day`` is a closed holiday."""
         return self.holidays_closed and day in self.holidays
+
+    def weekday_array(self) -> np.ndarray:
+        """Weekday number (Mon=0) of every simulated day, ``weekday_of`` as one array."""
+        return (WEEKDAYS.index(self.start_weekday) + np.arange(self.horizon_days)) % 7
+
+    def open_days(self, weekdays: tuple[int, ...] | None = None) -> np.ndarray:
+        """Day numbers that are not closed holidays (and fall on ``weekdays`` if given)."""
+        keep = np.ones(self.horizon_days, dtype=bool)
+        if self.holidays_closed and self.holidays:
+            keep[self.holidays] = False
+        if weekdays is not None:
+            on = np.zeros(7, dtype=bool)
+            on[list(weekdays)] = True
+            keep &= on[self.weekday_array()]
+        return np.flatnonzero(keep)
 
 
 class Specialty(Frozen):

@@ -1,0 +1,60 @@
+"""Duty timelines: the vectorised builders against the plain loop they replaced."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.roster import DAY, DutyTimeline, timeline_from_arrays, timeline_from_changes
+
+
+def reference(deltas: dict[float, int], horizon: float) -> DutyTimeline:
+    """The original dict-and-loop merge: sum changes per time, drop no-ops, cut at horizon."""
+    times, levels, level = [0.0], [0], 0
+    for t in sorted(deltas):
+        level += deltas[t]
+        if t >= horizon:
+            break
+        if level == levels[-1]:
+            continue
+        if t == times[-1]:
+            levels[-1] = level
+            if len(levels) > 1 and levels[-2] == level:
+                times.pop()
+                levels.pop()
+        else:
+            times.append(t)
+            levels.append(level)
+    return DutyTimeline(np.asarray(times), np.asarray(levels, dtype=np.int64))
+
+
+sessions = st.lists(st.tuples(st.integers(0, 6), st.sampled_from([0.0, 60.0, 540.0, 600.0]),
+                              st.sampled_from([600.0, 960.0, 1440.0]), st.integers(1, 3)),
+                    max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(sessions, st.sampled_from([3 * DAY, 2.5 * DAY, 600.0, 0.5]))
+def test_timeline_from_arrays_matches_the_loop(sess: list, horizon: float) -> None:
+    times, deltas, d = [], [], {}
+    for day, a, b, k in sess:
+        for t, x in ((day * DAY + a, k), (day * DAY + b, -k)):
+            times.append(t)
+            deltas.append(x)
+            d[t] = d.get(t, 0) + x
+    got = timeline_from_arrays(np.asarray(times, dtype=float),
+                               np.asarray(deltas, dtype=np.int64), horizon)
+    want = reference(d, horizon)
+    for tl in (got, timeline_from_changes(d, horizon)):
+        assert tl.times.tolist() == want.times.tolist()
+        assert tl.levels.tolist() == want.levels.tolist()
+        assert tl.levels.dtype == np.int64 and tl.times.dtype == np.float64
+
+
+def test_back_to_back_sessions_merge_into_one_level() -> None:
+    # 00:00-24:00 on three days: one level for the whole horizon, no hand-over at midnight
+    base = np.arange(3) * DAY
+    tl = timeline_from_arrays(np.concatenate([base, base + DAY]),
+                              np.array([2, 2, 2, -2, -2, -2]), 3 * DAY)
+    assert tl.times.tolist() == [0.0] and tl.levels.tolist() == [2]
