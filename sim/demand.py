@@ -74,7 +74,7 @@ def rate_segments(scenario: Scenario, hours: Clock, profile: Profiles, per_day: 
     cal = scenario.calendar
     s0, s1, share = day_shape(hours, profile)
     days = np.arange(cal.horizon_days)
-    by_weekday = np.asarray([profile.weekday_profile.get(w, 1.0) for w in WEEKDAYS],
+    by_weekday = np.asarray([profile.weekday_profile.get(w, 1.0) for w in WEEKDAYS],  # type: ignore[call-overload]
                             dtype=np.float64)
     factor = np.zeros(cal.horizon_days)
     open_days = cal.open_days(hours.weekdays)
