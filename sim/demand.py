@@ -69,8 +69,14 @@ def day_shape(hours: Clock, profile: Profiles) -> tuple[np.ndarray, np.ndarray, 
     return t0[keep], t1[keep], w[keep] / w.sum()
 
 
-def rate_segments(scenario: Scenario, hours: Clock, profile: Profiles, per_day: float) -> Segments:
-    """The rate over the whole horizon of a source with ``per_day`` mean requests per open day."""
+DayGrid = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Segment starts and ends over the horizon, each day's weekday/holiday factor, and each
+segment's share of a day's volume and length within the day: all of a source's rate but
+its volume, so that sources with the same hours and profile share it."""
+
+
+def day_grid(scenario: Scenario, hours: Clock, profile: Profiles) -> DayGrid:
+    """The part of ``rate_segments`` that does not depend on the source's volume."""
     cal = scenario.calendar
     s0, s1, share = day_shape(hours, profile)
     days = np.arange(cal.horizon_days)
@@ -79,13 +85,22 @@ def rate_segments(scenario: Scenario, hours: Clock, profile: Profiles, per_day: 
     factor = np.zeros(cal.horizon_days)
     open_days = cal.open_days(hours.weekdays)
     factor[open_days] = by_weekday[cal.weekday_array()[open_days]]
-    volume = per_day * scenario.demand.growth * factor  # expected requests per day
     t0 = (days[:, None] * DAY + s0[None, :]).ravel()
     t1 = (days[:, None] * DAY + s1[None, :]).ravel()
-    rate = (volume[:, None] * share[None, :] / (s1 - s0)[None, :]).ravel()
+    return t0, t1, factor, share, s1 - s0
+
+
+def rate_segments(scenario: Scenario, hours: Clock, profile: Profiles, per_day: float,
+                  grid: DayGrid | None = None) -> Segments:
+    """The rate over the whole horizon of a source with ``per_day`` mean requests per open day.
+
+    ``grid`` is ``day_grid(scenario, hours, profile)`` if already computed.
+    """
+    t0, t1, factor, share, length = grid or day_grid(scenario, hours, profile)
+    volume = per_day * scenario.demand.growth * factor  # expected requests per day
+    rate = (volume[:, None] * share[None, :] / length[None, :]).ravel()
     keep = rate > 0
     return Segments(t0[keep], t1[keep], rate[keep])
-
 
 
 def arrival_times(seg: Segments, rng: np.random.Generator, process: str) -> np.ndarray:
@@ -160,28 +175,41 @@ def expected_arrivals(scenario: Scenario) -> float:
 def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     """Draw every request of one run, with all its staffing-independent attributes."""
     spec_index = {s: i for i, s in enumerate(scenario.specialties)}
-    parts: list[tuple[np.ndarray, ...]] = []
-    for src in sources(scenario):
-        seg = rate_segments(scenario, src.hours, src.profile, src.per_day)
+    srcs = sources(scenario)
+    grids: dict[tuple[int, int], DayGrid] = {}  # by (hours, profile) object: shared by sources
+    mixes: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # by mix object: codes, probabilities
+    times, specs, spokes = [], [], []
+    for src in srcs:
+        key = (id(src.hours), id(src.profile))
+        if key not in grids:
+            grids[key] = day_grid(scenario, src.hours, src.profile)
+        seg = rate_segments(scenario, src.hours, src.profile, src.per_day, grids[key])
         t = arrival_times(seg, streams(f"arrivals/{src.name}"), src.profile.process)
         n = len(t)
-        names = [s for s, p in src.mix.items() if p > 0]
-        p = np.asarray([src.mix[s] for s in names])
-        spec = np.asarray([spec_index[s] for s in names], dtype=np.int16)[
-            streams(f"specialty/{src.name}").choice(len(names), size=n, p=p / p.sum())
-        ]
+        if id(src.mix) not in mixes:
+            names = [s for s, p in src.mix.items() if p > 0]
+            p = np.asarray([src.mix[s] for s in names])
+            mixes[id(src.mix)] = (np.asarray([spec_index[s] for s in names], dtype=np.int16),
+                                  p / p.sum())
+        codes, p = mixes[id(src.mix)]
+        specs.append(codes[streams(f"specialty/{src.name}").choice(len(codes), size=n, p=p)])
         if src.n_spokes > 0:
-            spoke = src.first_spoke + streams(f"spoke/{src.name}").integers(
-                0, src.n_spokes, size=n, dtype=np.int32)
+            spokes.append(src.first_spoke + streams(f"spoke/{src.name}").integers(
+                0, src.n_spokes, size=n, dtype=np.int32))
         else:
-            spoke = np.full(n, -1, dtype=np.int32)
-        parts.append((t, np.full(n, src.channel, np.int8), spoke,
-                      np.full(n, src.spoke_type, np.int8), np.full(n, src.district, np.int16),
-                      spec))
-    if parts:
-        cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
-    else:
-        cols = [np.empty(0, dt) for dt in (float, np.int8, np.int32, np.int8, np.int16, np.int16)]
+            spokes.append(np.full(n, -1, dtype=np.int32))
+        times.append(t)
+    counts = [len(t) for t in times]
+
+    def each(values: list[int], dtype: type) -> np.ndarray:
+        return np.repeat(np.asarray(values, dtype=dtype), counts)
+
+    cols = [np.concatenate(times or [np.empty(0)]),
+            each([s.channel for s in srcs], np.int8),
+            np.concatenate(spokes or [np.empty(0, np.int32)]),
+            each([s.spoke_type for s in srcs], np.int8),
+            each([s.district for s in srcs], np.int16),
+            np.concatenate(specs or [np.empty(0, np.int16)])]
     order = np.argsort(cols[0], kind="stable")
     time, channel, spoke, stype, district, spec = (c[order] for c in cols)
     n = len(time)

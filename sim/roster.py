@@ -8,10 +8,11 @@ each midnight.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from sim.scenario import Calendar, Clock, Hub, Scenario
+from sim.scenario import Calendar, Clock, Hub, Scenario, Session
 
 DAY = 1440.0
 
@@ -45,8 +46,12 @@ class DutyTimeline:
 
 def duty_timeline(scenario: Scenario, hub: Hub, specialty: str) -> DutyTimeline:
     """The on-duty step function of one hub x specialty over the horizon."""
-    cal = scenario.calendar
-    sessions = [s for s in hub.roster if s.specialty == specialty]
+    return sessions_timeline(scenario.calendar,
+                             [s for s in hub.roster if s.specialty == specialty])
+
+
+def sessions_timeline(cal: Calendar, sessions: list[Session]) -> DutyTimeline:
+    """The on-duty step function of roster ``sessions`` (of one pool) over the horizon."""
     if not sessions:
         return DutyTimeline(np.zeros(1), np.zeros(1, dtype=np.int64))
     times, deltas = [], []
@@ -55,15 +60,26 @@ def duty_timeline(scenario: Scenario, hub: Hub, specialty: str) -> DutyTimeline:
         times += [base + s.start, base + s.end]
         deltas += [np.full(len(base), s.doctors), np.full(len(base), -s.doctors)]
     return timeline_from_arrays(np.concatenate(times), np.concatenate(deltas),
-                                scenario.horizon_min)
+                                cal.horizon_days * DAY)
 
 
 def all_timelines(scenario: Scenario) -> dict[tuple[int, int], DutyTimeline]:
-    """Timelines for every (hub index, specialty index) whose roster ever puts a doctor on."""
+    """Timelines for every (hub index, specialty index) whose roster ever puts a doctor on.
+
+    Pools with the same sessions (times, weekdays, doctors) share one timeline object.
+    """
     out = {}
+    made: dict[tuple[Any, ...], DutyTimeline] = {}
+    spec_index = {spec: s for s, spec in enumerate(scenario.specialties)}
     for h, hub in enumerate(scenario.hubs):
-        for s, spec in enumerate(scenario.specialties):
-            tl = duty_timeline(scenario, hub, spec)
+        by_spec: dict[int, list[Session]] = {}
+        for x in hub.roster:
+            by_spec.setdefault(spec_index[x.specialty], []).append(x)
+        for s, sessions in sorted(by_spec.items()):
+            key = tuple((x.start, x.end, x.weekdays, x.doctors) for x in sessions)
+            tl = made.get(key)
+            if tl is None:
+                tl = made[key] = sessions_timeline(scenario.calendar, sessions)
             if tl.ever_on:
                 out[(h, s)] = tl
     return out

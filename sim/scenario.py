@@ -603,14 +603,15 @@ class Scenario(Frozen):
 
 def _peak_on_duty(hub: Hub) -> dict[str, int]:
     """Largest number of doctors per specialty the hub's roster puts on duty at once."""
+    by_spec: dict[str, list[tuple[float, float, tuple[int, ...], int]]] = {}
+    for s in hub.roster:
+        by_spec.setdefault(s.specialty, []).append((s.start, s.end, s.weekdays, s.doctors))
     peak: dict[str, int] = {}
-    for spec in {s.specialty for s in hub.roster}:
-        sessions = [s for s in hub.roster if s.specialty == spec]
+    for spec, sessions in by_spec.items():
         best = 0
         for wd in range(7):
-            todays = [s for s in sessions if wd in s.weekdays]
-            for s in todays:
-                at = sum(o.doctors for o in todays if o.start <= s.start < o.end)
-                best = max(best, at)
+            todays = [(a, b, k) for a, b, days, k in sessions if wd in days]
+            for a, _, _ in todays:  # the load peaks at some session's start
+                best = max(best, sum(k for a2, b2, k in todays if a2 <= a < b2))
         peak[spec] = best
     return peak
