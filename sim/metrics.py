@@ -251,8 +251,9 @@ def _grouped_request_metrics(result: RunResult, key: np.ndarray, size: int,
     counts = both.sum(axis=2)[:, :len(OUTCOMES)]
     n = counts.sum(axis=1)
     out: dict[str, np.ndarray] = {"arrivals": n.astype(float)}
+    as_float = counts.astype(float)
     for k, name in enumerate(OUTCOMES if _extended(result) else OUTCOMES[:UNSERVED + 1]):
-        out[name] = counts[:, k].astype(float)
+        out[name] = as_float[:, k]
     wait = base["wait"]
     ks = key[base["served"]]  # the group of each wait
     ns = counts[:, SERVED]
@@ -271,21 +272,21 @@ def _grouped_request_metrics(result: RunResult, key: np.ndarray, size: int,
     grouped = wait[np.argsort(ks.astype(np.int16) if size < 2**15 else ks, kind="stable")]
     first = np.cumsum(ns) - ns
     kth = np.concatenate([lower, upper, top[:, :1]], axis=1)
+    starts, lengths = first.tolist(), ns.tolist()
     for g in np.flatnonzero(ns > 1).tolist():
-        grouped[first[g]:first[g] + ns[g]].partition(kth[g])
-
-    def nth(j: np.ndarray) -> np.ndarray:
-        """The j-th smallest wait of each group (anything where the group has none)."""
-        return grouped[np.where(has, first + j, 0)] if len(grouped) else np.zeros(size)
-
+        grouped[starts[g]:starts[g] + lengths[g]].partition(kth[g])
+    # every group's order statistics in one lookup: lower (3), upper (3), the largest
+    nth = (grouped[np.where(has[:, None], first[:, None] + kth, 0)] if len(grouped)
+           else np.zeros(kth.shape))
+    a, b = nth[:, :3], nth[:, 3:6]
     with np.errstate(invalid="ignore", divide="ignore"):
         out["wait_mean_min"] = np.where(has, _count(ks, size, wait) / ns, np.nan)
+        diff = b - a
+        value = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+        value = np.where(has[:, None], value, np.nan)
         for i, p in enumerate((50, 90, 95)):
-            a, b, t = nth(lower[:, i]), nth(upper[:, i]), gamma[:, i]
-            diff = b - a
-            value = np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
-            out[f"wait_p{p}_min"] = np.where(has, value, np.nan)
-        out["wait_max_min"] = np.where(has, nth(ns - 1), np.nan)
+            out[f"wait_p{p}_min"] = value[:, i]
+        out["wait_max_min"] = np.where(has, nth[:, 6], np.nan)
         decided = n - counts[:, UNSERVED]
         for target in result.scenario.metrics.targets_min:
             ok = _count(ks[wait <= target], size)

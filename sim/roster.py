@@ -26,6 +26,9 @@ class DutyTimeline:
 
     def on_duty_minutes(self, t0: float, t1: float) -> float:
         """Doctor-minutes on duty in [t0, t1)."""
+        if len(self.times) == 1:  # one level throughout (a 24/7 roster, or nobody)
+            return float(max(min(np.inf, t1) - max(float(self.times[0]), t0), 0.0)
+                         * float(self.levels[0]))
         ends = np.append(self.times[1:], np.inf)
         overlap = np.clip(np.minimum(ends, t1) - np.maximum(self.times, t0), 0.0, None)
         return float(np.sum(overlap * self.levels))
