@@ -177,24 +177,30 @@ def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     spec_index = {s: i for i, s in enumerate(scenario.specialties)}
     srcs = sources(scenario)
     grids: dict[tuple[int, int], DayGrid] = {}  # by (hours, profile) object: shared by sources
-    mixes: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # by mix object: codes, probabilities
+    mixes: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # by mix object: codes, their CDF
     times, specs, spokes = [], [], []
     for src in srcs:
         key = (id(src.hours), id(src.profile))
         if key not in grids:
             grids[key] = day_grid(scenario, src.hours, src.profile)
         seg = rate_segments(scenario, src.hours, src.profile, src.per_day, grids[key])
-        t = arrival_times(seg, streams(f"arrivals/{src.name}"), src.profile.process)
+        name = src.name
+        t = arrival_times(seg, streams(f"arrivals/{name}"), src.profile.process)
         n = len(t)
         if id(src.mix) not in mixes:
             names = [s for s, p in src.mix.items() if p > 0]
             p = np.asarray([src.mix[s] for s in names])
+            cdf = (p / p.sum()).cumsum()
+            cdf /= cdf[-1]
             mixes[id(src.mix)] = (np.asarray([spec_index[s] for s in names], dtype=np.int16),
-                                  p / p.sum())
-        codes, p = mixes[id(src.mix)]
-        specs.append(codes[streams(f"specialty/{src.name}").choice(len(codes), size=n, p=p)])
+                                  cdf)
+        codes, cdf = mixes[id(src.mix)]
+        # Generator.choice(len(codes), n, p=p) draw for draw (its inverse-CDF method),
+        # without its per-call argument checks
+        u = streams(f"specialty/{name}").random(n)
+        specs.append(codes[cdf.searchsorted(u, side="right")])
         if src.n_spokes > 0:
-            spokes.append(src.first_spoke + streams(f"spoke/{src.name}").integers(
+            spokes.append(src.first_spoke + streams(f"spoke/{name}").integers(
                 0, src.n_spokes, size=n, dtype=np.int32))
         else:
             spokes.append(np.full(n, -1, dtype=np.int32))

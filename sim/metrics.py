@@ -331,8 +331,8 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
     r = result.records
 
     def emit(group_by: str, group: str, values: dict[str, float]) -> None:
-        rows.extend({"metric": m, "group_by": group_by, "group": group, "value": v}
-                    for m, v in values.items())
+        rows.extend([{"metric": m, "group_by": group_by, "group": group, "value": v}
+                     for m, v in values.items()])
 
     pools = sorted(result.duty)
     base = _shared_arrays(result, pools)

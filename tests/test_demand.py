@@ -1,0 +1,57 @@
+"""Arrival draws: the shortcuts in ``draw_arrivals`` against what they stand for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.demand import draw_arrivals, rate_segments
+from sim.loader import load_scenario
+from sim.scenario import WEEKDAYS
+from sim.streams import Streams
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def test_specialty_draws_are_generator_choice_draw_for_draw() -> None:
+    # draw_arrivals inverts the mix's CDF itself; numpy's choice(p=...) does the same
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        k = int(rng.integers(1, 12))
+        p = rng.random(k) + 1e-3
+        p /= p.sum()
+        n = int(rng.integers(0, 3000))
+        cdf = p.cumsum()
+        cdf /= cdf[-1]
+        ours = cdf.searchsorted(np.random.default_rng(seed).random(n), side="right")
+        theirs = np.random.default_rng(seed).choice(k, size=n, p=p)
+        assert np.array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("name", ["himachal-baseline.yaml", "himachal-curfew-hours.yaml"])
+def test_rate_segments_match_a_day_by_day_loop(name: str) -> None:
+    sc = load_scenario(SCENARIOS / name)
+    d2d = sc.demand.d2d
+    assert d2d is not None
+    hours = sc.spokes.hours
+    seg = rate_segments(sc, hours, d2d, 10.0)
+    cal = sc.calendar
+    expected = 0.0
+    for day in range(cal.horizon_days):
+        wd = cal.weekday_of(day)
+        if cal.is_holiday(day) or wd not in hours.weekdays:
+            assert not np.any((seg.t0 >= day * 1440.0) & (seg.t0 < (day + 1) * 1440.0))
+            continue
+        expected += 10.0 * sc.demand.growth * d2d.weekday_profile.get(WEEKDAYS[wd], 1.0)
+    assert seg.expected == pytest.approx(expected, rel=1e-12)
+
+
+def test_arrivals_are_sorted_and_reproducible() -> None:
+    sc = load_scenario(SCENARIOS / "himachal-baseline.yaml")
+    a = draw_arrivals(sc, Streams(7))
+    b = draw_arrivals(sc, Streams(7))
+    assert np.all(np.diff(a.time) >= 0)
+    for col in ("time", "specialty", "spoke", "district", "consult"):
+        assert np.array_equal(getattr(a, col), getattr(b, col))
