@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -70,6 +70,7 @@ FULL = Sizes(shape1=200_000, shape2=500_000, him_days=365,
 QUICK = Sizes(shape1=3_000, shape2=5_000, him_days=14, scaling=(1_000, 3_000),
               national=(2_000, 2))
 ENGINES: dict[str, type[Model]] = {"hubsim": Model, "prototype": FastModel}
+SECTIONS = ("shape1", "shape2", "himachal", "scaling", "national", "profile")
 
 
 @dataclass
@@ -335,25 +336,49 @@ class Suite:
         self.sections.append("\n".join(lines))
 
     def scaling(self) -> None:
+        """Cost per request at each size, sizes and engines interleaved within each run.
+
+        A small size repeats the whole path (fresh scenario, model and metrics each time)
+        until it has done as many requests as the largest size's tenth, so that every
+        figure is a CPU time of a fair length; a machine that slows down part-way through
+        then slows every size alike instead of the one measured at that moment.
+        """
+        sizes = self.size.scaling
         lines = ["### Shape 4: scaling (the 30-queue network of shape 2 over 30 days)", "",
-                 "| requests | engine | median CPU s | us/request | vs smallest | "
-                 "engine run us/request | vs smallest |", "|---:|---|---:|---:|---:|---:|---:|"]
+                 "Sizes and engines interleaved in each run; a small size repeats the whole "
+                 "path (scenario -> engine -> records -> metrics) `repeats` times per run.", "",
+                 "| requests | engine | repeats | median CPU s per path | us/request | "
+                 "vs smallest | engine run us/request | fixed-size stages us/request |",
+                 "|---:|---|---:|---:|---:|---:|---:|---:|"]
+        repeats = {n: max(1, max(sizes) // (10 * n)) for n in sizes}
+
+        def repeated(n: int, engine: type[Model]) -> tuple[int, dict[str, Any]]:
+            infos = [hubsim_path(partial(shapes.network30, n), engine)
+                     for _ in range(repeats[n])]
+            m, info = infos[-1]
+            for k in ("scenario", "build", "run", "metrics"):
+                info[k] = sum(i[k] for _, i in infos) / repeats[n]
+            return m * repeats[n], info
+
+        self.log(f"scaling {', '.join(f'{n:,}' for n in sizes)} (interleaved)")
+        impls = {f"{name}@{n}": partial(repeated, n, e)
+                 for n in sizes for name, e in ENGINES.items()}
+        got = measure(impls, self.runs, self.log)
         cost: dict[str, list[float]] = {k: [] for k in ENGINES}
         run_cost: dict[str, list[float]] = {k: [] for k in ENGINES}
-        for n in self.size.scaling:
-            self.log(f"scaling {n:,}")
-            impls = {name: partial(hubsim_path, partial(shapes.network30, n), e)
-                     for name, e in ENGINES.items()}
-            got = measure(impls, self.runs, self.log)
+        for n in sizes:
             for name in ENGINES:
-                m, times, infos = got[name]
+                m, times, infos = got[f"{name}@{n}"]
                 us = statistics.median(times) / m * 1e6
-                run_us = stage_medians(infos)["run"] / m * 1e6
+                st = stage_medians(infos)
+                per = m // repeats[n]
+                run_us = st["run"] / per * 1e6
+                rest_us = (st["scenario"] + st["build"] + st["metrics"]) / per * 1e6
                 cost[name].append(us)
                 run_cost[name].append(run_us)
-                lines.append(f"| {m:,} | {name} | {statistics.median(times):.3f} | {us:.2f} | "
-                             f"{us / cost[name][0]:.2f} | {run_us:.2f} | "
-                             f"{run_us / run_cost[name][0]:.2f} |")
+                lines.append(f"| {per:,} | {name} | {repeats[n]} | "
+                             f"{statistics.median(times) / repeats[n]:.3f} | {us:.2f} | "
+                             f"{us / cost[name][0]:.2f} | {run_us:.2f} | {rest_us:.2f} |")
         for what, table in (("full path", cost), ("engine run alone", run_cost)):
             for name, c in table.items():
                 spread = max(c) / min(c) - 1
@@ -416,18 +441,23 @@ class Suite:
             lines.append("")
         self.sections.append("\n".join(lines))
 
-    def run(self) -> None:
-        self.shape1 = self.queue_shape(
-            "shape1", "Shape 1: M/M/10 at rho 0.85", shapes.mm10,
-            shape1_queues(self.size.shape1))
-        self.shape2 = self.queue_shape(
-            "shape2", "Shape 2: 30 independent M/M/c (3 hubs x 10 specialties, 112 doctors, "
-            "c 2-6, rho 0.8)", shapes.network30, shape2_queues(self.size.shape2))
-        self.himachal()
-        self.scaling()
-        if self.do_national:
+    def run(self, only: Iterable[str] = SECTIONS) -> None:
+        """Measure the sections named in ``only`` (all of them by default), in suite order."""
+        only = set(only)
+        if "shape1" in only:
+            self.queue_shape("shape1", "Shape 1: M/M/10 at rho 0.85", shapes.mm10,
+                             shape1_queues(self.size.shape1))
+        if "shape2" in only:
+            self.queue_shape(
+                "shape2", "Shape 2: 30 independent M/M/c (3 hubs x 10 specialties, 112 "
+                "doctors, c 2-6, rho 0.8)", shapes.network30, shape2_queues(self.size.shape2))
+        if "himachal" in only:
+            self.himachal()
+        if "scaling" in only:
+            self.scaling()
+        if self.do_national and "national" in only:
             self.national()
-        if self.do_profile:
+        if self.do_profile and "profile" in only:
             self.profile()
 
     def render(self, command: str, started: str, seconds: float, loads: tuple) -> str:
@@ -512,6 +542,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-ciw", action="store_true", help="skip Ciw even if installed")
     p.add_argument("--no-national", action="store_true", help="skip the national scenario")
     p.add_argument("--no-profile", action="store_true", help="skip the cProfile tables")
+    p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                   metavar="SECTION", help="measure only these sections (of: "
+                   f"{', '.join(SECTIONS)}); writes nothing unless --out is given")
     p.add_argument("--child-national", choices=sorted(ENGINES), help=argparse.SUPPRESS)
     p.add_argument("--national-size", type=int, nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -535,13 +568,14 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()[0]
     t = time.perf_counter()
     suite = Suite(args.quick, runs, has_ciw, not args.no_national, not args.no_profile, log)
-    suite.run()
+    suite.run(args.only)
     seconds = time.perf_counter() - t
     command = "python -m benchmarks.run" + "".join(
         f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
     text = suite.render(command, started, seconds, (load0, os.getloadavg()[0]))
     print(text)
-    out = args.out if args.out is not None else (None if args.quick else RESULTS)
+    partial_run = args.quick or set(args.only) != set(SECTIONS)
+    out = args.out if args.out is not None else (None if partial_run else RESULTS)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
