@@ -608,10 +608,12 @@ def _peak_on_duty(hub: Hub) -> dict[str, int]:
         by_spec.setdefault(s.specialty, []).append((s.start, s.end, s.weekdays, s.doctors))
     peak: dict[str, int] = {}
     for spec, sessions in by_spec.items():
+        if len(sessions) == 1:  # one session: its doctors, on any day it runs
+            peak[spec] = sessions[0][3] if sessions[0][2] else 0
+            continue
         best = 0
-        for wd in range(7):
-            todays = [(a, b, k) for a, b, days, k in sessions if wd in days]
-            for a, _, _ in todays:  # the load peaks at some session's start
-                best = max(best, sum(k for a2, b2, k in todays if a2 <= a < b2))
+        for todays in {tuple(x for x in sessions if wd in x[2]) for wd in range(7)}:
+            for a, _, _, _ in todays:  # the load peaks at some session's start
+                best = max(best, sum(k for a2, b2, _, k in todays if a2 <= a < b2))
         peak[spec] = best
     return peak

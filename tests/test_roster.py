@@ -58,3 +58,34 @@ def test_back_to_back_sessions_merge_into_one_level() -> None:
     tl = timeline_from_arrays(np.concatenate([base, base + DAY]),
                               np.array([2, 2, 2, -2, -2, -2]), 3 * DAY)
     assert tl.times.tolist() == [0.0] and tl.levels.tolist() == [2]
+
+
+def brute_peak(sessions: list[tuple[str, int, int, tuple[int, ...], int]]) -> dict[str, int]:
+    """Doctors of each specialty on duty at once at worst, minute by minute over a week."""
+    peak: dict[str, int] = {}
+    for spec in {s[0] for s in sessions}:
+        best = 0
+        for wd in range(7):
+            for minute in range(0, 1440, 30):
+                best = max(best, sum(k for sp, a, b, days, k in sessions
+                                     if sp == spec and wd in days and a <= minute < b))
+        peak[spec] = best
+    return peak
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["medicine", "cardiology"]),
+                          st.integers(0, 46), st.integers(1, 48),
+                          st.sets(st.integers(0, 6), min_size=1), st.integers(1, 4)),
+                min_size=1, max_size=6))
+def test_roster_peak_matches_a_minute_by_minute_count(raw: list) -> None:
+    from sim.scenario import WEEKDAYS, Hub, _peak_on_duty
+
+    sessions = [(sp, a * 30, max(a + 1, b) * 30, tuple(sorted(days)), k)
+                for sp, a, b, days, k in raw]
+    hub = Hub(id="h", roster=[{
+        "specialty": sp, "start": f"{a // 60:02d}:{a % 60:02d}",
+        "end": f"{b // 60:02d}:{b % 60:02d}" if b < 1440 else "24:00",
+        "days": [WEEKDAYS[d] for d in days], "doctors": k}
+        for sp, a, b, days, k in sessions])
+    assert _peak_on_duty(hub) == brute_peak(sessions)
