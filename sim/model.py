@@ -354,9 +354,8 @@ class Model:
                 ev = Timeout(env, t, None)
                 ev.callbacks.append(partial(roster_change, p, level))
 
-        queue_tl = self.queue_timeline
-        opens = []
-        for tl in queue_tl:
+        opens = []  # (times, levels) of each queue's open periods: for expected waits
+        for tl in self.queue_timeline if not simple else ():
             up = np.flatnonzero(tl.levels > 0)
             opens.append((tl.times[up], tl.levels[up]))
         mean_consult = self.mean_consult
