@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -41,3 +42,17 @@ def test_reference_simpy_matches_erlang_c() -> None:
     waits = simulate([Queue(10, lam, mean)], horizon=60_000.0, seed=3)
     assert abs(mean_wait(waits) - mmc_wait_mean(10, lam, mean)) < 0.35 * mmc_wait_mean(10, lam,
                                                                                       mean)
+
+
+def test_only_measures_the_sections_asked_for_and_writes_nothing(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--only", "scaling",
+         "--runs", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "### Shape 4: scaling" in proc.stdout
+    assert "### Shape 1" not in proc.stdout and "### National" not in proc.stdout
+    # sizes interleaved: every size of both engines reports its repeats and a cost
+    rows = re.findall(r"^\| ([\d,]+) \| (hubsim|prototype) \| (\d+) \|", proc.stdout, re.M)
+    assert len(rows) == 4 and {int(r[2]) for r in rows} >= {1}
+    assert "wrote" not in proc.stderr and not list(tmp_path.iterdir())
