@@ -74,6 +74,8 @@ class FastModel(Model):
         target = [0] * n_pools
         q_idle = [0] * n_queues
         q_on = [0] * n_queues
+        stale = [0] * n_queues
+        expiry: list[list[tuple[float, int]]] = [[] for _ in range(n_queues)]
         pool_queue = self.pool_queue
         pool_hub = self.pool_hub
         doctor_pool = self.doctor_pool
@@ -94,6 +96,8 @@ class FastModel(Model):
                 r = dq.popleft()
                 dl = tm[r] + pat[r]
                 if dl < t:
+                    if outcome[r] == ABANDONED:
+                        stale[q] -= 1
                     outcome[r] = ABANDONED
                     end[r] = dl
                     continue
@@ -137,6 +141,7 @@ class FastModel(Model):
                         else:
                             outcome[r], end[r] = DROPPED, t
                             routed[r] = queue_hub[q]
+                    stale[q] = 0
 
         changes: list[tuple[int, int]] = []
         for p in range(n_pools):
@@ -157,9 +162,16 @@ class FastModel(Model):
         queue_spec = self.queue_spec
 
         def expected_wait(q: int, t: float) -> float:
+            ex = expiry[q]
+            while ex and ex[0][0] < t:  # reneged, still queued: not counted
+                dl, y = heappop(ex)
+                if outcome[y] == UNSERVED:
+                    outcome[y] = ABANDONED
+                    end[y] = dl
+                    stale[q] += 1
             if q_idle[q]:
                 return 0.0
-            work = (len(queues[q]) + 1) * mean_consult[queue_spec[q]]
+            work = (len(queues[q]) - stale[q] + 1) * mean_consult[queue_spec[q]]
             if q_on[q] > 0:
                 return work / q_on[q]
             ot, ol = opens[q]
@@ -207,6 +219,8 @@ class FastModel(Model):
                     y = dq.popleft()
                     dl = tm[y] + pat[y]
                     if dl < t:
+                        if outcome[y] == ABANDONED:
+                            stale[q] -= 1
                         outcome[y] = ABANDONED
                         end[y] = dl
                         continue
@@ -263,6 +277,10 @@ class FastModel(Model):
             else:
                 queues[q].append(r)
                 routed[r] = queue_hub[q]
+                if not simple:
+                    dl = t + pat[r]
+                    if dl < horizon:
+                        heappush(expiry[q], (dl, r))
             r += 1
             next_t = tm[r] if r < n else horizon
         for dq in queues:

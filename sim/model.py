@@ -5,8 +5,11 @@ queues and are served first come, first served. SimPy's event queue drives time:
 completions and roster changes are SimPy events with plain callbacks (no process per
 patient), and the pre-drawn, time-sorted arrival stream is merged with that queue as the
 run advances. Reneging is handled by lazy deletion: a request's deadline is checked when a
-doctor reaches it, so patience costs no events. A consult still running when a doctor's
-session ends is finished and its overrun recorded as overtime.
+doctor reaches it, so patience costs no events. Routing that estimates waits
+(``least_wait``, ``overflow``) also keeps each queue's deadlines on a heap, so that a
+request that has reneged but is still queued is not counted in the estimate. A consult
+still running when a doctor's session ends is finished and its overrun recorded as
+overtime.
 
 Queues: under ``home_hub``, ``least_wait`` and ``overflow`` there is one queue per
 hub x specialty, served by that hub's doctors; under ``pooled`` there is one state-wide
@@ -241,6 +244,9 @@ class Model:
         target = [0] * n_pools
         q_idle = [0] * n_queues
         q_on = [0] * n_queues
+        stale = [0] * n_queues  # requests in a queue already marked abandoned
+        expiry: list[list[tuple[float, int]]] = [[] for _ in range(n_queues)]
+        heappush, heappop = heapq.heappush, heapq.heappop
         pool_queue = self.pool_queue
         pool_hub = self.pool_hub
         doctor_pool = self.doctor_pool
@@ -268,6 +274,8 @@ class Model:
                 y = dq.popleft()
                 dl = tm[y] + pat[y]
                 if dl < t:
+                    if outcome[y] == ABANDONED:  # already counted gone by expected_wait
+                        stale[ev.q] -= 1
                     outcome[y] = ABANDONED
                     end[y] = dl
                     continue
@@ -297,6 +305,8 @@ class Model:
                 r = dq.popleft()
                 dl = tm[r] + pat[r]
                 if dl < t:
+                    if outcome[r] == ABANDONED:  # already counted gone by expected_wait
+                        stale[q] -= 1
                     outcome[r] = ABANDONED
                     end[r] = dl
                     continue
@@ -345,6 +355,7 @@ class Model:
                         else:
                             outcome[r], end[r] = DROPPED, t
                             routed[r] = queue_hub[q]
+                    stale[q] = 0
 
         for p in range(n_pools):
             tl = self.duty[(pool_hub[p], self.pool_spec[p])]
@@ -362,9 +373,23 @@ class Model:
         queue_spec = self.queue_spec
 
         def expected_wait(q: int, t: float) -> float:
+            """Expected wait in queue ``q`` for a request joining at ``t``.
+
+            Requests that reneged stay in the queue until a doctor reaches them (lazy
+            deletion) and are not counted: ``expiry[q]`` holds the deadlines of the
+            queue's requests, and each one past at ``t`` whose request is still waiting is
+            marked abandoned now (as the doctor would mark it) and counted in ``stale[q]``.
+            """
+            ex = expiry[q]
+            while ex and ex[0][0] < t:
+                dl, y = heappop(ex)
+                if outcome[y] == UNSERVED:  # still in the queue: it has reneged
+                    outcome[y] = ABANDONED
+                    end[y] = dl
+                    stale[q] += 1
             if q_idle[q]:
                 return 0.0
-            work = (len(queues[q]) + 1) * mean_consult[queue_spec[q]]
+            work = (len(queues[q]) - stale[q] + 1) * mean_consult[queue_spec[q]]
             if q_on[q] > 0:
                 return work / q_on[q]
             ot, ol = opens[q]
@@ -443,6 +468,10 @@ class Model:
             else:
                 queues[q].append(r)
                 routed[r] = queue_hub[q]
+                if not simple:
+                    dl = t + pat[r]
+                    if dl < horizon:  # it may renege within the run
+                        heappush(expiry[q], (dl, r))
         while peek() <= horizon:
             step()
         for dq in queues:
@@ -520,10 +549,12 @@ class Model:
         parent = [-1] * n0
         next_step = [0] * n0
         q_of = [-1] * n0
+        in_queue = [-1] * n0  # the queue a request waits in, while routing tracks it
         columns: list[list[Any]] = [times, consult, pat, prio, spec_of, district_of, chan_of,
                                     stype_of, spoke_of, deadline, start, end, overtime,
                                     outcome, doctor, routed, tier_of, phc_start, phc_end,
-                                    queued, slot, attempts, lost, parent, next_step, q_of]
+                                    queued, slot, attempts, lost, parent, next_step, q_of,
+                                    in_queue]
 
         # pre-drawn uniforms, each from its own stream (existing streams are not shifted)
         has_fail, has_booking = fails is not None, booking is not None
@@ -559,6 +590,13 @@ class Model:
         target = [0] * n_pools
         q_idle = [0] * n_queues
         q_on = [0] * n_queues
+        # routing by expected wait: each specialist queue's deadlines, and how many of its
+        # requests expected_wait has already marked abandoned
+        estimates = policy in ("least_wait", "overflow")
+        phc_queues = set(self.phc_queue.values())
+        track = [estimates and q not in phc_queues for q in range(n_queues)]
+        expiry: list[list[tuple[float, int]]] = [[] for _ in range(n_queues)]
+        stale = [0] * n_queues
         pool_queue = self.pool_queue
         pool_hub = self.pool_hub
         doctor_pool = self.doctor_pool
@@ -603,10 +641,14 @@ class Model:
             ev.callbacks.append(complete)
 
         def take_next(d: int, p: int, t: float) -> None:
-            heap = queues[pool_queue[p]]
+            q = pool_queue[p]
+            heap = queues[q]
             while heap:
                 r = heappop(heap)[4]
+                in_queue[r] = -1
                 if deadline[r] < t:
+                    if outcome[r] == ABANDONED:  # already counted gone by expected_wait
+                        stale[q] -= 1
                     outcome[r] = ABANDONED
                     end[r] = deadline[r]
                     continue
@@ -669,8 +711,10 @@ class Model:
                         leaving[p].append(t)
                 if drop_at_close and q_on[q] == 0:
                     heap = queues[q]
+                    stale[q] = 0
                     for item in heap:
                         r = item[4]
+                        in_queue[r] = -1
                         if deadline[r] < t:
                             outcome[r], end[r] = ABANDONED, deadline[r]
                         else:
@@ -696,6 +740,10 @@ class Model:
             else:
                 heappush(queues[q], (prio[r], 1 - booked, t, next(seq), r))
                 routed[r] = queue_hub[q]
+                if track[q]:
+                    in_queue[r] = q
+                    if deadline[r] < horizon:  # it may renege within the run
+                        heappush(expiry[q], (deadline[r], r))
 
         for p in range(n_pools):
             tl = (self.duty[(pool_hub[p], self.pool_spec[p])] if p < n_hub_pools
@@ -715,11 +763,23 @@ class Model:
         slots = (SlotBook(sc, self.rostered, self.queue_hub, self.queue_spec)
                  if booking is not None else None)
         def expected_wait(q: int, t: float, ch: int = -1) -> float:
+            """Expected wait in queue ``q`` for a request joining at ``t``.
+
+            As on the plain path, requests that reneged but are still queued (lazy
+            deletion) are marked abandoned here and not counted.
+            """
+            ex = expiry[q]
+            while ex and ex[0][0] < t:
+                dl, y = heappop(ex)
+                if in_queue[y] == q and deadline[y] == dl and outcome[y] != ABANDONED:
+                    outcome[y] = ABANDONED
+                    end[y] = dl
+                    stale[q] += 1
             if slots is not None and slots.books(q, ch):  # its wait is the access delay
                 return slots.delay(q, t)
             if q_idle[q]:
                 return 0.0
-            work = (len(queues[q]) + 1) * mean_consult[self.queue_spec[q]]
+            work = (len(queues[q]) - stale[q] + 1) * mean_consult[self.queue_spec[q]]
             if q_on[q] > 0:
                 return work / q_on[q]
             ot, ol = opens[q]
@@ -819,6 +879,7 @@ class Model:
             outcome[f], doctor[f], routed[f], tier_of[f] = UNSERVED, -1, -1, 0
             phc_start[f] = phc_end[f] = queued[f] = slot[f] = nan
             attempts[f], lost[f], parent[f], next_step[f], q_of[f] = 0, 0.0, r, 0, -1
+            in_queue[f] = -1
             if has_booking:
                 u_noshow.append(float(fu_rng.random()))
             if has_fail:

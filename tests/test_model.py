@@ -22,6 +22,7 @@ from sim import Model, simulate
 from sim.demand import Arrivals
 from sim.loader import scenario_from_dict
 from sim.metrics import lookup, summary_rows
+from sim.model import uses_realism
 from sim.records import ABANDONED, DROPPED, OUTCOMES, SERVED, UNSERVED, RunResult
 from sim.scenario import Scenario
 from sim.textbook import queue_scenario
@@ -521,3 +522,53 @@ def test_a_roster_that_never_opens_within_the_horizon(one_hub, build, session_en
     assert len(result.records) > 0
     assert np.all(result.records.outcome == outcome)
     check_invariants(model, result)
+
+
+@pytest.mark.parametrize("path", ["plain", "realism"])
+@pytest.mark.parametrize("policy", ["least_wait", "overflow"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_routing_counts_only_requests_still_waiting(two_hubs: dict[str, Any], build: Any,
+                                                    policy: str, seed: int, path: str) -> None:
+    """Every routing decision, re-derived from the records, used live queue lengths
+    (on both code paths).
+
+    Two hubs with one doctor each (24/7, exponential consults of mean 20 min); requests
+    renege after an exponential patience of mean 15 min, so queues hold many requests that
+    have already left but that no doctor has reached yet. At each arrival the records say
+    which doctor was busy and which requests were still waiting (arrived, not started, not
+    yet past their deadline); the chosen hub must have the smallest expected wait
+    (live waiting + 1) x 20 min, or 0 with an idle doctor, ties going to the home hub.
+    """
+    two_hubs["specialties"]["medicine"]["consult"] = {"kind": "exponential", "mean": 20}
+    two_hubs["demand"]["d2d"]["per_spoke_per_day"]["phc"] = 90
+    two_hubs["queue"] = {"patience": {"kind": "exponential", "mean": 15}}
+    two_hubs["routing"] = {"policy": policy, "overflow_threshold_min": 30}
+    if path == "realism":  # one priority class: the same queue discipline, on that path
+        two_hubs["priorities"] = {"classes": [{"name": "all", "share": 1.0}]}
+    sc = build(two_hubs)
+    assert uses_realism(sc) == (path == "realism")
+    r = simulate(sc, seed).records
+    busy_from = np.where(r.outcome == SERVED, r.start, np.inf)
+    waiting_until = np.where(r.outcome == SERVED, r.start,
+                             np.where(r.outcome == ABANDONED, r.end, np.inf))
+    stale_somewhere = 0
+    for i in range(len(r.arrival)):
+        t = r.arrival[i]
+        before = r.arrival < t
+        waits = []
+        for h in (0, 1):
+            mine = before & (r.hub == h)
+            busy = np.any(mine & (busy_from <= t) & (r.end > t))
+            live = int(np.sum(mine & (busy_from > t) & (waiting_until >= t)))
+            stale_somewhere += int(np.sum(mine & (busy_from > t) & (waiting_until < t)
+                                          & (r.outcome == ABANDONED)))
+            waits.append((live + 1) * 20.0 if busy else 0.0)
+        home = int(r.district[i])  # district a -> hub A (0), b -> hub B (1)
+        if policy == "overflow" and waits[home] <= 30:
+            assert r.hub[i] == home, (i, waits)
+            continue
+        best = min(waits)
+        assert waits[r.hub[i]] == best, (i, waits, r.hub[i])
+        if waits[0] == waits[1]:
+            assert r.hub[i] == home, (i, waits)
+    assert stale_somewhere > 100  # the case under test: reneged requests left in queues
