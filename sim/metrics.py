@@ -201,18 +201,25 @@ def _shared_arrays(result: RunResult, pools: list[tuple[int, int]]) -> dict[str,
     out: dict[str, Any] = {"days": (t1 - t0) / 1440.0, "window": t1 - t0}
     meas = measured(result)
     is_served = r.outcome == SERVED
-    # one small category per record: its outcome if measured (else 7), times 2, plus 1
-    # if its consult started in the window; one bincount per grouping then gives both
-    category = np.where(meas, r.outcome, len(OUTCOMES)).astype(np.int8)
+    # one small category per record, so that one bincount per grouping counts it all:
+    # ((outcome if measured, else 7) * 2 + consult started in the window) * (T + 1)
+    # + how many service-level targets the wait missed, then * 2 + consult on the day it
+    # was asked for (the last two 0 unless the request was served and measured)
+    targets = sorted(set(result.scenario.metrics.targets_min))
+    category = np.where(meas, r.outcome, len(OUTCOMES)).astype(np.int16)
     category *= 2
     category += is_served & (r.start >= t0) & (r.start < t1)
-    out["category"] = category
+    category *= 2 * (len(targets) + 1)
     out["served"] = served = meas & is_served  # the requests with a wait
     start, arrival = r.start[served], r.arrival[served]
-    out["same_day"] = np.floor(start / 1440) == np.floor(arrival / 1440)
+    same_day = np.floor(start / 1440) == np.floor(arrival / 1440)
     start -= arrival
     out["wait"] = start
-    del start, arrival
+    missed = np.searchsorted(np.asarray(targets, dtype=float), start, side="left")
+    category[served] += (2 * missed + same_day).astype(np.int16)
+    out["category"] = category
+    out["targets"] = targets
+    del start, arrival, same_day, missed
     out["overlap"] = _overlap(r.arrival, queue_exit(result), t0, t1)
     member = np.zeros((len(result.scenario.hubs) + 1, len(result.scenario.specialties)),
                       dtype=bool)  # member[hub + 1, specialty]: row 0 is hub -1 (no hub)
@@ -243,11 +250,14 @@ def _grouped_request_metrics(result: RunResult, key: np.ndarray, size: int,
     ``request_metrics`` in its last bits (summation order); percentiles are numpy's
     default ('linear') method, step for step, on each group's order statistics.
     """
-    cats = len(OUTCOMES) + 1
-    combined = key * (2 * cats)
+    cats, levels = len(OUTCOMES) + 1, len(base["targets"]) + 1
+    width = cats * 2 * levels * 2
+    combined = key * width
     combined += base["category"]  # in place: one temporary the size of the records
-    both = _count(combined, size * 2 * cats).reshape(size, cats, 2)
+    # [group, outcome (7: not measured), started in window, targets missed, same day]
+    every = _count(combined, size * width).reshape(size, cats, 2, levels, 2)
     del combined
+    both = every.sum(axis=(3, 4))
     counts = both.sum(axis=2)[:, :len(OUTCOMES)]
     n = counts.sum(axis=1)
     out: dict[str, np.ndarray] = {"arrivals": n.astype(float)}
@@ -288,10 +298,12 @@ def _grouped_request_metrics(result: RunResult, key: np.ndarray, size: int,
             out[f"wait_p{p}_min"] = value[:, i]
         out["wait_max_min"] = np.where(has, nth[:, 6], np.nan)
         decided = n - counts[:, UNSERVED]
+        served = every[:, SERVED]  # [group, in window, targets missed, same day]
+        within = served.sum(axis=(1, 3)).cumsum(axis=1)  # [group, k]: missed at most k
         for target in result.scenario.metrics.targets_min:
-            ok = _count(ks[wait <= target], size)
+            ok = within[:, base["targets"].index(target)]
             out[f"share_within_{target:g}_min"] = np.where(decided > 0, ok / decided, np.nan)
-        same = _count(ks[base["same_day"]], size)
+        same = served[:, :, :, 1].sum(axis=(1, 2))
         out["share_same_day"] = np.where(decided > 0, same / decided, np.nan)
         out["abandonment_rate"] = np.where(n > 0, counts[:, ABANDONED] / n, np.nan)
     out["throughput_per_day"] = both[:, :, 1].sum(axis=1) / base["days"]
