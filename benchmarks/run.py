@@ -346,25 +346,28 @@ class Suite:
         """
         sizes = self.size.scaling
         lines = ["### Shape 4: scaling (the 30-queue network of shape 2 over 30 days)", "",
-                 "Sizes and engines interleaved in each run; a small size repeats the whole "
-                 "path (scenario -> engine -> records -> metrics) `repeats` times per run.", "",
+                 "Sizes and engines interleaved in each run (at least 5 runs); a small size "
+                 "repeats the whole path (scenario -> engine -> records -> metrics) `repeats` "
+                 "times per run.", "",
                  "| requests | engine | repeats | median CPU s per path | us/request | "
                  "vs smallest | engine run us/request | fixed-size stages us/request |",
                  "|---:|---|---:|---:|---:|---:|---:|---:|"]
         repeats = {n: max(1, max(sizes) // (10 * n)) for n in sizes}
 
         def repeated(n: int, engine: type[Model]) -> tuple[int, dict[str, Any]]:
-            infos = [hubsim_path(partial(shapes.network30, n), engine)
-                     for _ in range(repeats[n])]
-            m, info = infos[-1]
-            for k in ("scenario", "build", "run", "metrics"):
-                info[k] = sum(i[k] for _, i in infos) / repeats[n]
+            stages = ("scenario", "build", "run", "metrics")
+            total = dict.fromkeys(stages, 0.0)
+            for _ in range(repeats[n]):  # each path's results dropped before the next
+                m, info = hubsim_path(partial(shapes.network30, n), engine)
+                for k in stages:
+                    total[k] += info[k]
+            info |= {k: v / repeats[n] for k, v in total.items()}
             return m * repeats[n], info
 
         self.log(f"scaling {', '.join(f'{n:,}' for n in sizes)} (interleaved)")
         impls = {f"{name}@{n}": partial(repeated, n, e)
                  for n in sizes for name, e in ENGINES.items()}
-        got = measure(impls, self.runs, self.log)
+        got = measure(impls, max(self.runs, 5), self.log)
         cost: dict[str, list[float]] = {k: [] for k in ENGINES}
         run_cost: dict[str, list[float]] = {k: [] for k in ENGINES}
         for n in sizes:
