@@ -494,6 +494,11 @@ class Model:
             outcome=out,
             **plain_columns(arr.time, out),
         )
+        # events left past the horizon tie the environment and the closures above in a
+        # cycle that only the garbage collector frees; releasing the closures' views of
+        # the arrival columns lets those columns go with the model instead
+        for view in (tm, cons, pat, dist, spc):
+            view.release()
         return self._result(records)
 
     def _result(self, records: Records) -> RunResult:
