@@ -48,12 +48,23 @@ def queue_exit(result: RunResult) -> np.ndarray:
     """When each request stopped waiting: consult start, leaving time, or the horizon."""
     r = result.records
     out = np.where(r.outcome == SERVED, r.start, r.end)
-    return np.where(r.outcome == UNSERVED, result.horizon, out)
+    out[r.outcome == UNSERVED] = result.horizon
+    return out
 
 
-def _overlap(a: np.ndarray, b: np.ndarray, t0: float, t1: float) -> np.ndarray:
-    out = np.minimum(b, t1)  # in place from here: two temporaries instead of four
-    out -= np.maximum(a, t0)
+_CHUNK = 1 << 16
+
+
+def _overlap(a: np.ndarray, b: np.ndarray, t0: float, t1: float,
+             reuse: bool = False) -> np.ndarray:
+    """Length of each [a, b) inside [t0, t1) (0 if none), elementwise.
+
+    With ``reuse`` the result is written over ``b``; the only other temporary is one chunk
+    of ``max(a, t0)`` at a time (the same figures as whole-array arithmetic).
+    """
+    out = np.minimum(b, t1, out=b if reuse else None)
+    for i in range(0, len(out), _CHUNK):
+        out[i:i + _CHUNK] -= np.maximum(a[i:i + _CHUNK], t0)
     return np.clip(out, 0.0, None, out=out)
 
 
@@ -220,7 +231,7 @@ def _shared_arrays(result: RunResult, pools: list[tuple[int, int]]) -> dict[str,
     out["category"] = category
     out["targets"] = targets
     del start, arrival, same_day, missed
-    out["overlap"] = _overlap(r.arrival, queue_exit(result), t0, t1)
+    out["overlap"] = _overlap(r.arrival, queue_exit(result), t0, t1, reuse=True)
     member = np.zeros((len(result.scenario.hubs) + 1, len(result.scenario.specialties)),
                       dtype=bool)  # member[hub + 1, specialty]: row 0 is hub -1 (no hub)
     for h, s in pools:
@@ -229,7 +240,7 @@ def _shared_arrays(result: RunResult, pools: list[tuple[int, int]]) -> dict[str,
     start_c, overtime_c = r.start[pool], r.overtime[pool]
     end_c = r.end[pool]
     end_c -= overtime_c  # the consults' ends within duty
-    out["busy"] = _overlap(start_c, end_c, t0, t1)
+    out["busy"] = _overlap(start_c, end_c, t0, t1, reuse=True)
     del end_c
     out["ot_in_window"] = ot_in_window = (start_c >= t0) & (start_c < t1)
     out["ot"] = overtime_c[ot_in_window]
