@@ -96,10 +96,11 @@ class Model:
         self.streams = Streams(self.seed)
         self.arrivals = draw_arrivals(scenario, self.streams) if arrivals is None else arrivals
         self.rostered = all_timelines(scenario)
+        spec_index = {spec: s for s, spec in enumerate(scenario.specialties)}
+        never = DutyTimeline(np.zeros(1), np.zeros(1, int))
         for h, hub in enumerate(scenario.hubs):  # rostered, yet never on duty in this horizon:
-            for s, spec in enumerate(scenario.specialties):  # still a queue, never served
-                if any(x.specialty == spec for x in hub.roster):
-                    self.rostered.setdefault((h, s), DutyTimeline(np.zeros(1), np.zeros(1, int)))
+            for x in hub.roster:  # still a queue, never served
+                self.rostered.setdefault((h, spec_index[x.specialty]), never)
         self.duty = self.rostered
         self.sessions: dict[str, np.ndarray] = {}
         if scenario.absence is not None:
