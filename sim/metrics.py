@@ -393,6 +393,17 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
             cap = _lists(_grouped_capacity_metrics(key, size, base, on_duty))
         per_group = extended or bool(result.tables) or g in ("tier", "priority")
         members = _members(codes) if per_group else None
+        if not per_group:  # the common case: each group's rows straight from the arrays
+            req_items, cap_items = list(req.items()), list(cap.items())
+            arrivals = req["arrivals"]
+            for code, name in groups:
+                i = code - lo
+                rows.extend([{"metric": m, "group_by": g, "group": name, "value": v[i]}
+                             for m, v in (req_items if arrivals[i] > 0 else ())])
+                if code in group_pools:
+                    rows.extend([{"metric": m, "group_by": g, "group": name, "value": v[i]}
+                                 for m, v in cap_items])
+            continue
         for code, name in groups:
             i = code - lo
             values = {}
