@@ -572,3 +572,26 @@ def test_routing_counts_only_requests_still_waiting(two_hubs: dict[str, Any], bu
         if waits[0] == waits[1]:
             assert r.hub[i] == home, (i, waits)
     assert stale_somewhere > 100  # the case under test: reneged requests left in queues
+
+
+def test_a_run_lets_the_arrival_columns_go_with_the_model() -> None:
+    """After ``run()``, dropping the model frees the consult and patience columns at once.
+
+    The records keep the arrival columns they share (time, district, ...), but the consult
+    lengths and patience are the model's alone; nothing left over from the run (events past
+    the horizon, closures) may keep them until the next garbage collection.
+    """
+    import gc
+    import weakref
+
+    sc = queue_scenario(3, 0.25, 10.0, patience_mean=30.0, horizon_days=3, warmup_days=0.0)
+    gc.disable()
+    try:
+        model = Model(sc, 1)
+        refs = [weakref.ref(model.arrivals.consult), weakref.ref(model.arrivals.patience)]
+        result = model.run()
+        del model
+        assert all(ref() is None for ref in refs)
+        assert len(result.records) > 0
+    finally:
+        gc.enable()
