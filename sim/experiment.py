@@ -591,6 +591,7 @@ def run_experiment(
     executor: ExecutorSpec = None,
     out: str | Path | None = None,
     plot: bool = True,
+    records: bool = True,
     progress: bool = False,
     label: str | None = None,
     command: str = "run_experiment",
@@ -604,8 +605,8 @@ def run_experiment(
     ``precision_metrics`` is at most ``precision``, or ``max_replications`` is reached;
     ``Experiment.precision`` says which. ``jobs``/``executor`` choose where units run
     (see ``sim.executors``). With ``out``, writes summary.csv, replications.csv, run.json
-    and replication 0's outputs (records, resolved scenario, plot) and resumes from the
-    units already in ``out``.
+    and replication 0's outputs (records unless ``records=False``, resolved scenario,
+    plot) and resumes from the units already in ``out``.
     """
     _check_confidence(confidence)
     n = replications if replications is not None else (5 if precision else 1)
@@ -624,7 +625,7 @@ def run_experiment(
         from sim.output import write_run
 
         assert a.folder is not None
-        write_run(result, a.folder, plot=plot)
+        write_run(result, a.folder, plot=plot, records=records)
 
     with open_executor(executor, jobs) as pool:
         runner = _Runner([arm], root, pool, UnitStore(out_path) if out_path else None,

@@ -149,15 +149,20 @@ class RunResult:
                          else ["routine"]),
         }
 
-    def decoded(self) -> dict[str, Any]:
-        """Columns with category codes replaced by their names (for writing and reading)."""
+    def decoded(self, rows: slice = slice(None)) -> dict[str, Any]:
+        """Columns with category codes replaced by their names (for writing and reading).
+
+        ``rows`` picks a range of records (all by default), so that a large run can be
+        decoded a chunk at a time.
+        """
         r = self.records
-        out: dict[str, Any] = {c: getattr(r, c) for c in COLUMNS}
+        out: dict[str, Any] = {c: getattr(r, c)[rows] for c in COLUMNS}
         for col, names in self.labels().items():
-            codes = getattr(r, col)
+            codes = out[col]
             table = np.asarray([*names, POOL_LABEL if col == "hub" else ""], dtype=object)
             out[col] = table[np.where(codes < 0, len(names), codes)]
-        out["hub"] = np.where((r.tier == 1) & (r.hub < 0), PHC_LABEL, out["hub"])
+        out["hub"] = np.where((r.tier[rows] == 1) & (r.hub[rows] < 0), PHC_LABEL, out["hub"])
         docs = np.asarray([*self.doctor_names, ""], dtype=object)
-        out["doctor"] = docs[np.where(r.doctor < 0, len(self.doctor_names), r.doctor)]
+        doctor = r.doctor[rows]
+        out["doctor"] = docs[np.where(doctor < 0, len(self.doctor_names), doctor)]
         return out
