@@ -140,18 +140,28 @@ def write_records(path: Path, result: RunResult) -> Path:
 
 
 def read_records(path: Path) -> dict[str, np.ndarray]:
-    """Read records written by ``write_records`` back as columns (floats parsed)."""
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    """Read records written by ``write_records`` back as columns.
+
+    Times are floats (an empty cell is NaN), whole-number columns int64 and name columns
+    object arrays whose cells share one string per distinct name. Parsed by pandas' C
+    reader, so a national-size file (15 million rows) reads in seconds, not hours.
+    """
+    import pandas as pd
+
+    floats = [c for c in COLUMNS if c in FLOAT_COLUMNS]
+    df = pd.read_csv(path, compression="gzip", keep_default_na=False,
+                     na_values={c: [""] for c in floats}, dtype=dict.fromkeys(floats, float))
     out: dict[str, np.ndarray] = {}
     for c in COLUMNS:
-        vals = [row[c] for row in rows]
+        col = df[c]
         if c in FLOAT_COLUMNS:
-            out[c] = np.asarray([float(v) if v else np.nan for v in vals])
-        elif all(v.lstrip("-").isdigit() for v in vals):
-            out[c] = np.asarray([int(v) for v in vals], dtype=np.int64)
+            out[c] = col.to_numpy(dtype=float)
+        elif col.dtype.kind in "iu" or len(col) == 0:
+            out[c] = col.to_numpy(dtype=np.int64)
         else:
-            out[c] = np.asarray(vals, dtype=object)
+            cat = pd.Categorical(col.astype(str))
+            names = np.asarray(cat.categories, dtype=object)
+            out[c] = names[cat.codes]
     return out
 
 
