@@ -139,20 +139,21 @@ def write_records(path: Path, result: RunResult) -> Path:
     return atomic_write(path, write)
 
 
-def read_records(path: Path) -> dict[str, np.ndarray]:
-    """Read records written by ``write_records`` back as columns.
+def read_records(path: Path, columns: Sequence[str] = COLUMNS) -> dict[str, np.ndarray]:
+    """Read records written by ``write_records`` back as columns (``columns`` only).
 
     Times are floats (an empty cell is NaN), whole-number columns int64 and name columns
     object arrays whose cells share one string per distinct name. Parsed by pandas' C
-    reader, so a national-size file (15 million rows) reads in seconds, not hours.
+    reader: about 2 s per million rows, and only the columns asked for are kept.
     """
     import pandas as pd
 
-    floats = [c for c in COLUMNS if c in FLOAT_COLUMNS]
-    df = pd.read_csv(path, compression="gzip", keep_default_na=False,
+    wanted = [c for c in COLUMNS if c in set(columns)]
+    floats = [c for c in wanted if c in FLOAT_COLUMNS]
+    df = pd.read_csv(path, compression="gzip", keep_default_na=False, usecols=wanted,
                      na_values={c: [""] for c in floats}, dtype=dict.fromkeys(floats, float))
     out: dict[str, np.ndarray] = {}
-    for c in COLUMNS:
+    for c in wanted:
         col = df[c]
         if c in FLOAT_COLUMNS:
             out[c] = col.to_numpy(dtype=float)

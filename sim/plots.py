@@ -157,13 +157,33 @@ def wait_distribution(waits: Mapping[str, np.ndarray], targets: Sequence[float] 
     return fig
 
 
+MAX_STEPS = 4_000
+"""The most steps one line of a step plot draws; a longer series (a national-size run has
+millions) is thinned to the largest value in each of this many bins of its x range."""
+
+
+def thin_steps(x: np.ndarray, y: np.ndarray,
+               limit: int = MAX_STEPS) -> tuple[np.ndarray, np.ndarray]:
+    """A step function (``x`` increasing) cut to at most ``limit`` steps for drawing.
+
+    The x range is cut into ``limit`` equal bins; each bin that holds steps becomes one
+    step at its first x with the largest value in it, so peaks survive (an ECDF, which
+    only rises, keeps its value at the end of each bin).
+    """
+    if len(x) <= limit:
+        return x, y
+    edges = np.linspace(x[0], x[-1], limit + 1)[:-1]
+    first = np.unique(np.searchsorted(x, edges, side="left"))
+    return x[first], np.maximum.reduceat(y, first)
+
+
 def _ecdf(ax: Any, waits: np.ndarray, **kw: Any) -> None:
     """Step plot of the empirical CDF; at x = 0 it already shows the share not kept waiting."""
     x, counts = np.unique(waits, return_counts=True)
     y = np.cumsum(counts) / len(waits)
     if x[0] > 0:
         x, y = np.r_[0.0, x], np.r_[0.0, y]
-    ax.step(x, y, where="post", **kw)
+    ax.step(*thin_steps(x, y), where="post", **kw)
 
 
 def wait_ecdf(panels: Mapping[str, Mapping[str, np.ndarray]], targets: Sequence[float] = (),
@@ -275,13 +295,13 @@ def queue_length(records: Columns, horizon_min: float, warmup_min: float = 0.0,
     colours = _palette(names)
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    t, n = queue_length_series(records["arrival"], exits)
+    t, n = thin_steps(*queue_length_series(records["arrival"], exits))
     ax.step(np.r_[0.0, t] / 1440.0, np.r_[0.0, n], where="post", color="black",
             linewidth=1.0, label="all")
     if len(names) > 1:
         for g in names:
             m = groups == g
-            t, n = queue_length_series(records["arrival"][m], exits[m])
+            t, n = thin_steps(*queue_length_series(records["arrival"][m], exits[m]))
             ax.step(np.r_[0.0, t] / 1440.0, np.r_[0.0, n], where="post", color=colours[g],
                     linewidth=0.8, label=f"{by} {g}")
     if warmup_min > 0:
@@ -595,6 +615,10 @@ def _coords(items: Iterable[Mapping[str, Any]], key: str) -> dict[str, tuple[flo
             if d.get("lat") is not None and d.get("lon") is not None}
 
 
+PLOT_COLUMNS: tuple[str, ...] = ("arrival", "start", "end", "outcome", "hub", "specialty")
+"""The record columns the run plots read (the rest of records.csv.gz is not loaded)."""
+
+
 def run_figures(folder: Path, label: str = "") -> dict[str, Callable[[], Figure]]:
     """The figures one run's folder allows (summary, records, resolved scenario), by stem.
 
@@ -612,7 +636,7 @@ def run_figures(folder: Path, label: str = "") -> dict[str, Callable[[], Figure]
     name = label or str(sc.get("name", folder.name))
     figs: dict[str, Callable[[], Figure]] = {}
     if (folder / "records.csv.gz").exists():
-        rec = read_records(folder / "records.csv.gz")
+        rec = read_records(folder / "records.csv.gz", columns=PLOT_COLUMNS)
         if not horizon:
             horizon = float(np.nanmax(np.r_[rec["arrival"], rec["end"], 0.0]))
 

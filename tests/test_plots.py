@@ -300,3 +300,33 @@ def test_the_engine_never_imports_matplotlib() -> None:
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_long_step_series_are_thinned_keeping_their_peaks() -> None:
+    from sim.plots import MAX_STEPS, thin_steps
+
+    rng = np.random.default_rng(4)
+    x = np.cumsum(rng.exponential(1.0, 200_000))
+    y = np.cumsum(rng.choice([-1, 1], len(x)))
+    tx, ty = thin_steps(x, y)
+    assert len(tx) <= MAX_STEPS and len(tx) == len(ty)
+    assert ty.max() == y.max() and np.all(np.isin(tx, x)) and np.all(np.diff(tx) > 0)
+    # each kept step is the largest value between it and the next kept step
+    where = np.searchsorted(x, tx)
+    assert all(ty[i] == y[where[i]:(where[i + 1] if i + 1 < len(where) else None)].max()
+               for i in range(0, len(tx), 97))
+    short = (x[:50], y[:50])
+    assert thin_steps(*short)[0] is short[0]  # nothing to thin
+
+
+def test_plots_read_only_the_columns_they_draw(tmp_path: Path) -> None:
+    from sim import apply_overrides, load_scenario
+    from sim.output import read_records, write_records
+    from sim.plots import PLOT_COLUMNS
+
+    root = Path(__file__).resolve().parent.parent
+    result = simulate(apply_overrides(load_scenario(root / "scenarios/himachal-baseline.yaml"),
+                                      {"calendar.horizon_days": 10, "calendar.holidays": []}))
+    rec = read_records(write_records(tmp_path / "r.csv.gz", result), columns=PLOT_COLUMNS)
+    assert sorted(rec) == sorted(PLOT_COLUMNS)
+    assert np.array_equal(rec["arrival"].round(4), result.records.arrival.round(4))
