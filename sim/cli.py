@@ -237,6 +237,9 @@ def _experiment_options(p: argparse.ArgumentParser, replications: int | None) ->
                    help="where units run: process (default with --jobs > 1), sequential, "
                    "dask (a local Dask cluster of --jobs workers) or dask://HOST:PORT "
                    "(needs hubsim[cluster])")
+    p.add_argument("--no-records", action="store_true",
+                   help="skip replication 0's records.csv.gz (about 7 s per million requests "
+                   "to write)")
 
 
 def _arguments(args: argparse.Namespace) -> dict[str, Any]:
@@ -296,8 +299,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with _experiment_errors():
         res = compare(scenarios[0], scenarios[1:], args.replications, labels=labels,
                       seed=args.seed, confidence=args.confidence, jobs=args.jobs,
-                      executor=args.executor, out=out, progress=not args.quiet,
-                      command="compare", arguments=_arguments(args))
+                      executor=args.executor, out=out, records=not args.no_records,
+                      progress=not args.quiet, command="compare", arguments=_arguments(args))
     _plot_into(out)
     if not args.quiet:
         print(f"{len(paths)} plans x {res.n} paired replications, root seed {res.seed}, "
@@ -350,8 +353,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     with _experiment_errors():
         res = sweep(scenario, grid, args.replications, seed=args.seed,
                     confidence=args.confidence, jobs=args.jobs, executor=args.executor,
-                    out=out, progress=not args.quiet, command="sweep",
-                    arguments=_arguments(args))
+                    out=out, records=not args.no_records, progress=not args.quiet,
+                    command="sweep", arguments=_arguments(args))
     _plot_into(out)
     if not args.quiet:
         print(f"{len(res.points)} points x {res.n} replications, root seed {res.seed}, "
@@ -487,8 +490,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario field, e.g. demand.growth=1.5 (repeatable)")
     p.add_argument("--no-plot", action="store_true", help="skip the plots")
-    p.add_argument("--no-records", action="store_true",
-                   help="skip records.csv.gz (about 7 s per million requests to write)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     _experiment_options(p, replications=None)
     p.add_argument("--precision", type=_positive_float, metavar="REL",

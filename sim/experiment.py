@@ -32,6 +32,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -489,10 +490,11 @@ def _summary_of(summary: pd.DataFrame, label: str) -> pd.DataFrame:
     return summary.loc[summary["scenario"] == label, list(SUMMARY_COLUMNS)].reset_index(drop=True)
 
 
-def _write_first_minimal(arm: Arm, result: RunResult) -> None:
+def _write_first_minimal(arm: Arm, result: RunResult, records: bool = True) -> None:
     assert arm.folder is not None
     write_text(arm.folder / "scenario.resolved.yaml", scenario_yaml(arm.scenario))
-    write_records(arm.folder / "records.csv.gz", result)
+    if records:
+        write_records(arm.folder / "records.csv.gz", result)
 
 
 def _files_under(out: Path) -> list[str]:
@@ -681,6 +683,7 @@ def compare(
     jobs: int = 1,
     executor: ExecutorSpec = None,
     out: str | Path | None = None,
+    records: bool = True,
     progress: bool = False,
     command: str = "compare",
     arguments: Mapping[str, Any] | None = None,
@@ -692,7 +695,8 @@ def compare(
     ``labels`` names base and plans in that order (default: scenario names; must be
     unique). ``metrics`` defaults to ``compare_metrics``; ``group_by`` picks the groups.
     With ``out``: comparison.csv, replications.csv, run.json and one subfolder per plan
-    with its summary.csv, scenario.resolved.yaml and replication 0's records.csv.gz.
+    with its summary.csv, scenario.resolved.yaml and replication 0's records.csv.gz
+    (unless ``records=False``).
     """
     _check_confidence(confidence)
     _check_replications(replications, 2)
@@ -710,7 +714,8 @@ def compare(
             for lb, sc in zip(names, scenarios, strict=True)]
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
-                         _write_first_minimal if out_path else None, keep_first=out_path is None,
+                         partial(_write_first_minimal, records=records) if out_path else None,
+                         keep_first=out_path is None,
                          progress=progress)
         runner.ensure(replications)
     reps = runner.replications(replications)
@@ -776,6 +781,7 @@ def sweep(
     jobs: int = 1,
     executor: ExecutorSpec = None,
     out: str | Path | None = None,
+    records: bool = True,
     progress: bool = False,
     command: str = "sweep",
     arguments: Mapping[str, Any] | None = None,
@@ -786,7 +792,7 @@ def sweep(
     all points share the root seed (default: the scenario's), so they see common random
     numbers where the swept keys allow. With ``out``: sweep.csv, replications.csv,
     run.json and one subfolder per point (summary.csv, scenario.resolved.yaml,
-    replication 0's records.csv.gz).
+    replication 0's records.csv.gz unless ``records=False``).
     """
     _check_confidence(confidence)
     _check_replications(replications)
@@ -800,7 +806,8 @@ def sweep(
                         out_path / lb if out_path else None))
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
-                         _write_first_minimal if out_path else None, keep_first=out_path is None,
+                         partial(_write_first_minimal, records=records) if out_path else None,
+                         keep_first=out_path is None,
                          progress=progress)
         runner.ensure(replications)
     reps = runner.replications(replications)

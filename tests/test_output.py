@@ -68,3 +68,14 @@ def test_run_without_records(tmp_path: Path) -> None:
     assert main(["run", "--days", "10", "--no-records", "--no-plot", "-q", "--out",
                  str(out)]) == 0
     assert (out / "summary.csv").exists() and not (out / "records.csv.gz").exists()
+
+
+def test_sweep_without_records(tmp_path: Path) -> None:
+    from sim.cli import main
+
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--days", "10", "-n", "1", "--set", "demand.growth=1,1.5",
+                 "--no-records", "-q", "--out", str(out)]) == 0
+    points = [p for p in out.iterdir() if (p / "summary.csv").exists()]
+    assert len(points) == 2
+    assert not list(out.rglob("records.csv.gz"))
