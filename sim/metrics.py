@@ -10,6 +10,7 @@ fate is known (any outcome but unserved).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -160,17 +161,23 @@ def capacity_metrics(result: RunResult, pools: Iterable[tuple[int, int]],
 
 
 def _group_codes(result: RunResult, by: str) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Each record's code in grouping ``by`` (int64), and the groups as (code, label)."""
     r = result.records
-    labels = result.labels()
+    codes = _codes(result, by, slice(None))
     if by == "hour":
-        codes = (np.floor(r.arrival % 1440.0 / 60.0)).astype(np.int64)
         return codes, [(h, f"{h:02d}") for h in range(24)]
-    codes = getattr(r, by).astype(np.int64)
-    names = labels[by]
-    groups = [(k, name) for k, name in enumerate(names)]
-    if by == "hub" and np.any(codes < 0):
+    groups = [(k, name) for k, name in enumerate(result.labels()[by])]
+    if by == "hub" and np.any(r.hub < 0):
         groups.append((-1, "(state pool)"))
     return codes, groups
+
+
+def _codes(result: RunResult, by: str, rows: slice) -> np.ndarray:
+    """The grouping codes (int64) of the records in ``rows``."""
+    r = result.records
+    if by == "hour":
+        return (np.floor(r.arrival[rows] % 1440.0 / 60.0)).astype(np.int64)
+    return getattr(r, by)[rows].astype(np.int64)
 
 
 def _members(codes: np.ndarray) -> Callable[[int], np.ndarray]:
@@ -192,82 +199,227 @@ def _members(codes: np.ndarray) -> Callable[[int], np.ndarray]:
     return rows
 
 
-def _codes_range(codes: np.ndarray, groups: list[tuple[int, str]]) -> tuple[int, int]:
-    """The smallest code and the number of codes spanned by ``codes`` and ``groups``."""
-    listed = [code for code, _ in groups]
-    lo, hi = min(listed, default=0), max(listed, default=0)
-    if len(codes):
-        lo, hi = min(lo, int(codes.min())), max(hi, int(codes.max()))
-    return lo, hi - lo + 1
+@dataclass
+class _Grouping:
+    """One grouping of the summary, and the totals the pass over the records adds up.
+
+    ``key`` gives a block of records' group numbers, ``code - lo`` in [0, size); the
+    totals are indexed by group number.
+    """
+
+    name: str
+    groups: list[tuple[int, str]]
+    lo: int
+    size: int
+    key: Callable[[slice], np.ndarray]  # rows -> intp group numbers in [0, size)
+    requests: bool  # request metrics (counts, waits, queue length)
+    capacity: bool  # utilisation and overtime of the pools
+    every: np.ndarray = field(init=False)
+    totals: dict[str, np.ndarray] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.totals = {k: np.zeros(self.size) for k in ("wait", "overlap", "busy", "ot")}
+        self.totals["ot_consults"] = np.zeros(self.size, dtype=np.int64)
+        self.every = np.zeros(0, dtype=np.int64)
 
 
-def _shared_arrays(result: RunResult, pools: list[tuple[int, int]]) -> dict[str, Any]:
-    """Per-record arrays that every grouping of ``summary_rows`` uses, computed once.
+def _grouping(result: RunResult, by: str) -> _Grouping:
+    r = result.records
+    if by == "all":
+        return _Grouping("all", [(0, "all")], 0, 1,
+                         lambda rows: np.zeros(len(r.arrival[rows]), dtype=np.intp), True, True)
+    if by == "hub_specialty":
+        hubs, specs = result.scenario.hub_ids, result.scenario.specialty_names
+        n_s = len(specs)
 
-    Row selections are boolean masks (a byte a record, not eight) and temporaries are
-    freed as soon as they are used: this is the peak memory of the summary.
+        def pool_key(rows: slice) -> np.ndarray:
+            hub = r.hub[rows]
+            return np.where(hub >= 0, hub.astype(np.intp) * n_s + r.specialty[rows] + 1, 0)
+
+        groups = [(h * n_s + s + 1, f"{hubs[h]}/{specs[s]}") for h in range(len(hubs))
+                  for s in range(n_s)]
+        return _Grouping(by, groups, 0, len(hubs) * n_s + 1, pool_key, False, True)
+    if by == "hour":  # codes 0 to 23 (24 only if rounding ever reached it: never listed)
+        groups, lo, size = [(h, f"{h:02d}") for h in range(24)], 0, 25
+    else:
+        col = getattr(r, by)
+        groups = [(k, name) for k, name in enumerate(result.labels()[by])]
+        if by == "hub" and len(col) and int(col.min()) < 0:
+            groups.append((-1, "(state pool)"))
+        listed = [code for code, _ in groups]
+        lo, hi = min(listed, default=0), max(listed, default=0)
+        if len(col):
+            lo, hi = min(lo, int(col.min())), max(hi, int(col.max()))
+        size = hi - lo + 1
+
+    def key(rows: slice) -> np.ndarray:
+        codes = _codes(result, by, rows)
+        if lo:
+            codes -= lo
+        return codes
+
+    return _Grouping(by, groups, lo, size, key, True, by in ("hub", "specialty"))
+
+
+PASS_ROWS = 1 << 14
+"""Records per block of the summary's pass: its temporaries are a few blocks in size."""
+
+
+def _accumulate(result: RunResult, pools: list[tuple[int, int]],
+                groupings: list[_Grouping]) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """One pass over the records, a block at a time, adding up every grouping's totals.
+
+    For each grouping: ``every`` counts records by [group, outcome (7: not measured),
+    consult started in the window, service-level targets missed, same day]; ``totals``
+    sums waits, time queued in the window, consult time on duty in the window and overtime.
+    Float sums are added record by record in record order (``np.add.at``), the same
+    sums, bit for bit, as one ``bincount`` over whole columns.
+
+    Returns the waits of the measured served requests in record order, each one's group
+    number in every request grouping (a row per grouping) and the service-level targets.
     """
     r = result.records
     t0, t1 = window(result)
-    out: dict[str, Any] = {"days": (t1 - t0) / 1440.0, "window": t1 - t0}
-    meas = measured(result)
-    is_served = r.outcome == SERVED
-    # one small category per record, so that one bincount per grouping counts it all:
-    # ((outcome if measured, else 7) * 2 + consult started in the window) * (T + 1)
-    # + how many service-level targets the wait missed, then * 2 + consult on the day it
-    # was asked for (the last two 0 unless the request was served and measured)
     targets = sorted(set(result.scenario.metrics.targets_min))
-    category = np.where(meas, r.outcome, len(OUTCOMES)).astype(np.int16)
-    category *= 2
-    category += is_served & (r.start >= t0) & (r.start < t1)
-    category *= 2 * (len(targets) + 1)
-    out["served"] = served = meas & is_served  # the requests with a wait
-    start, arrival = r.start[served], r.arrival[served]
-    same_day = np.floor(start / 1440) == np.floor(arrival / 1440)
-    start -= arrival
-    out["wait"] = start
-    missed = np.searchsorted(np.asarray(targets, dtype=float), start, side="left")
-    category[served] += (2 * missed + same_day).astype(np.int16)
-    out["category"] = category
-    out["targets"] = targets
-    del start, arrival, same_day, missed
-    out["overlap"] = _overlap(r.arrival, queue_exit(result), t0, t1, reuse=True)
+    bounds = np.asarray(targets, dtype=float)
+    cats, levels = len(OUTCOMES) + 1, len(targets) + 1
+    width = cats * 2 * levels * 2
     member = np.zeros((len(result.scenario.hubs) + 1, len(result.scenario.specialties)),
                       dtype=bool)  # member[hub + 1, specialty]: row 0 is hub -1 (no hub)
     for h, s in pools:
         member[h + 1, s] = True
-    out["pool"] = pool = is_served & member[r.hub + 1, r.specialty]  # consults in a pool
-    start_c, overtime_c = r.start[pool], r.overtime[pool]
-    end_c = r.end[pool]
-    end_c -= overtime_c  # the consults' ends within duty
-    out["busy"] = _overlap(start_c, end_c, t0, t1, reuse=True)
-    del end_c
-    out["ot_in_window"] = ot_in_window = (start_c >= t0) & (start_c < t1)
-    out["ot"] = overtime_c[ot_in_window]
-    out["ot_consult"] = ot_in_window & (overtime_c > 0)
+    for g in groupings:
+        g.every = np.zeros(g.size * width, dtype=np.int64)
+    request = [g for g in groupings if g.requests]
+    n = len(r)
+    served_total = 0
+    for a in range(0, n, PASS_ROWS):
+        rows = slice(a, a + PASS_ROWS)
+        served_total += int(np.count_nonzero((r.arrival[rows] >= result.warmup)
+                                             & (r.outcome[rows] == SERVED)))
+    waits = np.empty(served_total)
+    wide = max((g.size for g in request), default=1)
+    code_type = np.uint8 if wide <= 2**8 else np.uint16 if wide <= 2**16 else np.int32
+    served_keys = np.empty((len(request), served_total), dtype=code_type)
+    at = 0
+    for a in range(0, n, PASS_ROWS):
+        rows = slice(a, a + PASS_ROWS)
+        arrival, start, outcome = r.arrival[rows], r.start[rows], r.outcome[rows]
+        meas = arrival >= result.warmup
+        is_served = outcome == SERVED
+        # ((outcome if measured, else 7) * 2 + consult started in the window) * (T + 1)
+        # + targets the wait missed, then * 2 + consult on the day asked for (the last two
+        # 0 unless the request was served and measured)
+        category = np.where(meas, outcome, len(OUTCOMES)).astype(np.int16)
+        category *= 2
+        category += is_served & (start >= t0) & (start < t1)
+        category *= 2 * levels
+        served = meas & is_served
+        s_start, s_arrival = start[served], arrival[served]
+        same_day = np.floor(s_start / 1440) == np.floor(s_arrival / 1440)
+        s_start -= s_arrival
+        wait = s_start
+        missed = np.searchsorted(bounds, wait, side="left")
+        category[served] += (2 * missed + same_day).astype(np.int16)
+        waits[at:at + len(wait)] = wait
+        exits = np.where(is_served, start, r.end[rows])  # queue_exit of these rows
+        exits[outcome == UNSERVED] = result.horizon
+        overlap = _overlap(arrival, exits, t0, t1, reuse=True)
+        pool = is_served & member[r.hub[rows] + 1, r.specialty[rows]]  # consults in a pool
+        c_start, c_overtime = start[pool], r.overtime[rows][pool]
+        c_end = r.end[rows][pool]
+        c_end -= c_overtime  # the consults' ends within duty
+        busy = _overlap(c_start, c_end, t0, t1, reuse=True)
+        # overtime in the window (adding the zeros would not change a sum)
+        late = (c_start >= t0) & (c_start < t1) & (c_overtime > 0)
+        late_min = c_overtime[late]
+        i = 0
+        for g in groupings:
+            key = g.key(rows)
+            if g.requests:
+                combined = key * width
+                combined += category
+                g.every += np.bincount(combined, minlength=g.size * width)
+                ks = key[served]
+                np.add.at(g.totals["wait"], ks, wait)
+                np.add.at(g.totals["overlap"], key, overlap)
+                served_keys[i, at:at + len(wait)] = ks
+                i += 1
+            if g.capacity:
+                kc = key[pool]
+                np.add.at(g.totals["busy"], kc, busy)
+                late_keys = kc[late]
+                np.add.at(g.totals["ot"], late_keys, late_min)
+                g.totals["ot_consults"] += np.bincount(late_keys, minlength=g.size)
+        at += len(wait)
+    return waits, served_keys, targets
+
+
+SORT_ONCE_BELOW = 1 << 21
+"""Up to this many waits, the order statistics come from one sort of all the waits; above
+it, from a partial sort of each group (O(waits) per grouping). The same figures either way."""
+
+
+def _order_statistics(waits: np.ndarray, served_keys: np.ndarray, groupings: list[_Grouping],
+                      kth: list[np.ndarray], sort_once: bool | None = None) -> list[np.ndarray]:
+    """Per grouping, each group's waits at the order statistics ``kth[g]`` [group, k].
+
+    ``kth`` holds positions within each group's own waits, ascending (unused for groups
+    without waits); ``waits`` and ``served_keys`` are overwritten.
+    """
+    if sort_once is None:
+        sort_once = len(waits) <= SORT_ONCE_BELOW
+    out = []
+    if sort_once and len(waits):
+        order = np.argsort(waits, kind="stable")
+        for row in served_keys:
+            row[:] = row[order]
+        del order
+        waits.sort()  # in place: the same values as waits[order]
+    for g, row, k in zip(groupings, served_keys, kth, strict=True):
+        # each group's waits side by side (a stable radix sort of the group numbers)
+        grouped = waits[np.argsort(row, kind="stable")]
+        ns = np.bincount(row, minlength=g.size)
+        first = np.cumsum(ns) - ns
+        if not sort_once:  # partitioned around the order statistics needed
+            starts, lengths = first.tolist(), ns.tolist()
+            for i in np.flatnonzero(ns > 1).tolist():
+                grouped[starts[i]:starts[i] + lengths[i]].partition(k[i])
+        has = ns > 0
+        out.append(grouped[np.where(has[:, None], first[:, None] + k, 0)] if len(grouped)
+                   else np.zeros(k.shape))
     return out
 
 
-def _count(keys: np.ndarray, size: int, weights: np.ndarray | None = None) -> np.ndarray:
-    return np.bincount(keys, weights, minlength=size)
+def _percentile_positions(ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where numpy.percentile ('linear') looks for the 50th, 90th, 95th percentiles.
 
-
-def _grouped_request_metrics(result: RunResult, key: np.ndarray, size: int,
-                             base: dict[str, Any]) -> dict[str, np.ndarray]:
-    """``request_metrics`` (without the realism part) of every group at once.
-
-    ``key`` is each record's group number in [0, size); the result holds one array per
-    metric, indexed by group number. Sums are bincount sums, so a mean may differ from
-    ``request_metrics`` in its last bits (summation order); percentiles are numpy's
-    default ('linear') method, step for step, on each group's order statistics.
+    For groups of ``ns`` waits, step for step as numpy does it: the order statistics
+    needed [group, 7] (lower neighbours (3), upper (3), the largest) and the
+    interpolation weights [group, 3].
     """
-    cats, levels = len(OUTCOMES) + 1, len(base["targets"]) + 1
-    width = cats * 2 * levels * 2
-    combined = key * width
-    combined += base["category"]  # in place: one temporary the size of the records
+    virtual = np.outer(ns - 1, np.true_divide([50, 90, 95], 100))
+    below = np.floor(virtual)
+    last = virtual >= (ns - 1)[:, None]  # at or past the end: the largest wait
+    top = np.broadcast_to((ns - 1)[:, None], virtual.shape)
+    lower = np.where(last, top, below).astype(np.intp)
+    upper = np.where(last, top, below + 1).astype(np.intp)
+    gamma = virtual - np.where(last, -1.0, below)
+    return np.concatenate([lower, upper, top[:, :1]], axis=1), gamma
+
+
+def _request_values(result: RunResult, g: _Grouping, targets: list[float], nth: np.ndarray,
+                    gamma: np.ndarray) -> dict[str, np.ndarray]:
+    """``request_metrics`` (without the realism part) of every group of ``g`` at once.
+
+    One array per metric, indexed by group number. Sums are added in record order, so a
+    mean may differ from ``request_metrics`` in its last bits (summation order);
+    percentiles are numpy's default ('linear') method on each group's order statistics.
+    """
+    t0, t1 = window(result)
+    cats, levels = len(OUTCOMES) + 1, len(targets) + 1
     # [group, outcome (7: not measured), started in window, targets missed, same day]
-    every = _count(combined, size * width).reshape(size, cats, 2, levels, 2)
-    del combined
+    every = g.every.reshape(g.size, cats, 2, levels, 2)
     both = every.sum(axis=(3, 4))
     counts = both.sum(axis=2)[:, :len(OUTCOMES)]
     n = counts.sum(axis=1)
@@ -275,33 +427,11 @@ def _grouped_request_metrics(result: RunResult, key: np.ndarray, size: int,
     as_float = counts.astype(float)
     for k, name in enumerate(OUTCOMES if _extended(result) else OUTCOMES[:UNSERVED + 1]):
         out[name] = as_float[:, k]
-    wait = base["wait"]
-    ks = key[base["served"]]  # the group of each wait
     ns = counts[:, SERVED]
     has = ns > 0
-    # numpy.percentile's 'linear' method, step for step: the neighbours of each virtual
-    # index (the largest wait at or past the end) and the interpolation weight
-    virtual = np.outer(ns - 1, np.true_divide([50, 90, 95], 100))
-    below = np.floor(virtual)
-    last = virtual >= (ns - 1)[:, None]
-    top = np.broadcast_to((ns - 1)[:, None], virtual.shape)
-    lower = np.where(last, top, below).astype(np.intp)
-    upper = np.where(last, top, below + 1).astype(np.intp)
-    gamma = virtual - np.where(last, -1.0, below)
-    # each group's waits side by side (a stable radix sort of the group numbers), then
-    # partitioned around the order statistics needed: O(records), no sort of the waits
-    grouped = wait[np.argsort(ks.astype(np.int16) if size < 2**15 else ks, kind="stable")]
-    first = np.cumsum(ns) - ns
-    kth = np.concatenate([lower, upper, top[:, :1]], axis=1)
-    starts, lengths = first.tolist(), ns.tolist()
-    for g in np.flatnonzero(ns > 1).tolist():
-        grouped[starts[g]:starts[g] + lengths[g]].partition(kth[g])
-    # every group's order statistics in one lookup: lower (3), upper (3), the largest
-    nth = (grouped[np.where(has[:, None], first[:, None] + kth, 0)] if len(grouped)
-           else np.zeros(kth.shape))
     a, b = nth[:, :3], nth[:, 3:6]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["wait_mean_min"] = np.where(has, _count(ks, size, wait) / ns, np.nan)
+        out["wait_mean_min"] = np.where(has, g.totals["wait"] / ns, np.nan)
         diff = b - a
         value = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
         value = np.where(has[:, None], value, np.nan)
@@ -312,29 +442,29 @@ def _grouped_request_metrics(result: RunResult, key: np.ndarray, size: int,
         served = every[:, SERVED]  # [group, in window, targets missed, same day]
         within = served.sum(axis=(1, 3)).cumsum(axis=1)  # [group, k]: missed at most k
         for target in result.scenario.metrics.targets_min:
-            ok = within[:, base["targets"].index(target)]
+            ok = within[:, targets.index(target)]
             out[f"share_within_{target:g}_min"] = np.where(decided > 0, ok / decided, np.nan)
         same = served[:, :, :, 1].sum(axis=(1, 2))
         out["share_same_day"] = np.where(decided > 0, same / decided, np.nan)
         out["abandonment_rate"] = np.where(n > 0, counts[:, ABANDONED] / n, np.nan)
-    out["throughput_per_day"] = both[:, :, 1].sum(axis=1) / base["days"]
-    out["queue_length_mean"] = _count(key, size, base["overlap"]) / base["window"]
+    out["throughput_per_day"] = both[:, :, 1].sum(axis=1) / ((t1 - t0) / 1440.0)
+    out["queue_length_mean"] = g.totals["overlap"] / (t1 - t0)
     return out
 
 
-def _grouped_capacity_metrics(key: np.ndarray, size: int, base: dict[str, Any],
-                              on_duty: np.ndarray) -> dict[str, np.ndarray]:
+def _capacity_values(result: RunResult, g: _Grouping,
+                     on_duty: np.ndarray) -> dict[str, np.ndarray]:
     """``capacity_metrics`` (without the booking part) of every group's pools at once."""
-    kc = key[base["pool"]]
-    overtime = _count(kc[base["ot_in_window"]], size, base["ot"])
+    t0, t1 = window(result)
+    overtime = g.totals["ot"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        util = np.where(on_duty > 0, _count(kc, size, base["busy"]) / on_duty, np.nan)
+        util = np.where(on_duty > 0, g.totals["busy"] / on_duty, np.nan)
     return {
         "on_duty_hours": on_duty / 60.0,
         "utilisation": util,
         "overtime_min": overtime,
-        "overtime_min_per_day": overtime / base["days"],
-        "overtime_consults": _count(kc[base["ot_consult"]], size).astype(float),
+        "overtime_min_per_day": overtime / ((t1 - t0) / 1440.0),
+        "overtime_consults": g.totals["ot_consults"].astype(float),
     }
 
 
@@ -345,93 +475,108 @@ def _lists(values: dict[str, np.ndarray]) -> dict[str, list[float]]:
 def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[Row]:
     """The tidy summary: one row per (metric, group_by, group) with its value.
 
-    Every grouping is computed at once from per-record arrays (a few bincounts and one
-    sort of the waits), so the cost follows the number of records, not of groups; the
-    optional mechanisms' metrics (booking, failures, PHC tier, follow-ups, priorities)
-    are computed group by group, and only when the scenario switches them on.
+    Every grouping is computed at once, in one pass over the records a block at a time
+    (bincounts and record-order sums), then one sort of the waits: the cost follows the
+    number of records, not of groups, and the temporaries stay small beside the records.
+    The optional mechanisms' metrics (booking, failures, PHC tier, follow-ups,
+    priorities) are computed group by group, and only when the scenario switches them on.
     """
     rows: list[Row] = []
-    r = result.records
 
     def emit(group_by: str, group: str, values: dict[str, float]) -> None:
         rows.extend([{"metric": m, "group_by": group_by, "group": group, "value": v}
                      for m, v in values.items()])
 
     pools = sorted(result.duty)
-    base = _shared_arrays(result, pools)
     t0, t1 = window(result)
     duty = {p: result.duty[p].on_duty_minutes(t0, t1) for p in pools}
     extended = _extended(result)
-    everyone = np.zeros(len(r), dtype=np.intp)
-    values = {m: v[0] for m, v in
-              _lists(_grouped_request_metrics(result, everyone, 1, base)).items()}
+    by = list(by)
+    by += extra_groups(result, by)
+    groupings = [_grouping(result, g) for g in ("all", *by, "hub_specialty")]
+    waits, served_keys, targets = _accumulate(result, pools, groupings)
+    request = [g for g in groupings if g.requests]
+    positions = [_percentile_positions(
+        g.every.reshape(g.size, -1, 2, len(targets) + 1, 2)[:, SERVED].sum(axis=(1, 2, 3)))
+        for g in request]
+    nths = _order_statistics(waits, served_keys, request, [k for k, _ in positions])
+    del waits, served_keys
+    req_of = {g.name: _lists(_request_values(result, g, targets, nth, gamma))
+              for g, nth, (_, gamma) in zip(request, nths, positions, strict=True)}
+
+    def on_duty_of(g: _Grouping) -> tuple[np.ndarray, dict[int, list[tuple[int, int]]]]:
+        """Each group's on-duty minutes (summed in the pools' order) and its pools."""
+        if g.name == "all":
+            group_pools = {0: pools}
+        elif g.name == "hub_specialty":
+            n_s = len(result.scenario.specialties)
+            group_pools = {h * n_s + s + 1: [(h, s)] for h, s in pools}
+        else:
+            side = 0 if g.name == "hub" else 1
+            group_pools = {code: [p for p in pools if p[side] == code] for code, _ in g.groups
+                           if g.name == "specialty" or code >= 0}
+        on_duty = np.zeros(g.size)
+        for code, ps in group_pools.items():
+            on_duty[code - g.lo] = sum(duty[p] for p in ps)
+        return on_duty, group_pools
+
+    everyone, *grouped, pooled = groupings
+    values = {m: v[0] for m, v in req_of["all"].items()}
     if extended:
         values |= realism_metrics(result, slice(None))
-    on_duty = np.array([sum(duty[p] for p in pools)])  # in the pools' order, as before
-    values |= {m: v[0] for m, v in
-               _lists(_grouped_capacity_metrics(everyone, 1, base, on_duty)).items()}
+    values |= {m: v[0] for m, v in _lists(_capacity_values(
+        result, everyone, on_duty_of(everyone)[0])).items()}
     if result.tables:
         values |= booking_capacity_metrics(result, pools)
     emit("all", "all", values)
-    is_measured = measured(result)
-    by = list(by)
-    by += extra_groups(result, by)
-    for g in by:
-        codes, groups = _group_codes(result, g)
-        lo, size = _codes_range(codes, groups)
-        key = codes - lo if lo else codes  # codes is a fresh array: no copy needed
-        req = _lists(_grouped_request_metrics(result, key, size, base))
+    is_measured = measured(result) if extended or "tier" in by or "priority" in by else None
+    for g in grouped:
+        name, lo = g.name, g.lo
+        req = req_of[name]
         cap: dict[str, list[float]] = {}
         group_pools: dict[int, list[tuple[int, int]]] = {}
-        if g in ("hub", "specialty"):
-            side = 0 if g == "hub" else 1
-            group_pools = {code: [p for p in pools if p[side] == code] for code, _ in groups
-                           if g == "specialty" or code >= 0}
-            on_duty = np.zeros(size)
-            for code, ps in group_pools.items():
-                on_duty[code - lo] = sum(duty[p] for p in ps)  # in the pools' order
-            cap = _lists(_grouped_capacity_metrics(key, size, base, on_duty))
-        per_group = extended or bool(result.tables) or g in ("tier", "priority")
-        members = _members(codes) if per_group else None
+        if g.capacity:
+            on_duty, group_pools = on_duty_of(g)
+            cap = _lists(_capacity_values(result, g, on_duty))
+        per_group = extended or bool(result.tables) or name in ("tier", "priority")
         if not per_group:  # the common case: each group's rows straight from the arrays
             req_items, cap_items = list(req.items()), list(cap.items())
             arrivals = req["arrivals"]
-            for code, name in groups:
+            for code, label in g.groups:
                 i = code - lo
-                rows.extend([{"metric": m, "group_by": g, "group": name, "value": v[i]}
+                rows.extend([{"metric": m, "group_by": name, "group": label, "value": v[i]}
                              for m, v in (req_items if arrivals[i] > 0 else ())])
                 if code in group_pools:
-                    rows.extend([{"metric": m, "group_by": g, "group": name, "value": v[i]}
+                    rows.extend([{"metric": m, "group_by": name, "group": label, "value": v[i]}
                                  for m, v in cap_items])
             continue
-        for code, name in groups:
+        members = _members(_group_codes(result, name)[0])
+        for code, label in g.groups:
             i = code - lo
             values = {}
             if req["arrivals"][i] > 0:
                 values = {m: v[i] for m, v in req.items()}
-                if extended and members is not None:
+                if extended:
                     values |= realism_metrics(result, members(code))
             if code in group_pools:
                 values |= {m: v[i] for m, v in cap.items()}
                 if result.tables:
                     values |= booking_capacity_metrics(result, group_pools[code])
-            elif g in ("tier", "priority") and members is not None:
+            elif name in ("tier", "priority") and is_measured is not None:
                 at = members(code)
-                values |= group_extra_metrics(result, g, code, at, bool(is_measured[at].any()))
+                values |= group_extra_metrics(result, name, code, at,
+                                              bool(is_measured[at].any()))
             if values:
-                emit(g, name, values)
-    hubs, specs = result.scenario.hub_ids, result.scenario.specialty_names
-    key = np.where(r.hub >= 0, r.hub.astype(np.intp) * len(specs) + r.specialty + 1, 0)
-    on_duty = np.zeros(len(hubs) * len(specs) + 1)
-    for h, s in pools:
-        on_duty[h * len(specs) + s + 1] = duty[(h, s)]
-    cap = _lists(_grouped_capacity_metrics(key, len(on_duty), base, on_duty))
-    for h, s in pools:
-        i = h * len(specs) + s + 1
-        values = {m: v[i] for m, v in cap.items()}
+                emit(name, label, values)
+    on_duty, group_pools = on_duty_of(pooled)
+    cap = _lists(_capacity_values(result, pooled, on_duty))
+    for code, label in pooled.groups:
+        if code not in group_pools:
+            continue
+        values = {m: v[code] for m, v in cap.items()}
         if result.tables:
-            values |= booking_capacity_metrics(result, [(h, s)])
-        emit("hub_specialty", f"{hubs[h]}/{specs[s]}", values)
+            values |= booking_capacity_metrics(result, group_pools[code])
+        emit("hub_specialty", label, values)
     return rows
 
 
