@@ -172,20 +172,70 @@ def expected_arrivals(scenario: Scenario) -> float:
                for s in sources(scenario))
 
 
+def _times_by_grid(scenario: Scenario, srcs: list[Source],
+                   streams: Streams) -> list[np.ndarray]:
+    """Every source's arrival times; sources with the same hours and profile at once.
+
+    The same numbers as ``arrival_times(rate_segments(...))`` source by source: the rate
+    arithmetic is elementwise, each source's cumulative intensity is summed in the same
+    order, and each source draws from its own stream.
+    """
+    out: list[np.ndarray] = [np.empty(0)] * len(srcs)
+    groups: dict[tuple[int, int], list[int]] = {}  # by (hours, profile) object
+    for i, src in enumerate(srcs):
+        groups.setdefault((id(src.hours), id(src.profile)), []).append(i)
+    for members in groups.values():
+        first = srcs[members[0]]
+        grid = day_grid(scenario, first.hours, first.profile)
+        t0, t1, factor, share, length = grid
+        per_day = np.asarray([srcs[i].per_day for i in members])
+        volume = (per_day * scenario.demand.growth)[:, None] * factor[None, :]
+        rate = (volume[:, :, None] * share / length).reshape(len(members), -1)
+        keep = rate > 0
+        if not (keep == keep[0]).all():  # some rates vanish for some sources only
+            for i in members:
+                seg = rate_segments(scenario, srcs[i].hours, srcs[i].profile,
+                                    srcs[i].per_day, grid)
+                out[i] = arrival_times(seg, streams(f"arrivals/{srcs[i].name}"),
+                                       srcs[i].profile.process)
+            continue
+        if not keep[0].any():
+            continue
+        seg_t0 = t0[keep[0]]
+        rate = rate[:, keep[0]]
+        width = seg_t0.size
+        mass = (t1[keep[0]] - seg_t0) * rate
+        lam_end = np.cumsum(mass, axis=1)
+        lam_start = (lam_end - mass).ravel()
+        us, ks = [], []
+        for j, (i, total) in enumerate(zip(members, lam_end[:, -1].tolist(), strict=True)):
+            if first.profile.process == "regular":
+                u = np.arange(1.0, np.floor(total) + 1.0)
+            else:
+                rng = streams(f"arrivals/{srcs[i].name}")
+                u = np.sort(rng.uniform(0.0, total, rng.poisson(total)))
+            k = np.searchsorted(lam_end[j], u, side="left")
+            np.minimum(k, width - 1, out=k)
+            us.append(u)
+            ks.append(k)
+        local = np.concatenate(ks)
+        flat = local + np.repeat(np.arange(len(members)) * width, [len(k) for k in ks])
+        u = np.concatenate(us)
+        times = seg_t0[local] + (u - lam_start[flat]) / rate.ravel()[flat]
+        for i, part in zip(members, np.split(times, np.cumsum([len(k) for k in ks])[:-1]),
+                           strict=True):
+            out[i] = part
+    return out
+
+
 def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     """Draw every request of one run, with all its staffing-independent attributes."""
     spec_index = {s: i for i, s in enumerate(scenario.specialties)}
     srcs = sources(scenario)
-    grids: dict[tuple[int, int], DayGrid] = {}  # by (hours, profile) object: shared by sources
     mixes: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # by mix object: codes, their CDF
     times, specs, spokes = [], [], []
-    for src in srcs:
-        key = (id(src.hours), id(src.profile))
-        if key not in grids:
-            grids[key] = day_grid(scenario, src.hours, src.profile)
-        seg = rate_segments(scenario, src.hours, src.profile, src.per_day, grids[key])
+    for src, t in zip(srcs, _times_by_grid(scenario, srcs, streams), strict=True):
         name = src.name
-        t = arrival_times(seg, streams(f"arrivals/{name}"), src.profile.process)
         n = len(t)
         if id(src.mix) not in mixes:
             names = [s for s, p in src.mix.items() if p > 0]

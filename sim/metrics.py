@@ -261,6 +261,11 @@ def _grouping(result: RunResult, by: str) -> _Grouping:
     return _Grouping(by, groups, lo, size, key, True, by in ("hub", "specialty"))
 
 
+def _add_first(out: np.ndarray, keys: np.ndarray, weights: np.ndarray) -> None:
+    """``np.add.at(out, keys, weights)`` for an ``out`` of zeros, by a faster bincount."""
+    out += np.bincount(keys, weights, minlength=len(out))
+
+
 PASS_ROWS = 1 << 14
 """Records per block of the summary's pass: its temporaries are a few blocks in size."""
 
@@ -304,6 +309,8 @@ def _accumulate(result: RunResult, pools: list[tuple[int, int]],
     at = 0
     for a in range(0, n, PASS_ROWS):
         rows = slice(a, a + PASS_ROWS)
+        # the first block's sums start from zero: bincount adds in record order too
+        add = _add_first if a == 0 else np.add.at
         arrival, start, outcome = r.arrival[rows], r.start[rows], r.outcome[rows]
         meas = arrival >= result.warmup
         is_served = outcome == SERVED
@@ -341,15 +348,15 @@ def _accumulate(result: RunResult, pools: list[tuple[int, int]],
                 combined += category
                 g.every += np.bincount(combined, minlength=g.size * width)
                 ks = key[served]
-                np.add.at(g.totals["wait"], ks, wait)
-                np.add.at(g.totals["overlap"], key, overlap)
+                add(g.totals["wait"], ks, wait)
+                add(g.totals["overlap"], key, overlap)
                 served_keys[i, at:at + len(wait)] = ks
                 i += 1
             if g.capacity:
                 kc = key[pool]
-                np.add.at(g.totals["busy"], kc, busy)
+                add(g.totals["busy"], kc, busy)
                 late_keys = kc[late]
-                np.add.at(g.totals["ot"], late_keys, late_min)
+                add(g.totals["ot"], late_keys, late_min)
                 g.totals["ot_consults"] += np.bincount(late_keys, minlength=g.size)
         at += len(wait)
     return waits, served_keys, targets
@@ -408,18 +415,20 @@ def _percentile_positions(ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([lower, upper, top[:, :1]], axis=1), gamma
 
 
-def _request_values(result: RunResult, g: _Grouping, targets: list[float], nth: np.ndarray,
+def _request_values(result: RunResult, every: np.ndarray, totals: dict[str, np.ndarray],
+                    targets: list[float], nth: np.ndarray,
                     gamma: np.ndarray) -> dict[str, np.ndarray]:
-    """``request_metrics`` (without the realism part) of every group of ``g`` at once.
+    """``request_metrics`` (without the realism part) of many groups at once.
 
-    One array per metric, indexed by group number. Sums are added in record order, so a
-    mean may differ from ``request_metrics`` in its last bits (summation order);
-    percentiles are numpy's default ('linear') method on each group's order statistics.
+    ``every`` counts each group's records by [group, outcome (7: not measured), consult
+    started in the window, targets missed, same day]; ``totals`` holds each group's
+    summed waits and time queued; ``nth`` and ``gamma`` its order statistics and
+    interpolation weights (``_percentile_positions``). One array per metric, indexed like
+    the groups. Sums are added in record order, so a mean may differ from
+    ``request_metrics`` in its last bits (summation order); percentiles are numpy's
+    default ('linear') method on each group's order statistics.
     """
     t0, t1 = window(result)
-    cats, levels = len(OUTCOMES) + 1, len(targets) + 1
-    # [group, outcome (7: not measured), started in window, targets missed, same day]
-    every = g.every.reshape(g.size, cats, 2, levels, 2)
     both = every.sum(axis=(3, 4))
     counts = both.sum(axis=2)[:, :len(OUTCOMES)]
     n = counts.sum(axis=1)
@@ -431,7 +440,7 @@ def _request_values(result: RunResult, g: _Grouping, targets: list[float], nth: 
     has = ns > 0
     a, b = nth[:, :3], nth[:, 3:6]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["wait_mean_min"] = np.where(has, g.totals["wait"] / ns, np.nan)
+        out["wait_mean_min"] = np.where(has, totals["wait"] / ns, np.nan)
         diff = b - a
         value = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
         value = np.where(has[:, None], value, np.nan)
@@ -448,7 +457,7 @@ def _request_values(result: RunResult, g: _Grouping, targets: list[float], nth: 
         out["share_same_day"] = np.where(decided > 0, same / decided, np.nan)
         out["abandonment_rate"] = np.where(n > 0, counts[:, ABANDONED] / n, np.nan)
     out["throughput_per_day"] = both[:, :, 1].sum(axis=1) / ((t1 - t0) / 1440.0)
-    out["queue_length_mean"] = g.totals["overlap"] / (t1 - t0)
+    out["queue_length_mean"] = totals["overlap"] / (t1 - t0)
     return out
 
 
@@ -496,13 +505,18 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
     groupings = [_grouping(result, g) for g in ("all", *by, "hub_specialty")]
     waits, served_keys, targets = _accumulate(result, pools, groupings)
     request = [g for g in groupings if g.requests]
-    positions = [_percentile_positions(
-        g.every.reshape(g.size, -1, 2, len(targets) + 1, 2)[:, SERVED].sum(axis=(1, 2, 3)))
-        for g in request]
-    nths = _order_statistics(waits, served_keys, request, [k for k, _ in positions])
+    # every request grouping's groups side by side: one set of array operations for all
+    offsets = np.cumsum([0] + [g.size for g in request]).tolist()
+    every = np.concatenate([g.every for g in request]).reshape(
+        offsets[-1], len(OUTCOMES) + 1, 2, len(targets) + 1, 2)
+    kth, gamma = _percentile_positions(every[:, SERVED].sum(axis=(1, 2, 3)))
+    nth = np.concatenate(_order_statistics(waits, served_keys, request,
+                                           np.split(kth, offsets[1:-1])))
     del waits, served_keys
-    req_of = {g.name: _lists(_request_values(result, g, targets, nth, gamma))
-              for g, nth, (_, gamma) in zip(request, nths, positions, strict=True)}
+    totals = {k: np.concatenate([g.totals[k] for g in request]) for k in ("wait", "overlap")}
+    stacked = _lists(_request_values(result, every, totals, targets, nth, gamma))
+    req_of = {g.name: {m: v[a:b] for m, v in stacked.items()}
+              for g, a, b in zip(request, offsets, offsets[1:], strict=False)}
 
     def on_duty_of(g: _Grouping) -> tuple[np.ndarray, dict[int, list[tuple[int, int]]]]:
         """Each group's on-duty minutes (summed in the pools' order) and its pools."""

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.demand import draw_arrivals, rate_segments
-from sim.loader import load_scenario
+from sim.demand import _times_by_grid, arrival_times, draw_arrivals, rate_segments, sources
+from sim.loader import apply_overrides, load_scenario
 from sim.scenario import WEEKDAYS
 from sim.streams import Streams
 
@@ -55,3 +55,23 @@ def test_arrivals_are_sorted_and_reproducible() -> None:
     assert np.all(np.diff(a.time) >= 0)
     for col in ("time", "specialty", "spoke", "district", "consult"):
         assert np.array_equal(getattr(a, col), getattr(b, col))
+
+
+@pytest.mark.parametrize("over", [{}, {"demand.d2d.process": "regular"},
+                                  {"demand.growth": 0.0},
+                                  # rates that underflow to 0 for the smaller sources only
+                                  {"calendar.horizon_days": 3, "calendar.warmup_days": 0,
+                                   "calendar.holidays": [], "demand.growth": 5e-322}])
+@pytest.mark.parametrize("name", ["himachal-baseline.yaml", "himachal-curfew-hours.yaml"])
+def test_sources_sharing_a_grid_draw_as_they_would_one_by_one(name: str, over: dict) -> None:
+    """``draw_arrivals`` handles the sources with the same hours and profile together."""
+    sc = load_scenario(SCENARIOS / name)
+    sc = apply_overrides(sc, over, source="<test>") if over else sc
+    srcs = sources(sc)
+    together = _times_by_grid(sc, srcs, Streams(5))
+    streams = Streams(5)
+    for src, got in zip(srcs, together, strict=True):
+        seg = rate_segments(sc, src.hours, src.profile, src.per_day)
+        want = arrival_times(seg, streams(f"arrivals/{src.name}"), src.profile.process)
+        assert got.tobytes() == want.tobytes(), src.name
+    assert sum(map(len, together)) > 0 or sc.demand.growth < 1e-300
