@@ -273,11 +273,16 @@ def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
             np.concatenate(specs or [np.empty(0, np.int16)])]
     order = np.argsort(cols[0], kind="stable")
     time, channel, spoke, stype, district, spec = (c[order] for c in cols)
+    del cols, order  # peak memory
     n = len(time)
     consult = np.empty(n)
-    for name, s in scenario.specialties.items():
-        idx = np.flatnonzero(spec == spec_index[name])
+    # each specialty's requests in arrival order (a stable radix sort of the codes)
+    by_spec = np.argsort(spec, kind="stable")
+    ends = np.cumsum(np.bincount(spec, minlength=len(spec_index))).tolist()
+    for (name, s), lo, hi in zip(scenario.specialties.items(), [0, *ends], ends, strict=False):
+        idx = by_spec[lo:hi]
         consult[idx] = s.consult.sample(streams(f"consult/{name}"), len(idx))
+    del by_spec
     pat = scenario.queue.patience
     patience = np.full(n, np.inf) if pat is None else pat.sample(streams("patience"), n)
     return Arrivals(time, channel, spoke, stype, district, spec, consult, patience)

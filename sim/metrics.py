@@ -385,16 +385,21 @@ def _order_statistics(waits: np.ndarray, served_keys: np.ndarray, groupings: lis
         waits.sort()  # in place: the same values as waits[order]
     for g, row, k in zip(groupings, served_keys, kth, strict=True):
         # each group's waits side by side (a stable radix sort of the group numbers)
-        grouped = waits[np.argsort(row, kind="stable")]
+        by_group = np.argsort(row, kind="stable")
         ns = np.bincount(row, minlength=g.size)
         first = np.cumsum(ns) - ns
-        if not sort_once:  # partitioned around the order statistics needed
+        at = np.where((ns > 0)[:, None], first[:, None] + k, 0)
+        if not len(waits):
+            out.append(np.zeros(k.shape))
+        elif sort_once:  # each group's waits already ascending: read the positions
+            out.append(waits[by_group[at]])
+        else:  # partitioned around the order statistics needed
+            grouped = waits[by_group]
+            del by_group
             starts, lengths = first.tolist(), ns.tolist()
             for i in np.flatnonzero(ns > 1).tolist():
                 grouped[starts[i]:starts[i] + lengths[i]].partition(k[i])
-        has = ns > 0
-        out.append(grouped[np.where(has[:, None], first[:, None] + k, 0)] if len(grouped)
-                   else np.zeros(k.shape))
+            out.append(grouped[at])
     return out
 
 

@@ -72,7 +72,7 @@ def all_timelines(scenario: Scenario) -> dict[tuple[int, int], DutyTimeline]:
     Pools with the same sessions (times, weekdays, doctors) share one timeline object.
     """
     out = {}
-    made: dict[tuple[Any, ...], DutyTimeline] = {}
+    made: dict[tuple[Any, ...], tuple[DutyTimeline, bool]] = {}  # and whether ever on
     spec_index = {spec: s for s, spec in enumerate(scenario.specialties)}
     for h, hub in enumerate(scenario.hubs):
         by_spec: dict[int, list[Session]] = {}
@@ -80,11 +80,12 @@ def all_timelines(scenario: Scenario) -> dict[tuple[int, int], DutyTimeline]:
             by_spec.setdefault(spec_index[x.specialty], []).append(x)
         for s, sessions in sorted(by_spec.items()):
             key = tuple((x.start, x.end, x.weekdays, x.doctors) for x in sessions)
-            tl = made.get(key)
-            if tl is None:
-                tl = made[key] = sessions_timeline(scenario.calendar, sessions)
-            if tl.ever_on:
-                out[(h, s)] = tl
+            known = made.get(key)
+            if known is None:
+                tl = sessions_timeline(scenario.calendar, sessions)
+                known = made[key] = (tl, tl.ever_on)
+            if known[1]:
+                out[(h, s)] = known[0]
     return out
 
 
