@@ -149,7 +149,7 @@ class Streams:
         self._prefix: list[int] | None = None
         if isinstance(root.entropy, int) and all(isinstance(k, int) for k in root.spawn_key):
             run = _words(root.entropy)
-            run += [0] * (root.pool_size - len(run))
+            run += [0] * (_POOL - len(run))  # padded to the streams' own pool, not root's
             self._prefix = run + [w for k in (*root.spawn_key, 0x5EED) for w in _words(k)]
         self._mixed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # by prepare
 

@@ -34,6 +34,13 @@ def test_replications_and_unusual_roots() -> None:
     for root in (replication_seed(42, 3), np.random.SeedSequence(7)):
         assert np.array_equal(Streams(root)("consult/medicine").random(5),
                               slow(root, "consult/medicine").random(5))
+    # a root with a larger pool: each stream's SeedSequence still has the default one
+    root = np.random.SeedSequence(3, pool_size=8)
+    assert Streams(root)._prefix is not None
+    assert same(Streams(root)("x"), slow(root, "x"))
+    s8 = Streams(root)
+    s8.prepare(["x", "y"])
+    assert same(s8("y"), slow(root, "y"))
     # a root built from a list of words has no fast path: it takes SeedSequence's own
     root = np.random.SeedSequence([1, 2, 3])
     assert Streams(root)._prefix is None
