@@ -104,11 +104,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             max_replications=args.max_replications, jobs=args.jobs, executor=args.executor,
             out=out, plot=False, records=not args.no_records, progress=not args.quiet,
             command="run", arguments=_arguments(args))
+    size = f"{len(exp.first.records):,} requests, " if exp.first is not None else ""
+    exp.first = None  # the plots read the records back: a national-size run's go first
     if not args.no_plot:  # after the run, so the plots show the replicated summary
         _plot_into(out)
     elapsed = time.perf_counter() - t0
     if not args.quiet:
-        size = f"{len(exp.first.records):,} requests, " if exp.first is not None else ""
         reps = f"{exp.n} replications" if exp.n > 1 else "1 run"
         print(f"{scenario.name}: {reps} over {scenario.calendar.horizon_days} days "
               f"(warm-up {scenario.calendar.warmup_days:g}), {size}seed {exp.seed}, "
