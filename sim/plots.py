@@ -112,6 +112,23 @@ def records_table(result: RunResult) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in result.decoded().items()}
 
 
+def rows_by(values: Any) -> dict[str, np.ndarray]:
+    """Row numbers (increasing) of each distinct value of a column, by the value's name.
+
+    One hash pass (``pandas.factorize``) and one stable radix sort, instead of comparing
+    the whole column with each value: category columns read back from records are object
+    arrays, whose comparisons cost a Python call per row. Missing values are left out.
+    """
+    import pandas as pd
+
+    codes, names = pd.factorize(np.asarray(values))
+    small = len(names) < 2**15 - 1
+    keys = (codes + 1).astype(np.int16) if small else codes + 1  # 0: missing
+    order = np.argsort(keys, kind="stable")
+    bounds = np.cumsum(np.bincount(keys, minlength=len(names) + 1)).tolist()
+    return {str(name): order[bounds[i]:bounds[i + 1]] for i, name in enumerate(names.tolist())}
+
+
 def served_waits(records: Columns, warmup_min: float = 0.0,
                  by: str | None = None) -> dict[str, np.ndarray]:
     """Waits (minutes) of served requests that arrived after the warm-up, by a column."""
@@ -119,8 +136,10 @@ def served_waits(records: Columns, warmup_min: float = 0.0,
     wait = records["start"] - records["arrival"]
     if by is None:
         return {"all": wait[served]}
-    groups = np.asarray(records[by])
-    return {str(g): wait[served & (groups == g)] for g in sorted(set(groups[served].tolist()))}
+    rows = np.flatnonzero(served)
+    wait = wait[rows]
+    groups = rows_by(np.asarray(records[by])[rows])
+    return {g: wait[groups[g]] for g in sorted(groups)}
 
 
 def waits_by(result: RunResult, by: str = "specialty") -> dict[str, np.ndarray]:
@@ -290,8 +309,8 @@ def queue_length(records: Columns, horizon_min: float, warmup_min: float = 0.0,
                  by: str = "hub", title: str = "Requests waiting over simulated time") -> Figure:
     """Number of requests waiting (arrival to queue exit) over time, total and per group."""
     exits = queue_exit(records, horizon_min)
-    groups = np.asarray(records[by])
-    names = sorted(set(groups.tolist()))
+    rows = rows_by(records[by])
+    names = sorted(rows)
     colours = _palette(names)
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     ax = fig.add_subplot()
@@ -300,7 +319,7 @@ def queue_length(records: Columns, horizon_min: float, warmup_min: float = 0.0,
             linewidth=1.0, label="all")
     if len(names) > 1:
         for g in names:
-            m = groups == g
+            m = rows[g]
             t, n = thin_steps(*queue_length_series(records["arrival"][m], exits[m]))
             ax.step(np.r_[0.0, t] / 1440.0, np.r_[0.0, n], where="post", color=colours[g],
                     linewidth=0.8, label=f"{by} {g}")
@@ -642,11 +661,13 @@ def run_figures(folder: Path, label: str = "") -> dict[str, Callable[[], Figure]
 
         def ecdf() -> Figure:
             panels = {"all hubs": served_waits(rec, warmup, "specialty")}
-            hubs = sorted(set(rec["hub"][rec["outcome"] == "served"].tolist()))
-            for h in hubs:
-                m = np.asarray(rec["hub"]) == h
-                panels[f"hub {h}"] = served_waits({k: v[m] for k, v in rec.items()},
-                                                  warmup, "specialty")
+            served = np.asarray(rec["outcome"]) == "served"
+            rows = rows_by(rec["hub"])
+            for h in sorted(rows):
+                m = rows[h]
+                if served[m].any():
+                    panels[f"hub {h}"] = served_waits({k: v[m] for k, v in rec.items()},
+                                                      warmup, "specialty")
             return wait_ecdf(panels, targets, f"{name}: share of consults seen within a time")
 
         figs["wait_by_specialty"] = lambda: wait_distribution(

@@ -24,6 +24,7 @@ from sim.plots import (
     queue_length,
     queue_length_series,
     records_table,
+    rows_by,
     served_waits,
     sweep_curves,
     utilisation_heatmap,
@@ -95,6 +96,27 @@ def test_served_waits_match_the_records(run: Any, rec: dict[str, np.ndarray]) ->
     assert total == lookup(summary_rows(run, by=()), "served")
     assert np.isclose(np.mean(np.concatenate(list(waits.values()))),
                       lookup(summary_rows(run, by=()), "wait_mean_min"))
+
+
+def test_rows_by_gives_each_values_rows_as_a_mask_would() -> None:
+    rng = np.random.default_rng(4)
+    names = np.asarray(["b", "a", "(state pool)", "c"], dtype=object)
+    values = names[rng.integers(0, 4, 5000)]
+    values[rng.random(5000) < 0.01] = None  # missing values belong to no group
+    rows = rows_by(values)
+    assert set(rows) == {"a", "b", "c", "(state pool)"}
+    for name, at in rows.items():
+        assert np.array_equal(at, np.flatnonzero(values == name)), name
+    assert rows_by(np.asarray([], dtype=object)) == {}
+
+
+def test_served_waits_match_a_mask_per_group(run: Any, rec: dict[str, np.ndarray]) -> None:
+    served = (rec["outcome"] == "served") & (rec["arrival"] >= run.warmup)
+    for by in ("specialty", "hub", "district"):
+        got = served_waits(rec, run.warmup, by)
+        assert list(got) == sorted(set(rec[by][served].tolist()))
+        for g, w in got.items():
+            assert np.array_equal(w, (rec["start"] - rec["arrival"])[served & (rec[by] == g)])
 
 
 def test_wait_ecdf_has_one_panel_per_hub_and_a_curve_per_specialty(
