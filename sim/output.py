@@ -218,7 +218,7 @@ def write_run(result: RunResult, out: Path, plot: bool = True,
               records: bool = True) -> dict[str, Path]:
     """Write one run's outputs to ``out`` and return what was written, by role.
 
-    ``records=False`` skips records.csv.gz (about 7 s per million requests to write).
+    ``records=False`` skips records.csv.gz (5-6 s per million requests to write).
     """
     from sim.metrics import summary_rows
 
