@@ -103,16 +103,20 @@ def rate_segments(scenario: Scenario, hours: Clock, profile: Profiles, per_day: 
     return Segments(t0[keep], t1[keep], rate[keep])
 
 
+def _unit_points(total: float, rng: np.random.Generator | None, process: str) -> np.ndarray:
+    """The unit-rate points in [0, total), sorted: Poisson, or the integers for ``regular``."""
+    if process == "regular":
+        return np.arange(1.0, np.floor(total) + 1.0)
+    assert rng is not None
+    return np.sort(rng.uniform(0.0, total, rng.poisson(total)))
+
+
 def arrival_times(seg: Segments, rng: np.random.Generator, process: str) -> np.ndarray:
     """Arrival times of one source: unit-rate points mapped by the inverse intensity."""
     if len(seg.t0) == 0:
         return np.empty(0)
     lam_end = np.cumsum((seg.t1 - seg.t0) * seg.rate)
-    total = float(lam_end[-1])
-    if process == "regular":
-        u = np.arange(1.0, np.floor(total) + 1.0)
-    else:
-        u = np.sort(rng.uniform(0.0, total, rng.poisson(total)))
+    u = _unit_points(float(lam_end[-1]), rng, process)
     k = np.minimum(np.searchsorted(lam_end, u, side="left"), len(lam_end) - 1)
     lam_start = lam_end - (seg.t1 - seg.t0) * seg.rate
     return seg.t0[k] + (u - lam_start[k]) / seg.rate[k]
@@ -208,12 +212,10 @@ def _times_by_grid(scenario: Scenario, srcs: list[Source],
         lam_end = np.cumsum(mass, axis=1)
         lam_start = (lam_end - mass).ravel()
         us, ks = [], []
+        process = first.profile.process
         for j, (i, total) in enumerate(zip(members, lam_end[:, -1].tolist(), strict=True)):
-            if first.profile.process == "regular":
-                u = np.arange(1.0, np.floor(total) + 1.0)
-            else:
-                rng = streams(f"arrivals/{srcs[i].name}")
-                u = np.sort(rng.uniform(0.0, total, rng.poisson(total)))
+            rng = streams(f"arrivals/{srcs[i].name}") if process != "regular" else None
+            u = _unit_points(total, rng, process)
             k = np.searchsorted(lam_end[j], u, side="left")
             np.minimum(k, width - 1, out=k)
             us.append(u)
