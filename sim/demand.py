@@ -205,10 +205,12 @@ def _times_by_grid(scenario: Scenario, srcs: list[Source],
             continue
         if not keep[0].any():
             continue
-        seg_t0 = t0[keep[0]]
-        rate = rate[:, keep[0]]
+        if keep[0].all():  # the usual case: no segment to drop
+            seg_t0, seg_t1 = t0, t1
+        else:
+            seg_t0, seg_t1, rate = t0[keep[0]], t1[keep[0]], rate[:, keep[0]]
         width = seg_t0.size
-        mass = (t1[keep[0]] - seg_t0) * rate
+        mass = (seg_t1 - seg_t0) * rate
         lam_end = np.cumsum(mass, axis=1)
         lam_start = (lam_end - mass).ravel()
         us, ks = [], []

@@ -503,7 +503,13 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
 
     pools = sorted(result.duty)
     t0, t1 = window(result)
-    duty = {p: result.duty[p].on_duty_minutes(t0, t1) for p in pools}
+    minutes: dict[int, float] = {}  # by timeline: pools with the same roster share one
+    duty: dict[tuple[int, int], float] = {}
+    for p in pools:
+        tl = result.duty[p]
+        if id(tl) not in minutes:
+            minutes[id(tl)] = tl.on_duty_minutes(t0, t1)
+        duty[p] = minutes[id(tl)]
     extended = _extended(result)
     by = list(by)
     by += extra_groups(result, by)
