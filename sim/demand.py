@@ -96,11 +96,21 @@ def rate_segments(scenario: Scenario, hours: Clock, profile: Profiles, per_day: 
 
     ``grid`` is ``day_grid(scenario, hours, profile)`` if already computed.
     """
-    t0, t1, factor, share, length = grid or day_grid(scenario, hours, profile)
-    volume = per_day * scenario.demand.growth * factor  # expected requests per day
-    rate = (volume[:, None] * share[None, :] / length[None, :]).ravel()
+    grid = grid or day_grid(scenario, hours, profile)
+    rate = _rates(scenario, grid, np.asarray([per_day]))[0]
     keep = rate > 0
-    return Segments(t0[keep], t1[keep], rate[keep])
+    return Segments(grid[0][keep], grid[1][keep], rate[keep])
+
+
+def _rates(scenario: Scenario, grid: DayGrid, per_day: np.ndarray) -> np.ndarray:
+    """Each segment's rate (per minute) for sources of ``per_day`` requests per open day.
+
+    One row per source; a segment's rate is its day's expected requests times its share of
+    the day, over its length.
+    """
+    _, _, factor, share, length = grid
+    volume = (per_day * scenario.demand.growth)[:, None] * factor[None, :]  # per day
+    return (volume[:, :, None] * share / length).reshape(len(per_day), -1)
 
 
 def _unit_points(total: float, rng: np.random.Generator | None, process: str) -> np.ndarray:
@@ -191,10 +201,8 @@ def _times_by_grid(scenario: Scenario, srcs: list[Source],
     for members in groups.values():
         first = srcs[members[0]]
         grid = day_grid(scenario, first.hours, first.profile)
-        t0, t1, factor, share, length = grid
-        per_day = np.asarray([srcs[i].per_day for i in members])
-        volume = (per_day * scenario.demand.growth)[:, None] * factor[None, :]
-        rate = (volume[:, :, None] * share / length).reshape(len(members), -1)
+        t0, t1 = grid[0], grid[1]
+        rate = _rates(scenario, grid, np.asarray([srcs[i].per_day for i in members]))
         keep = rate > 0
         if not (keep == keep[0]).all():  # some rates vanish for some sources only
             for i in members:

@@ -162,14 +162,17 @@ def capacity_metrics(result: RunResult, pools: Iterable[tuple[int, int]],
 
 def _group_codes(result: RunResult, by: str) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Each record's code in grouping ``by`` (int64), and the groups as (code, label)."""
-    r = result.records
-    codes = _codes(result, by, slice(None))
+    return _codes(result, by, slice(None)), _groups(result, by)
+
+
+def _groups(result: RunResult, by: str) -> list[tuple[int, str]]:
+    """The groups of grouping ``by`` as (code, label); hub -1 is the state-wide pool."""
     if by == "hour":
-        return codes, [(h, f"{h:02d}") for h in range(24)]
+        return [(h, f"{h:02d}") for h in range(24)]
     groups = [(k, name) for k, name in enumerate(result.labels()[by])]
-    if by == "hub" and np.any(r.hub < 0):
+    if by == "hub" and np.any(result.records.hub < 0):
         groups.append((-1, "(state pool)"))
-    return codes, groups
+    return groups
 
 
 def _codes(result: RunResult, by: str, rows: slice) -> np.ndarray:
@@ -239,13 +242,11 @@ def _grouping(result: RunResult, by: str) -> _Grouping:
         groups = [(h * n_s + s + 1, f"{hubs[h]}/{specs[s]}") for h in range(len(hubs))
                   for s in range(n_s)]
         return _Grouping(by, groups, 0, len(hubs) * n_s + 1, pool_key, False, True)
+    groups = _groups(result, by)
     if by == "hour":  # codes 0 to 23 (24 only if rounding ever reached it: never listed)
-        groups, lo, size = [(h, f"{h:02d}") for h in range(24)], 0, 25
+        lo, size = 0, 25
     else:
         col = getattr(r, by)
-        groups = [(k, name) for k, name in enumerate(result.labels()[by])]
-        if by == "hub" and len(col) and int(col.min()) < 0:
-            groups.append((-1, "(state pool)"))
         listed = [code for code, _ in groups]
         lo, hi = min(listed, default=0), max(listed, default=0)
         if len(col):
