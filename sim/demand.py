@@ -12,6 +12,7 @@ so that plans compared on the same seed see the same requests.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -195,9 +196,13 @@ def _times_by_grid(scenario: Scenario, srcs: list[Source],
     order, and each source draws from its own stream.
     """
     out: list[np.ndarray] = [np.empty(0)] * len(srcs)
-    groups: dict[tuple[int, int], list[int]] = {}  # by (hours, profile) object
+    keys: dict[tuple[int, int], tuple[Any, ...]] = {}  # by (hours, profile) object
+    groups: dict[tuple[Any, ...], list[int]] = {}  # by what the day grid is made of
     for i, src in enumerate(srcs):
-        groups.setdefault((id(src.hours), id(src.profile)), []).append(i)
+        ids = (id(src.hours), id(src.profile))
+        if ids not in keys:
+            keys[ids] = _grid_key(src.hours, src.profile)
+        groups.setdefault(keys[ids], []).append(i)
     for members in groups.values():
         first = srcs[members[0]]
         grid = day_grid(scenario, first.hours, first.profile)
@@ -227,17 +232,31 @@ def _times_by_grid(scenario: Scenario, srcs: list[Source],
             rng = streams(f"arrivals/{srcs[i].name}") if process != "regular" else None
             u = _unit_points(total, rng, process)
             k = np.searchsorted(lam_end[j], u, side="left")
-            np.minimum(k, width - 1, out=k)
             us.append(u)
             ks.append(k)
         local = np.concatenate(ks)
-        flat = local + np.repeat(np.arange(len(members)) * width, [len(k) for k in ks])
+        np.minimum(local, width - 1, out=local)
+        sizes = [len(k) for k in ks]
+        flat = local + np.repeat(np.arange(len(members)) * width, sizes)
         u = np.concatenate(us)
         times = seg_t0[local] + (u - lam_start[flat]) / rate.ravel()[flat]
-        for i, part in zip(members, np.split(times, np.cumsum([len(k) for k in ks])[:-1]),
-                           strict=True):
-            out[i] = part
+        lo = 0
+        for i, size in zip(members, sizes, strict=True):
+            out[i] = times[lo:lo + size]
+            lo += size
     return out
+
+
+def _grid_key(hours: Clock, profile: Profiles) -> tuple[Any, ...]:
+    """What ``day_grid`` and the arrival process depend on.
+
+    Sources with equal keys share one grid: the D2D and OPD channels of the baseline, say,
+    whose hours and profiles are separate objects of the same values.
+    """
+    return (hours.start, hours.end, hours.weekdays,
+            None if profile.hour_profile is None else tuple(profile.hour_profile),
+            tuple(profile.weekday_profile.get(w, 1.0) for w in WEEKDAYS),  # type: ignore[call-overload]
+            profile.process)
 
 
 def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:

@@ -962,8 +962,8 @@ def schedule_rosters(env: simpy.Environment, timelines: list[DutyTimeline],
     Duty times are whole minutes, so ``now + (t - now)`` lands exactly on ``t``.
     """
     parts = [(tl.times[1:], np.full(len(tl.times) - 1, p), tl.levels[1:])
-             for p, tl in enumerate(timelines)]
-    if not parts or not sum(len(x[0]) for x in parts):
+             for p, tl in enumerate(timelines) if len(tl.times) > 1]  # a 24/7 level: none
+    if not parts:
         return
     times, pools, levels = (np.concatenate(c) for c in zip(*parts, strict=True))
     order = np.lexsort((pools, times))
@@ -1002,8 +1002,10 @@ def plain_columns(arrival: np.ndarray, outcome: np.ndarray) -> dict[str, np.ndar
     """
     n = len(arrival)
 
-    def const(value: float, dtype: type) -> np.ndarray:
-        return np.broadcast_to(np.asarray(value, dtype=dtype), (n,))
+    def const(value: float, dtype: type) -> np.ndarray:  # np.broadcast_to, without its checks
+        view = np.ndarray((n,), dtype, np.asarray(value, dtype=dtype), 0, (0,))
+        view.flags.writeable = False
+        return view
 
     return {
         "priority": const(0, np.int8),

@@ -58,13 +58,19 @@ def test_arrivals_are_sorted_and_reproducible() -> None:
 
 
 @pytest.mark.parametrize("over", [{}, {"demand.d2d.process": "regular"},
+                                  # the same hours and profiles as D2D but another process
+                                  {"demand.opd.process": "regular"},
                                   {"demand.growth": 0.0},
                                   # rates that underflow to 0 for the smaller sources only
                                   {"calendar.horizon_days": 3, "calendar.warmup_days": 0,
                                    "calendar.holidays": [], "demand.growth": 5e-322}])
 @pytest.mark.parametrize("name", ["himachal-baseline.yaml", "himachal-curfew-hours.yaml"])
 def test_sources_sharing_a_grid_draw_as_they_would_one_by_one(name: str, over: dict) -> None:
-    """``draw_arrivals`` handles the sources with the same hours and profile together."""
+    """``draw_arrivals`` handles the sources with the same hours and profile together.
+
+    The baseline's OPD hours and profiles are separate objects equal to the D2D ones: the
+    two channels share one grid (unless their processes differ).
+    """
     sc = load_scenario(SCENARIOS / name)
     sc = apply_overrides(sc, over, source="<test>") if over else sc
     srcs = sources(sc)
