@@ -165,11 +165,15 @@ def _group_codes(result: RunResult, by: str) -> tuple[np.ndarray, list[tuple[int
     return _codes(result, by, slice(None)), _groups(result, by)
 
 
-def _groups(result: RunResult, by: str) -> list[tuple[int, str]]:
-    """The groups of grouping ``by`` as (code, label); hub -1 is the state-wide pool."""
+def _groups(result: RunResult, by: str,
+            labels: dict[str, list[str]] | None = None) -> list[tuple[int, str]]:
+    """The groups of grouping ``by`` as (code, label); hub -1 is the state-wide pool.
+
+    ``labels`` is ``result.labels()`` if already at hand.
+    """
     if by == "hour":
         return [(h, f"{h:02d}") for h in range(24)]
-    groups = [(k, name) for k, name in enumerate(result.labels()[by])]
+    groups = list(enumerate((labels or result.labels())[by]))
     if by == "hub" and np.any(result.records.hub < 0):
         groups.append((-1, "(state pool)"))
     return groups
@@ -226,7 +230,8 @@ class _Grouping:
         self.every = np.zeros(0, dtype=np.int64)
 
 
-def _grouping(result: RunResult, by: str) -> _Grouping:
+def _grouping(result: RunResult, by: str,
+              labels: dict[str, list[str]] | None = None) -> _Grouping:
     r = result.records
     if by == "all":
         return _Grouping("all", [(0, "all")], 0, 1,
@@ -242,7 +247,7 @@ def _grouping(result: RunResult, by: str) -> _Grouping:
         groups = [(h * n_s + s + 1, f"{hubs[h]}/{specs[s]}") for h in range(len(hubs))
                   for s in range(n_s)]
         return _Grouping(by, groups, 0, len(hubs) * n_s + 1, pool_key, False, True)
-    groups = _groups(result, by)
+    groups = _groups(result, by, labels)
     if by == "hour":  # codes 0 to 23 (24 only if rounding ever reached it: never listed)
         lo, size = 0, 25
     else:
@@ -514,7 +519,8 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
     extended = _extended(result)
     by = list(by)
     by += extra_groups(result, by)
-    groupings = [_grouping(result, g) for g in ("all", *by, "hub_specialty")]
+    labels = result.labels()
+    groupings = [_grouping(result, g, labels) for g in ("all", *by, "hub_specialty")]
     waits, served_keys, targets = _accumulate(result, pools, groupings)
     request = [g for g in groupings if g.requests]
     # every request grouping's groups side by side: one set of array operations for all
@@ -530,21 +536,26 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
     req_of = {g.name: {m: v[a:b] for m, v in stacked.items()}
               for g, a, b in zip(request, offsets, offsets[1:], strict=False)}
 
+    n_s = len(result.scenario.specialties)
+
     def on_duty_of(g: _Grouping) -> tuple[np.ndarray, dict[int, list[tuple[int, int]]]]:
         """Each group's on-duty minutes (summed in the pools' order) and its pools."""
         if g.name == "all":
-            group_pools = {0: pools}
+            codes = [0] * len(pools)
+            group_pools: dict[int, list[tuple[int, int]]] = {0: []}
         elif g.name == "hub_specialty":
-            n_s = len(result.scenario.specialties)
-            group_pools = {h * n_s + s + 1: [(h, s)] for h, s in pools}
-        else:
+            codes = [h * n_s + s + 1 for h, s in pools]
+            group_pools = {code: [] for code in codes}
+        else:  # every specialty has a row, every hub but the state pool
             side = 0 if g.name == "hub" else 1
-            group_pools = {code: [p for p in pools if p[side] == code] for code, _ in g.groups
-                           if g.name == "specialty" or code >= 0}
-        on_duty = np.zeros(g.size)
-        for code, ps in group_pools.items():
-            on_duty[code - g.lo] = sum(duty[p] for p in ps)
-        return on_duty, group_pools
+            codes = [p[side] for p in pools]
+            group_pools = {code: [] for code, _ in g.groups if side or code >= 0}
+        on_duty = [0.0] * g.size
+        for p, code in zip(pools, codes, strict=True):
+            if code in group_pools:
+                group_pools[code].append(p)
+                on_duty[code - g.lo] += duty[p]
+        return np.asarray(on_duty), group_pools
 
     everyone, *grouped, pooled = groupings
     values = {m: v[0] for m, v in req_of["all"].items()}
@@ -596,13 +607,17 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
                 emit(name, label, values)
     on_duty, group_pools = on_duty_of(pooled)
     cap = _lists(_capacity_values(result, pooled, on_duty))
+    cap_items = list(cap.items())
     for code, label in pooled.groups:
         if code not in group_pools:
             continue
-        values = {m: v[code] for m, v in cap.items()}
         if result.tables:
+            values = {m: v[code] for m, v in cap_items}
             values |= booking_capacity_metrics(result, group_pools[code])
-        emit("hub_specialty", label, values)
+            emit("hub_specialty", label, values)
+        else:
+            rows.extend([{"metric": m, "group_by": "hub_specialty", "group": label,
+                          "value": v[code]} for m, v in cap_items])
     return rows
 
 
