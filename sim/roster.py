@@ -73,6 +73,7 @@ def all_timelines(scenario: Scenario) -> dict[tuple[int, int], DutyTimeline]:
     """
     out = {}
     made: dict[tuple[Any, ...], tuple[DutyTimeline, bool]] = {}  # and whether ever on
+    one: dict[tuple[Any, ...], DutyTimeline] = {}  # one session's window, one doctor
     spec_index = {spec: s for s, spec in enumerate(scenario.specialties)}
     for h, hub in enumerate(scenario.hubs):
         by_spec: dict[int, list[Session]] = {}
@@ -82,7 +83,15 @@ def all_timelines(scenario: Scenario) -> dict[tuple[int, int], DutyTimeline]:
             key = tuple((x.start, x.end, x.weekdays, x.doctors) for x in sessions)
             known = made.get(key)
             if known is None:
-                tl = sessions_timeline(scenario.calendar, sessions)
+                if len(sessions) == 1:  # k doctors: one doctor's changes, levels times k
+                    window = key[0][:3]
+                    if window not in one:
+                        one[window] = sessions_timeline(
+                            scenario.calendar, [sessions[0].model_copy(update={"doctors": 1})])
+                    unit = one[window]
+                    tl = DutyTimeline(unit.times, unit.levels * sessions[0].doctors)
+                else:
+                    tl = sessions_timeline(scenario.calendar, sessions)
                 known = made[key] = (tl, tl.ever_on)
             if known[1]:
                 out[(h, s)] = known[0]

@@ -49,8 +49,13 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+_CLOCKS: dict[str, int] = {}  # texts already parsed (a scenario repeats a few times often)
+
+
 def parse_clock(value: object) -> int:
     """Turn ``"HH:MM"`` (``"24:00"`` allowed) into minutes since midnight."""
+    if type(value) is str and value in _CLOCKS:
+        return _CLOCKS[value]
     if isinstance(value, int) and not isinstance(value, bool):
         # YAML 1.1 reads an unquoted 09:30 as the sexagesimal integer 570 = 9*60+30.
         minutes = value
@@ -60,6 +65,8 @@ def parse_clock(value: object) -> int:
         raise ValueError(f"expected a time as 'HH:MM', got {value!r}")
     if not 0 <= minutes <= 24 * 60:
         raise ValueError(f"time {value!r} is outside 00:00-24:00")
+    if type(value) is str and len(_CLOCKS) < 4096:
+        _CLOCKS[value] = minutes
     return minutes
 
 

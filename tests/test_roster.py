@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.roster import DAY, DutyTimeline, timeline_from_arrays, timeline_from_changes
+from sim.loader import load_scenario
+from sim.roster import (
+    DAY,
+    DutyTimeline,
+    all_timelines,
+    sessions_timeline,
+    timeline_from_arrays,
+    timeline_from_changes,
+)
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 def reference(deltas: dict[float, int], horizon: float) -> DutyTimeline:
@@ -89,3 +102,22 @@ def test_roster_peak_matches_a_minute_by_minute_count(raw: list) -> None:
         "days": [WEEKDAYS[d] for d in days], "doctors": k}
         for sp, a, b, days, k in sessions])
     assert _peak_on_duty(hub) == brute_peak(sessions)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SCENARIOS.glob("*.yaml")))
+def test_all_timelines_are_each_pools_own_sessions_timeline(name: str) -> None:
+    """A one-session pool of k doctors is made from the one-doctor window with levels
+    times k; every pool's timeline must be what its own sessions give."""
+    sc = load_scenario(SCENARIOS / name)
+    got = all_timelines(sc)
+    spec_index = {s: i for i, s in enumerate(sc.specialties)}
+    assert got
+    for h, hub in enumerate(sc.hubs):
+        for spec in {x.specialty for x in hub.roster}:
+            want = sessions_timeline(sc.calendar, [x for x in hub.roster if x.specialty == spec])
+            tl = got.get((h, spec_index[spec]))
+            if tl is None:
+                assert not want.ever_on
+                continue
+            assert tl.times.tobytes() == want.times.tobytes()
+            assert tl.levels.tobytes() == want.levels.tobytes()
