@@ -520,14 +520,16 @@ class Scenario(Frozen):
                             "district", name, set(district_hub)
                         )
         if self.routing.policy == "home_hub":
-            for district, pairs in sorted(self.demanding_districts().items()):
-                for ch, s in sorted(pairs):
-                    h = district_hub[district]
-                    if h in hubs and s in specs and s in served_anywhere and (h, s) not in served:
-                        yield f"demand.{ch}.specialty_mix.{s}", (
-                            f"under routing home_hub, {district} sends {s!r} requests to hub "
-                            f"{h!r}, whose roster never serves {s!r}"
-                        )
+            unserved = [(district, ch, s)
+                        for district, pairs in self.demanding_districts().items()
+                        for ch, s in pairs
+                        if (h := district_hub[district]) in hubs and s in specs
+                        and s in served_anywhere and (h, s) not in served]
+            for district, ch, s in sorted(unserved):
+                yield f"demand.{ch}.specialty_mix.{s}", (
+                    f"under routing home_hub, {district} sends {s!r} requests to hub "
+                    f"{district_hub[district]!r}, whose roster never serves {s!r}"
+                )
         yield from self._realism_problems(specs, hubs, served, set(district_hub), unknown)
 
     def _realism_problems(self, specs: set[str], hubs: set[str], served: set[tuple[str, str]],
@@ -568,6 +570,10 @@ class Scenario(Frozen):
         """For each district, the (channel, specialty) pairs with positive demand."""
         out: dict[str, set[tuple[str, str]]] = {}
         d2d, opd = self.demand.d2d, self.demand.opd
+        d2d_pairs = set() if d2d is None else {
+            ("d2d", s) for s, p in d2d.specialty_mix.items() if p > 0}
+        opd_pairs = set() if opd is None else {
+            ("opd", s) for s, p in opd.specialty_mix.items() if p > 0}
         for d in self.spokes.districts:
             pairs: set[tuple[str, str]] = set()
             if d2d is not None:
@@ -575,9 +581,9 @@ class Scenario(Frozen):
                     "subcentre", 0.0
                 ) + d.phcs * d2d.per_spoke_per_day.get("phc", 0.0)
                 if rate > 0:
-                    pairs |= {("d2d", s) for s, p in d2d.specialty_mix.items() if p > 0}
+                    pairs |= d2d_pairs
             if opd is not None and opd.per_day.get(d.district, 0.0) > 0:
-                pairs |= {("opd", s) for s, p in opd.specialty_mix.items() if p > 0}
+                pairs |= opd_pairs
             if pairs:
                 out[d.district] = pairs
         return out

@@ -232,6 +232,24 @@ def test_demand_for_a_specialty_no_roster_serves(tmp_path: Path) -> None:
     assert p.line == line_of(text, "specialty_mix")
 
 
+def test_home_hub_routing_to_a_hub_that_never_serves_the_specialty(tmp_path: Path) -> None:
+    """Each (district, channel, specialty) a home hub never serves is one problem, in
+    district order, naming the district, the specialty and the hub."""
+    hub = ('  - id: tanda\n    doctors: {medicine: 1}\n    roster:\n'
+           '      - {specialty: medicine, days: all, start: "09:30", end: "16:00"}\n')
+    text = edit("spokes:\n", hub + "spokes:\n").replace(
+        "    - {district: kangra, home_hub: shimla, subcentres: 3, phcs: 2}\n",
+        "    - {district: una, home_hub: tanda, subcentres: 1, phcs: 0}\n"
+        "    - {district: kangra, home_hub: shimla, subcentres: 3, phcs: 2}\n"
+        "    - {district: chamba, home_hub: tanda, subcentres: 0, phcs: 1}\n")
+    problems = problems_of(tmp_path, text, "whose roster never serves")
+    hits = [p for p in problems if "never serves" in p.message]
+    assert [p.message.split(",")[1].split()[0] for p in hits] == ["chamba", "una"]
+    for p in hits:
+        assert "'cardiology' requests to hub 'tanda'" in p.message
+        assert p.path == "demand.d2d.specialty_mix.cardiology"
+
+
 def test_roster_exceeding_the_registered_pool(tmp_path: Path) -> None:
     text = edit("doctors: {medicine: 2,", "doctors: {medicine: 1,")
     p = the_problem(problems_of(tmp_path, text, "roster puts 2 medicine doctors on duty at once"),
