@@ -350,8 +350,9 @@ class Suite:
                  "repeats the whole path (scenario -> engine -> records -> metrics) `repeats` "
                  "times per run.", "",
                  "| requests | engine | repeats | median CPU s per path | us/request | "
-                 "vs smallest | engine run us/request | fixed-size stages us/request |",
-                 "|---:|---|---:|---:|---:|---:|---:|---:|"]
+                 "us/request, each run (low-high) | vs smallest | engine run us/request | "
+                 "fixed-size stages us/request |",
+                 "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
         repeats = {n: max(1, max(sizes) // (10 * n)) for n in sizes}
 
         def repeated(n: int, engine: type[Model]) -> tuple[int, dict[str, Any]]:
@@ -380,9 +381,11 @@ class Suite:
                 rest_us = (st["scenario"] + st["build"] + st["metrics"]) / per * 1e6
                 cost[name].append(us)
                 run_cost[name].append(run_us)
+                lo, hi = min(times) / m * 1e6, max(times) / m * 1e6
                 lines.append(f"| {per:,} | {name} | {repeats[n]} | "
                              f"{statistics.median(times) / repeats[n]:.3f} | {us:.2f} | "
-                             f"{us / cost[name][0]:.2f} | {run_us:.2f} | {rest_us:.2f} |")
+                             f"{lo:.2f}-{hi:.2f} | {us / cost[name][0]:.2f} | {run_us:.2f} | "
+                             f"{rest_us:.2f} |")
         for what, table in (("full path", cost), ("engine run alone", run_cost)):
             for name, c in table.items():
                 spread = max(c) / min(c) - 1
