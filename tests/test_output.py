@@ -61,6 +61,49 @@ def test_records_written_in_chunks_read_back_whole(tmp_path: Path,
     assert whole.count(b"\n") == len(result.records) + 1
 
 
+@pytest.mark.parametrize("district", ["Kangra", 'Kangra, "upper"'])
+def test_records_text_is_what_the_csv_writer_writes(tmp_path: Path, district: str) -> None:
+    """Rows are joined directly when no name needs quoting, else by ``csv.writer``: either
+    way the text is the writer's, cell for cell (a name with a comma and quotes included)."""
+    import csv
+    import gzip
+    import io
+
+    from sim.loader import scenario_from_dict
+    from sim.output import _formatted
+
+    scenario = sim.apply_overrides(sim.load_scenario(ROOT / "scenarios/himachal-realism.yaml"),
+                                   {"calendar.horizon_days": 10, "calendar.holidays": [5]})
+    if district != "Kangra":
+        data = scenario.model_dump(mode="json", by_alias=True)
+        for d in data["spokes"]["districts"]:
+            if d["district"] == "Kangra":
+                d["district"] = district
+        for section in ("d2d", "opd"):
+            per_day = (data["demand"].get(section) or {}).get("per_day") or {}
+            if "Kangra" in per_day:
+                per_day[district] = per_day.pop("Kangra")
+        for key in ("failures", "phc_tier"):
+            for field in ("districts", "district_doctors"):
+                table = (data.get(key) or {}).get(field) or {}
+                if "Kangra" in table:
+                    table[district] = table.pop("Kangra")
+        scenario = scenario_from_dict(data)
+    result = sim.simulate(scenario)
+    got = gzip.decompress(write_records(tmp_path / "r.csv.gz", result).read_bytes()).decode()
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    cols = result.decoded()
+    writer.writerows(zip(*(_formatted(cols[c]) for c in COLUMNS), strict=True))
+    assert got == text.getvalue()
+    assert district in cols["district"].tolist()
+    quoted = '"' + district.replace('"', '""') + '"'
+    assert (quoted in got) == ("," in district)
+    back = read_records(tmp_path / "r.csv.gz", columns=["district"])
+    assert district in set(back["district"].tolist())
+
+
 def test_run_without_records(tmp_path: Path) -> None:
     from sim.cli import main
 
