@@ -108,7 +108,7 @@ def _formatted(values: np.ndarray) -> list[str]:
         cell = ("" if math.isnan(x) else f"{x:.4f}") if values.dtype.kind == "f" else str(x)
         return [cell] * len(values)
     if values.dtype.kind == "O":  # names
-        return values.tolist()  # type: ignore[no-any-return]
+        return values.tolist()
     if values.dtype.kind != "f":
         return list(map(str, values.tolist()))
     return [("" if x != x else f"{x:.4f}") for x in values.tolist()]
