@@ -606,9 +606,10 @@ def run_experiment(
     ``replications``, default 5) until the relative CI half-width of every metric in
     ``precision_metrics`` is at most ``precision``, or ``max_replications`` is reached;
     ``Experiment.precision`` says which. ``jobs``/``executor`` choose where units run
-    (see ``sim.executors``). With ``out``, writes summary.csv, replications.csv, run.json
-    and replication 0's outputs (records unless ``records=False``, resolved scenario,
-    plot) and resumes from the units already in ``out``.
+    (see ``sim.executors``). With ``out``, writes summary.csv, replications.csv, run.json,
+    replication 0's resolved scenario and records (unless ``records=False``) and, with
+    ``plot``, the plots of the replicated summary; it resumes from the units already in
+    ``out``.
     """
     _check_confidence(confidence)
     n = replications if replications is not None else (5 if precision else 1)
@@ -623,15 +624,12 @@ def run_experiment(
     out_path = Path(out) if out is not None else None
     arm = Arm(label, scenario, out_path)
 
-    def write_first(a: Arm, result: RunResult) -> None:
-        from sim.output import write_run
-
-        assert a.folder is not None
-        write_run(result, a.folder, plot=plot, records=records)
-
+    # replication 0's resolved scenario and records as soon as it is done; the summary and
+    # run.json (and the plots, which read them) once every replication is in
+    write_first = partial(_write_first_minimal, records=records) if out_path else None
     with open_executor(executor, jobs) as pool:
         runner = _Runner([arm], root, pool, UnitStore(out_path) if out_path else None,
-                         write_first if out_path else None, keep_first=True, progress=progress)
+                         write_first, keep_first=True, progress=progress)
         runner.ensure(n)
         reps = runner.replications(n)
         summary = summarise(reps, confidence)
@@ -660,6 +658,11 @@ def run_experiment(
         extra: dict[str, Any] = {"precision": prec} if prec else {}
         exp.files = _finish(out_path, _metadata(command, [arm], root, n, confidence, runner,
                                                 executor, jobs, arguments, **extra))
+        if plot:
+            from sim.plots import plot_results
+
+            plot_results(out_path)
+            exp.files = record_files(out_path)
     return exp
 
 

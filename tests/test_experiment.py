@@ -118,6 +118,42 @@ def test_replications_are_seeded_spawns_and_summaries_carry_cis(tmp_path: Path) 
         meta["files"])
 
 
+def test_an_experiment_summarises_each_replication_once_and_plots_the_replicated_summary(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replication 0's files reuse nothing but its records: no second summary of it, and the
+    plots (drawn once every replication is in) read the replicated summary.csv."""
+    import sim.experiment
+    import sim.plots
+
+    calls: list[int] = []
+
+    def counted(result, *a, **k):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return summary_rows(result, *a, **k)
+
+    seen: list[str] = []
+
+    def plot_results(folder):  # type: ignore[no-untyped-def]
+        seen.append((Path(folder) / "summary.csv").read_text())
+        (Path(folder) / "plots").mkdir()
+        (Path(folder) / "plots" / "x.png").write_bytes(b"")
+        return [Path(folder) / "plots" / "x.png"]
+
+    import sim.metrics
+
+    monkeypatch.setattr(sim.experiment, "summary_rows", counted)
+    monkeypatch.setattr(sim.metrics, "summary_rows", counted)
+    monkeypatch.setattr(sim.plots, "plot_results", plot_results)
+    out = tmp_path / "out"
+    exp = run_experiment(small(), 3, out=out, plot=True)
+    assert len(calls) == 3
+    assert seen == [(out / "summary.csv").read_text()]
+    header, *rows = seen[0].splitlines()
+    assert header.endswith(",n") and rows and all(r.endswith(",3") for r in rows)
+    assert "plots/x.png" in exp.files
+    assert "plots/x.png" in json.loads((out / "run.json").read_text())["files"]
+
+
 def test_same_seed_same_tables_and_one_replication_has_no_ci(tmp_path: Path) -> None:
     sc = small()
     a = run_experiment(sc, 2, seed=11)
