@@ -239,7 +239,7 @@ def _experiment_options(p: argparse.ArgumentParser, replications: int | None) ->
                    "dask (a local Dask cluster of --jobs workers) or dask://HOST:PORT "
                    "(needs hubsim[cluster])")
     p.add_argument("--no-records", action="store_true",
-                   help="skip replication 0's records.csv.gz (about 2.3 s per million requests "
+                   help="skip replication 0's records.csv.gz (2.3-3 s per million requests "
                    "to write)")
 
 

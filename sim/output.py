@@ -117,13 +117,13 @@ def _formatted(values: np.ndarray) -> list[str]:
 _NEEDS_QUOTES = frozenset(',"\r\n')
 
 
-def _csv_text(columns: list[list[str]], names: Iterable[str]) -> str:
+def _csv_text(columns: list[list[str]], plain: bool) -> str:
     """Rows of CSV cells as ``csv.writer`` (minimal quoting, newline line ends) writes them.
 
-    Numbers never need quotes; if no name has a comma, quote or line break either, the rows
-    are joined directly (a few times faster than the writer), else the writer quotes them.
+    ``plain``: no cell has a comma, quote or line break (numbers never do), so the rows are
+    joined directly, a few times faster than the writer; else the writer quotes them.
     """
-    if not any(_NEEDS_QUOTES.intersection(name) for name in names):
+    if plain:
         return "".join([",".join(row) + "\n" for row in zip(*columns, strict=True)])
     text = io.StringIO()
     csv.writer(text, lineterminator="\n").writerows(zip(*columns, strict=True))
@@ -144,16 +144,17 @@ def write_records(path: Path, result: RunResult) -> Path:
 
     names = {name for labels in result.labels().values() for name in labels}
     names |= {*result.doctor_names, POOL_LABEL, PHC_LABEL}
+    plain = not any(_NEEDS_QUOTES.intersection(name) for name in names)
 
     def chunks() -> Iterator[bytes]:
-        yield _csv_text([[c] for c in COLUMNS], COLUMNS).encode("utf-8")  # the header
+        yield _csv_text([[c] for c in COLUMNS], plain=True).encode("utf-8")  # the header
         for a in range(0, n, RECORDS_CHUNK):
             cols = result.decoded(slice(a, a + RECORDS_CHUNK))
             cells: dict[str, list[str]] = {}
             for c in COLUMNS:  # a column that is another (queued = arrival) is reused
                 twin = same[c]
                 cells[c] = cells[twin] if twin is not None else _formatted(cols[c])
-            yield _csv_text([cells[c] for c in COLUMNS], names).encode("utf-8")
+            yield _csv_text([cells[c] for c in COLUMNS], plain).encode("utf-8")
 
     def write(fh: IO[bytes]) -> None:
         # zlib and the file write release the GIL: one thread compresses a chunk while
@@ -234,7 +235,7 @@ def write_run(result: RunResult, out: Path, plot: bool = True,
               records: bool = True) -> dict[str, Path]:
     """Write one run's outputs to ``out`` and return what was written, by role.
 
-    ``records=False`` skips records.csv.gz (about 2.3 s per million requests to write).
+    ``records=False`` skips records.csv.gz (2.3-3 s per million requests to write).
     """
     from sim.metrics import summary_rows
 
