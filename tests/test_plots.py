@@ -119,6 +119,49 @@ def test_served_waits_match_a_mask_per_group(run: Any, rec: dict[str, np.ndarray
             assert np.array_equal(w, (rec["start"] - rec["arrival"])[served & (rec[by] == g)])
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_queue_length_series_is_the_netted_step_function(seed: int) -> None:
+    """The merged-sort series equals the netted bincount over ``np.unique`` of all change
+    times (the definition), with ties, arrivals out of order and zero-length waits."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 300))
+    arrival = np.round(rng.uniform(0, 100, n), 1)
+    if seed % 2:
+        arrival = np.sort(arrival)
+    exit_ = arrival + np.where(rng.random(n) < 0.3, 0.0, np.round(rng.exponential(5, n), 1))
+    t = np.concatenate([arrival, exit_])
+    times, where = np.unique(t, return_inverse=True)
+    want = np.cumsum(np.bincount(where, weights=np.r_[np.ones(n), -np.ones(n)],
+                                 minlength=len(times)))
+    got_t, got_n = queue_length_series(arrival, exit_)
+    assert got_t.tobytes() == times.tobytes() and got_n.tobytes() == want.tobytes()
+
+
+def test_served_waits_within_each_group_are_served_waits_of_its_rows(
+        run: Any, rec: dict[str, np.ndarray]) -> None:
+    """One pass gives what ``served_waits`` gives on each hub's rows alone, for every hub
+    with a served request (a hub whose requests were all served in the warm-up included)."""
+    from sim.plots import served_waits_within
+
+    cases = [(rec, run.warmup)]
+    early = rec["hub"] == "tanda"  # tanda served nothing after a warm-up ending here:
+    cut = float(np.max(rec["arrival"][early])) + 1.0
+    cases.append(({k: v for k, v in rec.items()}, cut))
+    for records, warmup in cases:
+        got = served_waits_within(records, warmup, "specialty", "hub")
+        done = records["outcome"] == "served"
+        hubs = sorted(h for h in set(records["hub"].tolist())
+                      if isinstance(h, str) and done[records["hub"] == h].any())
+        assert list(got) == hubs
+        for h in hubs:
+            m = records["hub"] == h
+            want = served_waits({k: v[m] for k, v in records.items()}, warmup, "specialty")
+            assert list(got[h]) == list(want), h
+            for g in want:
+                assert np.array_equal(got[h][g], want[g]), (h, g)
+        assert (got["tanda"] == {}) == (warmup == cut)
+
+
 def test_wait_ecdf_has_one_panel_per_hub_and_a_curve_per_specialty(
         run: Any, rec: dict[str, np.ndarray]) -> None:
     targets = run.scenario.metrics.targets_min
