@@ -96,6 +96,11 @@ FLOAT_COLUMNS: frozenset[str] = frozenset(
 )
 """Record columns holding times or durations in minutes (written to 4 decimals)."""
 
+NAME_COLUMNS: frozenset[str] = frozenset(
+    {"channel", "spoke_type", "district", "specialty", "hub", "outcome", "tier", "next_step",
+     "priority", "doctor"})
+"""Record columns written as names (``RunResult.decoded``), read back as categories."""
+
 
 RECORDS_CHUNK = 100_000
 """Records written per chunk: memory for the text stays bounded however large the run."""
@@ -177,25 +182,29 @@ def read_records(path: Path, columns: Sequence[str] = COLUMNS) -> dict[str, np.n
 
     Times are floats (an empty cell is NaN), whole-number columns int64 and name columns
     object arrays whose cells share one string per distinct name. Parsed by pandas' C
-    reader: about 2 s per million rows, and only the columns asked for are kept.
+    reader, names as categories, only the columns asked for: the plots' six columns of 15
+    million rows in about 13 s.
     """
     import pandas as pd
 
     wanted = [c for c in COLUMNS if c in set(columns)]
     floats = [c for c in wanted if c in FLOAT_COLUMNS]
+    dtypes: dict[str, Any] = dict.fromkeys(floats, float)
+    dtypes |= dict.fromkeys((c for c in wanted if c in NAME_COLUMNS), "category")
     df = pd.read_csv(path, compression="gzip", keep_default_na=False, usecols=wanted,
-                     na_values={c: [""] for c in floats}, dtype=dict.fromkeys(floats, float))
+                     na_values={c: [""] for c in floats}, dtype=dtypes)
     out: dict[str, np.ndarray] = {}
     for c in wanted:
         col = df[c]
         if c in FLOAT_COLUMNS:
             out[c] = col.to_numpy(dtype=float)
-        elif col.dtype.kind in "iu" or len(col) == 0:
-            out[c] = col.to_numpy(dtype=np.int64)
+        elif c in NAME_COLUMNS:  # parsed as categories: a code per cell, each name once
+            cat = pd.Categorical(col) if col.dtype != "category" else col.array
+            names = np.asarray(cat.categories.astype(str), dtype=object)
+            out[c] = names[np.asarray(cat.codes)] if len(names) else np.asarray(
+                col.astype(str), dtype=object)
         else:
-            cat = pd.Categorical(col.astype(str))
-            names = np.asarray(cat.categories, dtype=object)
-            out[c] = names[cat.codes]
+            out[c] = col.to_numpy(dtype=np.int64)
     return out
 
 

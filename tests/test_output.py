@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 import sim
-from sim.output import FLOAT_COLUMNS, atomic_write, read_records, write_records, write_text
+from sim.output import (
+    FLOAT_COLUMNS,
+    NAME_COLUMNS,
+    atomic_write,
+    read_records,
+    write_records,
+    write_text,
+)
 from sim.records import COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,12 +30,16 @@ def test_records_round_trip(tmp_path: Path, name: str) -> None:
     back = read_records(path)
     assert list(back) == list(COLUMNS)
     decoded = result.decoded()
+    assert NAME_COLUMNS == {*result.labels(), "doctor"}  # the columns decoded() names
     for c in COLUMNS:
         if c in FLOAT_COLUMNS:
             np.testing.assert_allclose(back[c], decoded[c].astype(float), atol=6e-5,
                                        equal_nan=True, err_msg=c)
         else:
             assert [str(x) for x in back[c]] == [str(x) for x in decoded[c]], c
+        if c in NAME_COLUMNS:  # one string object per distinct name
+            assert back[c].dtype == object
+            assert len({id(x) for x in back[c]}) == len(set(back[c].tolist())), c
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path) -> None:
