@@ -22,7 +22,7 @@ from typing import IO, Any
 import numpy as np
 import yaml
 
-from sim.records import COLUMNS, NEW_DTYPES, PHC_LABEL, POOL_LABEL, RunResult
+from sim.records import COLUMNS, NAME_COLUMNS, NEW_DTYPES, PHC_LABEL, POOL_LABEL, RunResult
 from sim.scenario import Scenario
 
 
@@ -95,11 +95,6 @@ FLOAT_COLUMNS: frozenset[str] = frozenset(
     | {c for c, dt in NEW_DTYPES.items() if np.dtype(dt).kind == "f"}
 )
 """Record columns holding times or durations in minutes (written to 4 decimals)."""
-
-NAME_COLUMNS: frozenset[str] = frozenset(
-    {"channel", "spoke_type", "district", "specialty", "hub", "outcome", "tier", "next_step",
-     "priority", "doctor"})
-"""Record columns written as names (``RunResult.decoded``), read back as categories."""
 
 
 RECORDS_CHUNK = 100_000

@@ -39,6 +39,10 @@ COLUMNS: tuple[str, ...] = (
     "priority", "tier", "phc_start", "phc_end", "queued", "slot", "attempts", "lost_min",
     "parent", "next_step",
 )
+NAME_COLUMNS: frozenset[str] = frozenset(
+    {"channel", "spoke_type", "district", "specialty", "hub", "outcome", "tier", "next_step",
+     "priority", "doctor"})
+"""The columns ``RunResult.decoded`` turns into names: those of ``labels()``, and doctor."""
 NEW_DTYPES: dict[str, type] = {
     "priority": np.int8, "tier": np.int8, "phc_start": np.float64, "phc_end": np.float64,
     "queued": np.float64, "slot": np.float64, "attempts": np.int16, "lost_min": np.float64,

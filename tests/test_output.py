@@ -10,13 +10,12 @@ import pytest
 import sim
 from sim.output import (
     FLOAT_COLUMNS,
-    NAME_COLUMNS,
     atomic_write,
     read_records,
     write_records,
     write_text,
 )
-from sim.records import COLUMNS
+from sim.records import COLUMNS, NAME_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 
