@@ -38,9 +38,9 @@ from benchmarks.run import (
     shape2_queues,
     simpy_path,
 )
-from sim import metrics as metrics_now
-from sim import model as model_now
-from sim.scenario import Scenario
+from sim.analysis import metrics as metrics_now
+from sim.engine import model as model_now
+from sim.scenario.schema import Scenario
 
 
 def module_at(commit: str, path: str, name: str, tmp: Path) -> ModuleType:

@@ -1,4 +1,4 @@
-"""The same model as ``sim.model`` without SimPy: the pure-Python floor, for comparison.
+"""The same model as ``sim.engine.model`` without SimPy: the pure-Python floor, for comparison.
 
 Not part of the package. ``FastModel`` keeps ``sim.model.Model``'s network building and
 every rule of its plain ``run`` (routing, rosters, lazy reneging, overtime, drop at close),
@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.model import Model, plain_columns, uses_realism
-from sim.records import ABANDONED, DROPPED, SERVED, UNSERVED, Records, RunResult
+from sim.engine.model import Model, plain_columns, uses_realism
+from sim.engine.records import ABANDONED, DROPPED, SERVED, UNSERVED, Records, RunResult
 
 
 class FastModel(Model):

@@ -45,11 +45,11 @@ import simpy
 from benchmarks import reference_simpy as ref
 from benchmarks import shapes
 from benchmarks.fast_engine import FastModel
-from sim.loader import apply_overrides
-from sim.metrics import lookup, summary_rows
-from sim.model import Model
-from sim.records import COLUMNS
-from sim.scenario import Scenario
+from sim.analysis.metrics import lookup, summary_rows
+from sim.engine.model import Model
+from sim.engine.records import COLUMNS
+from sim.scenario.loader import apply_overrides
+from sim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -475,7 +475,7 @@ class Suite:
             "# Benchmark results",
             f"Written by `{command}` on {started} UTC in {seconds:.0f} s. "
             "Medians over the runs shown; ratios from this same run. `hubsim` is the "
-            "shipped engine (`sim.model`, SimPy drives time), `prototype` the same rules "
+            "shipped engine (`sim.engine.model`, SimPy drives time), `prototype` the same rules "
             "on a plain heapq without SimPy in `benchmarks/fast_engine.py` (same records); "
             "both go the full path "
             "scenario -> engine -> records -> `summary_rows`.",

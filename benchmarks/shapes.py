@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sim.demand import rate_segments, sources
-from sim.loader import apply_overrides, load_scenario, scenario_from_dict
-from sim.roster import all_timelines
-from sim.scenario import Scenario
-from sim.textbook import queue_scenario
+from sim.engine.demand import rate_segments, sources
+from sim.engine.roster import all_timelines
+from sim.scenario.loader import apply_overrides, load_scenario, scenario_from_dict
+from sim.scenario.schema import Scenario
+from sim.scenario.textbook import queue_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 HIMACHAL = ROOT / "scenarios" / "himachal-baseline.yaml"

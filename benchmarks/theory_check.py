@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import test_theory as T  # noqa: E402
 
-from sim import theory  # noqa: E402
+from sim.analysis import theory  # noqa: E402
 
 
 def main() -> None:

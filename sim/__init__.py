@@ -4,11 +4,11 @@ The flow is one way: ``load_scenario`` (YAML -> validated ``Scenario``) -> ``sim
 (one run -> ``RunResult`` with columnar ``Records``) -> ``summary_rows`` (tidy metrics).
 """
 
-from sim.loader import ScenarioError, apply_overrides, load_scenario, scenario_from_dict
-from sim.metrics import summary_rows
-from sim.model import Model, simulate
-from sim.records import Records, RunResult
-from sim.scenario import Scenario
+from sim.analysis.metrics import summary_rows
+from sim.engine.model import Model, simulate
+from sim.engine.records import Records, RunResult
+from sim.scenario.loader import ScenarioError, apply_overrides, load_scenario, scenario_from_dict
+from sim.scenario.schema import Scenario
 
 __version__ = "0.1.0"
 

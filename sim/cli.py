@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.loader import ScenarioError, apply_overrides, load_scenario
+from sim.scenario.loader import ScenarioError, apply_overrides, load_scenario
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 BASELINE_NAME = "himachal-baseline.yaml"
@@ -83,7 +83,7 @@ def _load_with(path: str | None, seed: int | None = None, days: int | None = Non
         key, sep, value = item.partition("=")
         if not sep:
             raise CLIError(f"--set needs KEY=VALUE, got {item!r}")
-        from sim.loader import parse_value
+        from sim.scenario.loader import parse_value
 
         overrides[key.strip()] = parse_value(value)
     if seed is not None:
@@ -93,7 +93,7 @@ def _load_with(path: str | None, seed: int | None = None, days: int | None = Non
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario (once, or N replications / to a precision) and write its outputs."""
-    from sim.experiment import run_experiment
+    from sim.experiment.runner import run_experiment
 
     scenario = _load_with(args.scenario, args.seed, args.days, args.set)
     out = Path(args.out) if args.out else Path("results") / scenario.name
@@ -131,8 +131,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _plot_into(out: Path) -> None:
     """Every plot the results in ``out`` allow (``sim.plots.plot_results``)."""
-    from sim.experiment import record_files
-    from sim.plots import plot_results
+    from sim.experiment.runner import record_files
+    from sim.present.plots import plot_results
 
     plot_results(out)
     record_files(out)  # run.json lists the plots too
@@ -155,7 +155,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print the scenario JSON Schema."""
-    from sim.scenario import Scenario
+    from sim.scenario.schema import Scenario
 
     print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
     return EXIT_OK
@@ -163,7 +163,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Make every plot a results folder's tables allow (PNG and SVG, in DIR/plots)."""
-    from sim.plots import PLOT_DIR, plot_results
+    from sim.present.plots import PLOT_DIR, plot_results
 
     folder = Path(args.results_dir)
     if not folder.is_dir():
@@ -180,7 +180,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write one self-contained HTML report of a results folder."""
-    from sim.report import write_report
+    from sim.present.report import write_report
 
     folder = Path(args.results_dir)
     if not folder.is_dir():
@@ -193,7 +193,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# --- experiments: replications, compare, sweep, warmup (sim.experiment, sim.warmup) ---
+# --- experiments: replications, compare, sweep, warmup (sim.experiment, sim.analysis.warmup) ---
 
 _SCENARIO_HELP = f"scenario YAML (default: scenarios/{BASELINE_NAME})"
 
@@ -270,7 +270,7 @@ class _experiment_errors:  # noqa: N801 - used as a context manager
 def format_intervals(summary: Any, confidence: float,
                      metrics: Sequence[str] | None = None) -> str:
     """Whole-system key metrics as ``mean [ci_low, ci_high]`` lines (a summary DataFrame)."""
-    from sim.metrics import KEY_METRICS
+    from sim.analysis.metrics import KEY_METRICS
 
     rows = summary[summary["group_by"] == "all"]
     wanted = list(metrics or KEY_METRICS)
@@ -288,7 +288,7 @@ def format_intervals(summary: Any, confidence: float,
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare plan files with a base over paired replications (common random numbers)."""
-    from sim.experiment import compare
+    from sim.experiment.runner import compare
 
     paths = [args.base, *args.plans]
     labels = [Path(p).stem for p in paths]
@@ -328,7 +328,7 @@ def format_comparison(table: Any, confidence: float) -> str:
 
 
 def _sweep_grid(items: Sequence[str]) -> dict[str, list[Any]]:
-    from sim.loader import parse_value
+    from sim.scenario.loader import parse_value
 
     grid: dict[str, list[Any]] = {}
     for item in items:
@@ -345,7 +345,7 @@ def _sweep_grid(items: Sequence[str]) -> dict[str, list[Any]]:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a grid of overrides over one scenario and write one tidy table."""
-    from sim.experiment import sweep
+    from sim.experiment.runner import sweep
 
     scenario = _load_with(args.scenario, None, args.days, ())
     grid = _sweep_grid(args.set)
@@ -373,8 +373,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_warmup(args: argparse.Namespace) -> int:
     """Suggest a warm-up (MSER-5) from the data and plot it with Welch's moving average."""
-    from sim.output import atomic_write, write_csv, write_json
-    from sim.warmup import analyse_warmup, plot_warmup
+    from sim.analysis.warmup import analyse_warmup, plot_warmup
+    from sim.results.output import atomic_write, write_csv, write_json
 
     scenario = _load_with(args.scenario, args.seed, args.days, args.set)
     out = Path(args.out) if args.out else Path("results") / f"warmup-{scenario.name}"

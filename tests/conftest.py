@@ -61,6 +61,6 @@ def two_hubs() -> dict[str, Any]:
 @pytest.fixture
 def build() -> Callable[[dict[str, Any]], Any]:
     """Validate a scenario dict into a ``Scenario`` (a ScenarioError if it is invalid)."""
-    from sim.loader import scenario_from_dict
+    from sim.scenario.loader import scenario_from_dict
 
     return lambda data: scenario_from_dict(data, source="<test>")

@@ -36,7 +36,7 @@ def test_quick_suite_runs_and_writes_every_section(tmp_path: Path) -> None:
 def test_reference_simpy_matches_erlang_c() -> None:
     """The yardstick is a correct M/M/c: its mean wait is near Erlang C's (loose, one run)."""
     from benchmarks.reference_simpy import Queue, mean_wait, simulate
-    from sim.theory import mmc_wait_mean
+    from sim.analysis.theory import mmc_wait_mean
 
     lam, mean = 0.8, 10.0  # M/M/10 at rho 0.8
     waits = simulate([Queue(10, lam, mean)], horizon=60_000.0, seed=3)

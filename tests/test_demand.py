@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.demand import _times_by_grid, arrival_times, draw_arrivals, rate_segments, sources
-from sim.loader import apply_overrides, load_scenario
-from sim.scenario import WEEKDAYS
-from sim.streams import Streams
+from sim.engine.demand import _times_by_grid, arrival_times, draw_arrivals, rate_segments, sources
+from sim.engine.streams import Streams
+from sim.scenario.loader import apply_overrides, load_scenario
+from sim.scenario.schema import WEEKDAYS
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -33,12 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import shapes  # noqa: E402
 from benchmarks.fast_engine import FastModel  # noqa: E402
-from sim.loader import apply_overrides, load_scenario  # noqa: E402
-from sim.metrics import summary_rows  # noqa: E402
-from sim.model import Model, uses_realism  # noqa: E402
-from sim.records import COLUMNS, RunResult  # noqa: E402
-from sim.scenario import Scenario  # noqa: E402
-from sim.textbook import queue_scenario  # noqa: E402
+from sim.analysis.metrics import summary_rows  # noqa: E402
+from sim.engine.model import Model, uses_realism  # noqa: E402
+from sim.engine.records import COLUMNS, RunResult  # noqa: E402
+from sim.scenario.loader import apply_overrides, load_scenario  # noqa: E402
+from sim.scenario.schema import Scenario  # noqa: E402
+from sim.scenario.textbook import queue_scenario  # noqa: E402
 
 SEEDS = (1, 2)
 

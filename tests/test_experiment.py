@@ -9,7 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiment import (
+from sim.analysis.metrics import summary_rows
+from sim.analysis.warmup import mser, warmup_series, welch
+from sim.engine.model import Model, simulate
+from sim.engine.streams import replication_seed
+from sim.experiment.runner import (
     COMPARISON_COLUMNS,
     REPLICATION_COLUMNS,
     SUMMARY_COLUMNS,
@@ -21,13 +25,9 @@ from sim.experiment import (
     t_interval,
     verdict,
 )
-from sim.loader import apply_overrides
-from sim.metrics import summary_rows
-from sim.model import Model, simulate
-from sim.output import read_csv
-from sim.streams import replication_seed
-from sim.textbook import queue_scenario
-from sim.warmup import mser, warmup_series, welch
+from sim.results.output import read_csv
+from sim.scenario.loader import apply_overrides
+from sim.scenario.textbook import queue_scenario
 
 
 def small(**kw):  # ~1,400 requests: a few hundredths of a second per run
@@ -122,8 +122,8 @@ def test_an_experiment_summarises_each_replication_once_and_plots_the_replicated
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Replication 0's files reuse nothing but its records: no second summary of it, and the
     plots (drawn once every replication is in) read the replicated summary.csv."""
-    import sim.experiment
-    import sim.plots
+    import sim.experiment.runner
+    import sim.present.plots
 
     calls: list[int] = []
 
@@ -139,11 +139,11 @@ def test_an_experiment_summarises_each_replication_once_and_plots_the_replicated
         (Path(folder) / "plots" / "x.png").write_bytes(b"")
         return [Path(folder) / "plots" / "x.png"]
 
-    import sim.metrics
+    import sim.analysis.metrics
 
-    monkeypatch.setattr(sim.experiment, "summary_rows", counted)
-    monkeypatch.setattr(sim.metrics, "summary_rows", counted)
-    monkeypatch.setattr(sim.plots, "plot_results", plot_results)
+    monkeypatch.setattr(sim.experiment.runner, "summary_rows", counted)
+    monkeypatch.setattr(sim.analysis.metrics, "summary_rows", counted)
+    monkeypatch.setattr(sim.present.plots, "plot_results", plot_results)
     out = tmp_path / "out"
     exp = run_experiment(small(), 3, out=out, plot=True)
     assert len(calls) == 3
@@ -286,7 +286,7 @@ def test_sweep_runs_the_grid_into_one_tidy_table(tmp_path: Path) -> None:
 
 
 def test_sweep_rejects_an_invalid_point_before_running() -> None:
-    from sim.loader import ScenarioError
+    from sim.scenario.loader import ScenarioError
 
     with pytest.raises(ScenarioError, match="demand.growth"):
         sweep(small(), {"demand.growth": [1.0, -2.0]}, 1)
@@ -313,8 +313,8 @@ def test_queue_series_integrates_the_number_waiting() -> None:
     res = simulate(sc)
     q = warmup_series(res, "queue", bin_minutes=240.0)
     assert len(q) == 6 and np.all(np.diff(q) > 0)
-    # the time-average over the whole day equals the metric computed by sim.metrics
-    from sim.metrics import lookup
+    # the time-average over the whole day equals the metric computed by sim.analysis.metrics
+    from sim.analysis.metrics import lookup
 
     assert q.mean() == pytest.approx(lookup(summary_rows(res), "queue_length_mean"))
 

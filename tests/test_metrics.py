@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.loader import apply_overrides, load_scenario
-from sim.metrics import (
+from sim.analysis.metrics import (
     REQUEST_GROUPS,
     Row,
     _group_codes,
@@ -29,10 +28,11 @@ from sim.metrics import (
     request_metrics,
     summary_rows,
 )
-from sim.model import Model
-from sim.records import OUTCOMES, RunResult
-from sim.scenario import Scenario
-from sim.textbook import queue_scenario
+from sim.engine.model import Model
+from sim.engine.records import OUTCOMES, RunResult
+from sim.scenario.loader import apply_overrides, load_scenario
+from sim.scenario.schema import Scenario
+from sim.scenario.textbook import queue_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -150,7 +150,7 @@ def _same_rows(a: list[Row], b: list[Row]) -> bool:
 def test_summary_is_the_same_bit_for_bit_however_the_records_are_blocked(
         name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The pass over the records adds sums in record order: block size changes nothing."""
-    from sim import metrics
+    from sim.analysis import metrics
     result = Model(CASES[name](), 1).run()
     whole = summary_rows(result)
     assert len(result.records) > 1000
@@ -162,7 +162,7 @@ def test_summary_is_the_same_bit_for_bit_however_the_records_are_blocked(
 @pytest.mark.parametrize("name", ["D/D/3 ties", "network30", "himachal"])
 def test_order_statistics_are_the_same_by_one_sort_or_by_partial_sorts(
         name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sim import metrics
+    from sim.analysis import metrics
     result = Model(CASES[name](), 1).run()
     monkeypatch.setattr(metrics, "SORT_ONCE_BELOW", 0)
     partial = summary_rows(result)

@@ -2,7 +2,7 @@
 in staffing, and the routing policies.
 
 Hand-checked cases either use the engine's own deterministic arrivals (``process:
-regular``, through ``sim.textbook``) or hand the model a list of requests with known
+regular``, through ``sim.scenario.textbook``) or hand the model a list of requests with known
 arrival times, consult lengths and patience (``Model(..., arrivals=...)``). Times are
 minutes from the start of the run; day 0 is a Monday.
 """
@@ -19,13 +19,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim import Model, simulate
-from sim.demand import Arrivals
-from sim.loader import scenario_from_dict
-from sim.metrics import lookup, summary_rows
-from sim.model import uses_realism
-from sim.records import ABANDONED, DROPPED, OUTCOMES, SERVED, UNSERVED, RunResult
-from sim.scenario import Scenario
-from sim.textbook import queue_scenario
+from sim.analysis.metrics import lookup, summary_rows
+from sim.engine.demand import Arrivals
+from sim.engine.model import uses_realism
+from sim.engine.records import ABANDONED, DROPPED, OUTCOMES, SERVED, UNSERVED, RunResult
+from sim.scenario.loader import scenario_from_dict
+from sim.scenario.schema import Scenario
+from sim.scenario.textbook import queue_scenario
 
 DAY = 1440.0
 

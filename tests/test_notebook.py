@@ -25,7 +25,7 @@ def test_notebook_uses_only_the_public_api() -> None:
     nb = nbformat.read(NOTEBOOK, as_version=4)
     source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "import sim" in source
-    for private in ("sim._", "._run", "_Runner", "from sim.model", "sim.records"):
+    for private in ("sim._", "._run", "_Runner", "from sim.engine.model", "sim.engine.records"):
         assert private not in source, private
 
 

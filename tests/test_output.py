@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 import sim
-from sim.output import (
+from sim.engine.records import COLUMNS, NAME_COLUMNS
+from sim.results.output import (
     FLOAT_COLUMNS,
     atomic_write,
     read_records,
     write_records,
     write_text,
 )
-from sim.records import COLUMNS, NAME_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,13 +59,13 @@ def test_records_written_in_chunks_read_back_whole(tmp_path: Path,
     """Chunk boundaries leave no trace: tiny chunks give the same file text as one chunk."""
     import gzip
 
-    import sim.output
+    import sim.results.output
 
     scenario = sim.apply_overrides(sim.load_scenario(ROOT / "scenarios/himachal-realism.yaml"),
                                    {"calendar.horizon_days": 10, "calendar.holidays": [5]})
     result = sim.simulate(scenario)
     whole = gzip.decompress(write_records(tmp_path / "a.csv.gz", result).read_bytes())
-    monkeypatch.setattr(sim.output, "RECORDS_CHUNK", 7)
+    monkeypatch.setattr(sim.results.output, "RECORDS_CHUNK", 7)
     chunked = gzip.decompress(write_records(tmp_path / "b.csv.gz", result).read_bytes())
     assert whole == chunked
     assert whole.count(b"\n") == len(result.records) + 1
@@ -79,8 +79,8 @@ def test_records_text_is_what_the_csv_writer_writes(tmp_path: Path, district: st
     import gzip
     import io
 
-    from sim.loader import scenario_from_dict
-    from sim.output import _formatted
+    from sim.results.output import _formatted
+    from sim.scenario.loader import scenario_from_dict
 
     scenario = sim.apply_overrides(sim.load_scenario(ROOT / "scenarios/himachal-realism.yaml"),
                                    {"calendar.horizon_days": 10, "calendar.holidays": [5]})

@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.experiment import compare, run_experiment
-from sim.loader import apply_overrides
-from sim.textbook import queue_scenario
+from sim.experiment.runner import compare, run_experiment
+from sim.scenario.loader import apply_overrides
+from sim.scenario.textbook import queue_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,8 +76,8 @@ def test_dask_local_cluster_gives_identical_tables() -> None:
 
 def test_unreachable_dask_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("distributed")
-    from sim import executors
-    from sim.executors import ExecutorError
+    from sim.experiment import executors
+    from sim.experiment.executors import ExecutorError
 
     monkeypatch.setattr(executors, "DASK_CONNECT_TIMEOUT", "1s")
 
@@ -92,7 +92,7 @@ def _hubsim(*args: str) -> list[str]:
 def test_killed_run_resumes_with_identical_results(tmp_path: Path) -> None:
     """Kill a run after a few replications; re-running the command finishes the rest."""
     sc_file = tmp_path / "slow.yaml"
-    from sim.output import scenario_yaml
+    from sim.results.output import scenario_yaml
 
     sc_file.write_text(scenario_yaml(queue_scenario(10, 0.85, 10, horizon_days=8,
                                                     warmup_days=1, seed=3, name="slow")))
@@ -150,7 +150,7 @@ def test_changed_scenario_does_not_reuse_stale_units(tmp_path: Path) -> None:
 
 
 def test_compare_and_sweep_resume_from_their_units(tmp_path: Path) -> None:
-    from sim.experiment import sweep
+    from sim.experiment.runner import sweep
 
     base = scenario()
     plan = apply_overrides(base, {"queue.patience.mean": 20.0, "name": "impatient"})

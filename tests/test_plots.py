@@ -14,9 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sim import scenario_from_dict, simulate, summary_rows
-from sim.metrics import lookup
-from sim.output import write_csv, write_run
-from sim.plots import (
+from sim.analysis.metrics import lookup
+from sim.present.plots import (
     comparison_plot,
     equity_by_district,
     plot_results,
@@ -32,6 +31,7 @@ from sim.plots import (
     wait_ecdf,
     waits_by_time,
 )
+from sim.results.output import write_csv, write_run
 
 SMALL: dict[str, Any] = {
     "name": "small-net",
@@ -141,7 +141,7 @@ def test_served_waits_within_each_group_are_served_waits_of_its_rows(
         run: Any, rec: dict[str, np.ndarray]) -> None:
     """One pass gives what ``served_waits`` gives on each hub's rows alone, for every hub
     with a served request (a hub whose requests were all served in the warm-up included)."""
-    from sim.plots import served_waits_within
+    from sim.present.plots import served_waits_within
 
     cases = [(rec, run.warmup)]
     early = rec["hub"] == "tanda"  # tanda served nothing after a warm-up ending here:
@@ -188,7 +188,7 @@ def test_wait_ecdf_has_one_panel_per_hub_and_a_curve_per_specialty(
 
 
 def test_box_plot_still_works(run: Any) -> None:
-    from sim.plots import waits_by
+    from sim.present.plots import waits_by
 
     fig = wait_distribution(waits_by(run), run.scenario.metrics.targets_min)
     ax = fig.axes[0]
@@ -324,7 +324,7 @@ def test_sweep_curves_one_line_per_plan() -> None:
 
 
 def test_plot_results_makes_every_plot_the_tables_allow(run: Any, tmp_path: Path) -> None:
-    write_run(run, tmp_path, plot=False)
+    write_run(run, tmp_path)
     cols = list(COMPARISON[0])
     write_csv(tmp_path / "comparison.csv", COMPARISON, cols)
     write_csv(tmp_path / "sweep.csv", _sweep_rows(), list(_sweep_rows()[0]))
@@ -358,9 +358,10 @@ def test_cli_plot(run: Any, tmp_path: Path) -> None:
 
 
 def test_the_engine_never_imports_matplotlib() -> None:
-    code = ("import sys, sim, sim.model, sim.metrics, sim.experiment, sim.output, "
-            "sim.textbook; sim.simulate(sim.textbook.queue_scenario(2, 0.1, 10, "
-            "horizon_days=3)); print('matplotlib' in sys.modules)")
+    code = ("import sys, sim, sim.engine.model, sim.analysis.metrics, sim.experiment.runner, "
+            "sim.results.output, sim.scenario.textbook; "
+            "sim.simulate(sim.scenario.textbook.queue_scenario(2, 0.1, 10, horizon_days=3)); "
+            "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr
@@ -368,7 +369,7 @@ def test_the_engine_never_imports_matplotlib() -> None:
 
 
 def test_long_step_series_are_thinned_keeping_their_peaks() -> None:
-    from sim.plots import MAX_STEPS, thin_steps
+    from sim.present.plots import MAX_STEPS, thin_steps
 
     rng = np.random.default_rng(4)
     x = np.cumsum(rng.exponential(1.0, 200_000))
@@ -386,8 +387,8 @@ def test_long_step_series_are_thinned_keeping_their_peaks() -> None:
 
 def test_plots_read_only_the_columns_they_draw(tmp_path: Path) -> None:
     from sim import apply_overrides, load_scenario
-    from sim.output import read_records, write_records
-    from sim.plots import PLOT_COLUMNS
+    from sim.present.plots import PLOT_COLUMNS
+    from sim.results.output import read_records, write_records
 
     root = Path(__file__).resolve().parent.parent
     result = simulate(apply_overrides(load_scenario(root / "scenarios/himachal-baseline.yaml"),

@@ -16,11 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim.demand import Arrivals
-from sim.loader import ScenarioError, scenario_from_dict
-from sim.metrics import lookup, summary_rows
-from sim.model import Model, simulate
-from sim.records import (
+from sim.analysis.metrics import lookup, summary_rows
+from sim.engine.demand import Arrivals
+from sim.engine.model import Model, simulate
+from sim.engine.records import (
     ABANDONED,
     GAVE_UP,
     NO_SHOW,
@@ -30,8 +29,9 @@ from sim.records import (
     UNSERVED,
     RunResult,
 )
-from sim.scenario import Scenario
-from sim.textbook import queue_scenario
+from sim.scenario.loader import ScenarioError, scenario_from_dict
+from sim.scenario.schema import Scenario
+from sim.scenario.textbook import queue_scenario
 
 DAY = 1440.0
 Z = 3.29  # two-sided 99.9%: a correct engine fails one rate check in a thousand
@@ -333,12 +333,12 @@ PRIORITIES = {"classes": [{"name": "urgent", "share": 0.2, "targets_min": [15]},
 
 
 def test_urgent_goes_first_without_preempting(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sim.model
+    import sim.engine.model
 
     def classes(sc: Scenario, streams: Any, arr: Arrivals) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray([1, 1, 0], np.int8), arr.patience
 
-    monkeypatch.setattr(sim.model, "draw_priorities", classes)
+    monkeypatch.setattr(sim.engine.model, "draw_priorities", classes)
     r = run(always_on(base(priorities=PRIORITIES)), [0, 1, 2]).records
     # routine 0 is in consult when urgent 2 arrives: it finishes, then urgent, then routine 1
     assert r.start.tolist() == [0, 20, 10]

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from sim import apply_overrides, scenario_from_dict
-from sim.experiment import compare, sweep
-from sim.plots import plot_results
-from sim.report import SECTIONS, build_report, erlang_c_check, write_report
-from sim.theory import mmc_wait_mean
+from sim.analysis.theory import mmc_wait_mean
+from sim.experiment.runner import compare, sweep
+from sim.present.plots import plot_results
+from sim.present.report import SECTIONS, build_report, erlang_c_check, write_report
 
 NET: dict[str, Any] = {
     "name": "report-net",
@@ -109,9 +109,11 @@ def test_all_text_is_escaped(compared: Path) -> None:
 
 def test_report_of_a_run_and_of_a_sweep(tmp_path: Path) -> None:
     from sim import simulate
-    from sim.output import write_run
+    from sim.present.plots import plot_results
+    from sim.results.output import write_run
 
     write_run(simulate(_scenario()), tmp_path / "run")
+    plot_results(tmp_path / "run")
     html = build_report(tmp_path / "run", validation=False)
     assert "(one run)" in html and "No comparison in this folder" in html
     assert len(_embedded(html)) == 6
@@ -158,7 +160,7 @@ def test_report_gives_the_command_line_that_reproduces_a_cli_run(tmp_path: Path)
     import yaml
 
     from sim.cli import build_parser, main
-    from sim.report import command_line
+    from sim.present.report import command_line
 
     path = tmp_path / "net.yaml"
     path.write_text(yaml.safe_dump(NET), encoding="utf-8")

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.loader import load_scenario
-from sim.roster import (
+from sim.engine.roster import (
     DAY,
     DutyTimeline,
     all_timelines,
@@ -18,6 +17,7 @@ from sim.roster import (
     timeline_from_arrays,
     timeline_from_changes,
 )
+from sim.scenario.loader import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -92,7 +92,7 @@ def brute_peak(sessions: list[tuple[str, int, int, tuple[int, ...], int]]) -> di
                           st.sets(st.integers(0, 6), min_size=1), st.integers(1, 4)),
                 min_size=1, max_size=6))
 def test_roster_peak_matches_a_minute_by_minute_count(raw: list) -> None:
-    from sim.scenario import WEEKDAYS, Hub, _peak_on_duty
+    from sim.scenario.schema import WEEKDAYS, Hub, _peak_on_duty
 
     sessions = [(sp, a * 30, max(a + 1, b) * 30, tuple(sorted(days)), k)
                 for sp, a, b, days, k in raw]

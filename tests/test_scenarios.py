@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 import sim
-from sim.demand import expected_arrivals
-from sim.records import OUTCOMES
-from sim.roster import duty_timeline
+from sim.engine.demand import expected_arrivals
+from sim.engine.records import OUTCOMES
+from sim.engine.roster import duty_timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.streams import Streams, replication_seed
+from sim.engine.streams import Streams, replication_seed
 
 
 def slow(root: np.random.SeedSequence, name: str) -> np.random.Generator:

@@ -2,7 +2,7 @@
 against the formulas.
 
 The engine checks run independent replications (seeds from ``replication_seed``, i.e. the
-``SeedSequence.spawn`` order) of the textbook queues built by ``sim.textbook`` through the
+``SeedSequence.spawn`` order) of the textbook queues built by ``sim.scenario.textbook`` through the
 ordinary scenario schema, and judge each statistic with a Student-t 95% confidence
 interval over the replications: the spread between replications, not a fixed tolerance,
 decides. Seeds are fixed, so the tests are deterministic; they still fail when the engine
@@ -19,11 +19,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import simulate, theory
-from sim.metrics import lookup, summary_rows
-from sim.records import SERVED
-from sim.streams import replication_seed
-from sim.textbook import queue_scenario
+from sim import simulate
+from sim.analysis import theory
+from sim.analysis.metrics import lookup, summary_rows
+from sim.engine.records import SERVED
+from sim.engine.streams import replication_seed
+from sim.scenario.textbook import queue_scenario
 
 # ---- Erlang B / C against published values ----------------------------------------------
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.loader import ScenarioError, load_scenario
+from sim.scenario.loader import ScenarioError, load_scenario
 
 BASE = """\
 name: tiny

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.distributions import Distribution
+from sim.scenario.distributions import Distribution
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

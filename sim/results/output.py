@@ -22,8 +22,8 @@ from typing import IO, Any
 import numpy as np
 import yaml
 
-from sim.records import COLUMNS, NAME_COLUMNS, NEW_DTYPES, PHC_LABEL, POOL_LABEL, RunResult
-from sim.scenario import Scenario
+from sim.engine.records import COLUMNS, NAME_COLUMNS, NEW_DTYPES, PHC_LABEL, POOL_LABEL, RunResult
+from sim.scenario.schema import Scenario
 
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
@@ -235,13 +235,12 @@ def write_json(path: Path, data: dict[str, Any]) -> Path:
 SUMMARY_COLUMNS: tuple[str, ...] = ("metric", "group_by", "group", "value")
 
 
-def write_run(result: RunResult, out: Path, plot: bool = True,
-              records: bool = True) -> dict[str, Path]:
+def write_run(result: RunResult, out: Path, records: bool = True) -> dict[str, Path]:
     """Write one run's outputs to ``out`` and return what was written, by role.
 
     ``records=False`` skips records.csv.gz (2.3-3 s per million requests to write).
     """
-    from sim.metrics import summary_rows
+    from sim.analysis.metrics import summary_rows
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -252,9 +251,4 @@ def write_run(result: RunResult, out: Path, plot: bool = True,
     }
     if records:
         paths["records"] = write_records(out / "records.csv.gz", result)
-    if plot:
-        from sim.plots import PLOT_DIR, plot_results
-
-        plot_results(out)
-        paths["plots"] = out / PLOT_DIR
     return paths

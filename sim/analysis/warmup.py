@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from sim.executors import ExecutorSpec, open_executor
-from sim.metrics import queue_exit
-from sim.model import simulate
-from sim.records import SERVED, RunResult
-from sim.scenario import Scenario
-from sim.streams import replication_seed
+from sim.analysis.metrics import queue_exit
+from sim.engine.model import simulate
+from sim.engine.records import SERVED, RunResult
+from sim.engine.streams import replication_seed
+from sim.experiment.executors import ExecutorSpec, open_executor
+from sim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sim.loader import scenario_from_dict
-from sim.scenario import Scenario
+from sim.scenario.loader import scenario_from_dict
+from sim.scenario.schema import Scenario
 
 
 def queue_scenario(

@@ -16,8 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from sim.scenario import CHANNELS, SPOKE_TYPES, WEEKDAYS, Clock, Profiles, Scenario, format_clock
-from sim.streams import Streams
+from sim.engine.streams import Streams
+from sim.scenario.schema import (
+    CHANNELS,
+    SPOKE_TYPES,
+    WEEKDAYS,
+    Clock,
+    Profiles,
+    Scenario,
+    format_clock,
+)
 
 DAY = 1440.0
 

@@ -3,7 +3,7 @@
 A *unit* is one (scenario, replication): replication ``i`` runs with
 ``sim.streams.replication_seed(root_seed, i)``, so the same root seed gives every plan the
 same arrivals, specialties and consult lengths (common random numbers). Units run on any
-``concurrent.futures``-style executor (``sim.executors``) and are put back in a fixed
+``concurrent.futures``-style executor (``sim.experiment.executors``) and are put back in a fixed
 order, so the tables are bit-identical whatever ran them.
 
 Three experiments, each returning tidy pandas DataFrames and, given ``out``, writing them:
@@ -39,14 +39,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.executors import ExecutorSpec, describe, open_executor
-from sim.loader import apply_overrides
-from sim.metrics import KEY_METRICS, summary_rows
-from sim.model import simulate
-from sim.output import read_csv, scenario_yaml, write_csv, write_json, write_records, write_text
-from sim.records import RunResult
-from sim.scenario import Scenario
-from sim.streams import replication_seed
+from sim.analysis.metrics import KEY_METRICS, summary_rows
+from sim.engine.model import simulate
+from sim.engine.records import RunResult
+from sim.engine.streams import replication_seed
+from sim.experiment.executors import ExecutorSpec, describe, open_executor
+from sim.results.output import (
+    read_csv,
+    scenario_yaml,
+    write_csv,
+    write_json,
+    write_records,
+    write_text,
+)
+from sim.scenario.loader import apply_overrides
+from sim.scenario.schema import Scenario
 
 REPLICATION_COLUMNS: tuple[str, ...] = (
     "scenario", "replication", "seed", "metric", "group_by", "group", "value")
@@ -224,8 +231,7 @@ class Arm:
     folder: Path | None = None
 
 
-_ENGINE_MODULES = ("scenario", "distributions", "demand", "roster", "model", "records",
-                   "metrics", "streams", "experiment")
+_ENGINE_PACKAGES = ("scenario", "engine", "analysis", "experiment")
 _code_hash: str | None = None
 
 
@@ -236,10 +242,9 @@ def _engine_fingerprint() -> str:
         from sim import __version__
 
         h = hashlib.sha256(__version__.encode())
-        here = Path(__file__).resolve().parent
-        for name in _ENGINE_MODULES:
-            p = here / f"{name}.py"
-            if p.exists():
+        package = Path(__file__).resolve().parent.parent
+        for name in _ENGINE_PACKAGES:
+            for p in sorted((package / name).glob("*.py")):
                 h.update(p.read_bytes())
         _code_hash = h.hexdigest()
     return _code_hash
@@ -606,7 +611,7 @@ def run_experiment(
     ``replications``, default 5) until the relative CI half-width of every metric in
     ``precision_metrics`` is at most ``precision``, or ``max_replications`` is reached;
     ``Experiment.precision`` says which. ``jobs``/``executor`` choose where units run
-    (see ``sim.executors``). With ``out``, writes summary.csv, replications.csv, run.json,
+    (``sim.experiment.executors``). With ``out``, writes summary.csv, replications.csv, run.json,
     replication 0's resolved scenario and records (unless ``records=False``) and, with
     ``plot``, the plots of the replicated summary; it resumes from the units already in
     ``out``.
@@ -659,7 +664,7 @@ def run_experiment(
         exp.files = _finish(out_path, _metadata(command, [arm], root, n, confidence, runner,
                                                 executor, jobs, arguments, **extra))
         if plot:
-            from sim.plots import plot_results
+            from sim.present.plots import plot_results
 
             plot_results(out_path)
             exp.files = record_files(out_path)

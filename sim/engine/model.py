@@ -39,8 +39,8 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL, URGENT, Timeout
 
-from sim.demand import Arrivals, draw_arrivals, draw_priorities
-from sim.records import (
+from sim.engine.demand import Arrivals, draw_arrivals, draw_priorities
+from sim.engine.records import (
     ABANDONED,
     DROPPED,
     GAVE_UP,
@@ -52,9 +52,9 @@ from sim.records import (
     Records,
     RunResult,
 )
-from sim.roster import DAY, DutyTimeline, absent_timelines, all_timelines, clock_timeline
-from sim.scenario import CHANNELS, SPOKE_TYPES, Calendar, Clock, Scenario
-from sim.streams import SeedLike, Streams, seed_sequence
+from sim.engine.roster import DAY, DutyTimeline, absent_timelines, all_timelines, clock_timeline
+from sim.engine.streams import SeedLike, Streams, seed_sequence
+from sim.scenario.schema import CHANNELS, SPOKE_TYPES, Calendar, Clock, Scenario
 
 
 class _Consult(simpy.Event):

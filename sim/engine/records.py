@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.roster import DutyTimeline
-from sim.scenario import CHANNELS, SPOKE_TYPES, Scenario
+from sim.engine.roster import DutyTimeline
+from sim.scenario.schema import CHANNELS, SPOKE_TYPES, Scenario
 
 OUTCOMES: tuple[str, ...] = ("served", "abandoned", "dropped", "unserved", "turned_away",
                              "no_show", "gave_up")

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.plots import PLOT_DIR, metric_label
+from sim.present.plots import PLOT_DIR, metric_label
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("objectives", "1. Objectives"),
@@ -127,7 +127,7 @@ class ResultsFolder:
         """Read whatever tables ``path`` holds."""
         import yaml
 
-        from sim.output import read_csv
+        from sim.results.output import read_csv
 
         folder = Path(path)
         if not folder.is_dir():
@@ -238,11 +238,11 @@ def erlang_c_check(servers: int = 5, utilisation: float = 0.8, mean_service: flo
     interval by default, so a correct engine fails the check by chance about 1 time in 100
     (and, the seed being fixed, always the same way for the same engine).
     """
-    from sim.experiment import t_interval
-    from sim.metrics import lookup, summary_rows
-    from sim.model import simulate
-    from sim.textbook import queue_scenario
-    from sim.theory import mmc_wait_mean
+    from sim.analysis.metrics import lookup, summary_rows
+    from sim.analysis.theory import mmc_wait_mean
+    from sim.engine.model import simulate
+    from sim.experiment.runner import t_interval
+    from sim.scenario.textbook import queue_scenario
 
     rate = servers * utilisation / mean_service
     scenario = queue_scenario(servers, rate, mean_service, horizon_days=horizon_days,
@@ -305,7 +305,7 @@ def _days(spec: Any) -> str:
 
 
 def _clock(v: Any) -> str:
-    from sim.scenario import format_clock
+    from sim.scenario.schema import format_clock
 
     # An unquoted 09:30 reads back from YAML 1.1 as the integer 570 (minutes).
     return format_clock(v) if isinstance(v, int) else str(v)
@@ -361,7 +361,7 @@ def _plans(f: ResultsFolder) -> list[str]:
 
 
 def _sweep_keys(f: ResultsFolder) -> list[str]:
-    from sim.plots import sweep_keys
+    from sim.present.plots import sweep_keys
 
     return sweep_keys(f.sweep)
 
@@ -622,7 +622,7 @@ code{background:#f4f4f4;padding:0 .2em}nav li{display:inline;margin-right:1em}
 def build_report(results_dir: str | Path, question: str | None = None,
                  validation: bool = True) -> str:
     """The report of ``results_dir`` as one HTML document (images embedded)."""
-    from sim.plots import plot_results
+    from sim.present.plots import plot_results
 
     f = ResultsFolder.read(results_dir)
     if not f.plots():
@@ -659,7 +659,7 @@ def build_report(results_dir: str | Path, question: str | None = None,
 def write_report(results_dir: str | Path, out: str | Path | None = None,
                  question: str | None = None, validation: bool = True) -> Path:
     """Write the report of ``results_dir`` (default ``results_dir/report.html``)."""
-    from sim.output import write_text
+    from sim.results.output import write_text
 
     target = Path(out) if out else Path(results_dir) / "report.html"
     return write_text(target, build_report(results_dir, question, validation))

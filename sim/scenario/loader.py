@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.scenario import Scenario
+from sim.scenario.schema import Scenario
 
 Loc = tuple[str | int, ...]
 MAX_SHOWN = 15

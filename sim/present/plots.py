@@ -21,7 +21,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from sim.records import SERVED, RunResult
+from sim.engine.records import SERVED, RunResult
 
 Row = Mapping[str, Any]
 Columns = Mapping[str, np.ndarray]
@@ -644,7 +644,7 @@ def sweep_curves(sweep: Iterable[Row], x: str | None = None,
 def save_figure(fig: Figure, out: Path, stem: str,
                 formats: Sequence[str] = FORMATS) -> list[Path]:
     """Write ``fig`` as ``out/stem.<format>`` for each format (atomically)."""
-    from sim.output import atomic_write
+    from sim.results.output import atomic_write
 
     paths = []
     for fmt in formats:
@@ -679,7 +679,7 @@ def run_figures(folder: Path, label: str = "") -> dict[str, Callable[[], Figure]
 
     Returned as builders, so a caller can make them one at a time.
     """
-    from sim.output import read_csv, read_records
+    from sim.results.output import read_csv, read_records
 
     folder = Path(folder)
     sc = _load_yaml(folder / "scenario.resolved.yaml")
@@ -747,7 +747,7 @@ def plot_results(results_dir: str | Path) -> list[Path]:
     curves. A comparison's plan subfolders get their own run plots. Returns the files
     written (PNG and SVG of each figure).
     """
-    from sim.output import read_csv
+    from sim.results.output import read_csv
 
     folder = Path(results_dir)
     if not folder.is_dir():

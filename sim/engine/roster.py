@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.scenario import Calendar, Clock, Hub, Scenario, Session
+from sim.scenario.schema import Calendar, Clock, Hub, Scenario, Session
 
 DAY = 1440.0
 

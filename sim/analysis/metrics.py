@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.records import (
+from sim.engine.records import (
     ABANDONED,
     DROPPED,
     GAVE_UP,
