@@ -13,10 +13,11 @@ drop``, and one scenario with every mechanism on):
   ``.venv/bin/python tests/test_engine_equivalence.py`` prints the table.
 
 The digests were kept through the change from two engine paths to one loop with
-mechanisms (issue 16). Intended changes so far: the summary digests once, when ``summary_rows`` was vectorised
-(summation order only); the records of ``himachal least_wait`` and ``himachal overflow``
-once, when expected waits stopped counting requests that had reneged but were still
-queued (``tests/test_model.py::test_routing_counts_only_requests_still_waiting``).
+mechanisms (issue 16). Intended changes so far: the summary digests once, when
+``summary_rows`` was vectorised (summation order only); the records of ``himachal
+least_wait`` and ``himachal overflow`` once, when expected waits stopped counting requests
+that had reneged but were still queued
+(``tests/test_model.py::test_routing_counts_only_requests_still_waiting``).
 """
 
 from __future__ import annotations

@@ -271,11 +271,6 @@ def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     """Draw every request of one run, with all its staffing-independent attributes."""
     spec_index = {s: i for i, s in enumerate(scenario.specialties)}
     srcs = sources(scenario)
-    streams.prepare([  # every stream drawn from below, created at once
-        *(f"{kind}/{src.name}" for src in srcs for kind in ("arrivals", "specialty", "spoke")
-          if kind != "spoke" or src.n_spokes > 0),
-        *(f"consult/{name}" for name in scenario.specialties),
-        *(["patience"] if scenario.queue.patience is not None else [])])
     mixes: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # by mix object: codes, their CDF
     times, specs, spokes = [], [], []
     for src, t in zip(srcs, _times_by_grid(scenario, srcs, streams), strict=True):

@@ -77,11 +77,13 @@ class OrderedQueue:
         self.prio, self.slot, self.seq = prio, slot, seq
 
     def append(self, r: int) -> None:
+        """Request ``r`` joins (behind its class and, if booked, behind the booked)."""
         booked = self.slot is not None and not math.isnan(self.slot[r])
         cls = 0 if self.prio is None else self.prio[r]
         heapq.heappush(self.heap, (cls, 0 if booked else 1, next(self.seq), r))
 
     def popleft(self) -> int:
+        """The request served next."""
         return heapq.heappop(self.heap)[3]
 
     def __len__(self) -> int:
@@ -135,7 +137,7 @@ class Engine:
         self.doctor = array("i", [-1]) * n
         self.routed = array("h", [-1]) * n
         self.queued: Any = None  # a copy of the arrival times, when a mechanism moves it
-        self.in_queue: Any = None  # the queue a request waits in, when routing tracks it
+        self.in_queue: Any = None  # the queue a request waits in (routing by expected wait)
         self.env = simpy.Environment()
         # hooks (see the module docstring)
         self.divert: Callable[[int, float], bool] | None = None
@@ -164,13 +166,14 @@ class Engine:
         """Append a new request like ``r`` (same source and specialty); returns its id."""
         f = self.n
         self.n += 1
-        for col, v in ((self.tm, time), (self.cons, consult), (self.pat, patience),
-                       (self.deadline, time + patience), (self.dist, self.dist[r]),
-                       (self.spc, self.spc[r]), (self.chan, self.chan[r]),
-                       (self.spoke, self.spoke[r]), (self.stype, self.stype[r]),
-                       (self.start, math.nan),
-                       (self.end, math.nan), (self.overtime, 0.0),
-                       (self.outcome, UNSERVED), (self.doctor, -1), (self.routed, -1)):
+        values: tuple[tuple[Any, float], ...] = (
+            (self.tm, time), (self.cons, consult), (self.pat, patience),
+            (self.deadline, time + patience), (self.dist, self.dist[r]),
+            (self.spc, self.spc[r]), (self.chan, self.chan[r]), (self.spoke, self.spoke[r]),
+            (self.stype, self.stype[r]), (self.start, math.nan), (self.end, math.nan),
+            (self.overtime, 0.0), (self.outcome, UNSERVED), (self.doctor, -1),
+            (self.routed, -1))
+        for col, v in values:
             col.append(v)
         if self.queued is not None:
             self.queued.append(time)
@@ -217,7 +220,7 @@ class Engine:
         expiry: list[list[tuple[float, int]]] = [[] for _ in range(n_queues)]
         own_queues = {q for q, h in enumerate(net.queue_pools) if net.pool_hub[h[0]] < 0}
         track = [not simple and q not in own_queues for q in range(n_queues)]
-        in_queue = None
+        in_queue: Any = None  # the queue each request waits in, for expected waits
         if not simple:
             in_queue = self.in_queue = array("i", [-1]) * n0
         heappush, heappop = heapq.heappush, heapq.heappop

@@ -65,8 +65,11 @@ class Model:
         return self._run(general=False)
 
     def _run_realism(self) -> RunResult:
-        """The run through the loop's general parts (ordered queues, the arrival function)
-        even where the scenario needs none: for tests that they agree with the fast path."""
+        """The run through the loop's general parts, needed or not (tests compare them).
+
+        The general parts are the class-ordered queues and the arrival function that
+        mechanisms hook into; without mechanisms they give the fast path's records.
+        """
         return self._run(general=True)
 
     def _run(self, general: bool) -> RunResult:

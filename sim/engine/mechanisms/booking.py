@@ -1,5 +1,8 @@
-"""Appointment booking: requests to a clinic's queue book the earliest free slot and join
-the queue at it (or miss it); booked requests are served before tokens."""
+"""Appointment booking: a request to a clinic's queue books a slot and joins at it.
+
+Slots come from the rostered duty; a booked request may not show up; booked requests are
+served before tokens.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ class Booking(Mechanism):
         self.rng = model.streams("followup/draws")  # follow-ups draw their no-show here
 
     def install(self, eng: Engine) -> None:
+        """The slots, the booking and waiting hooks, the slot column."""
         self.eng = eng
         net = eng.net
         self.slots = SlotBook(self.sc, self.rostered, net.queue_hub, net.queue_spec)
@@ -78,14 +82,17 @@ class Booking(Mechanism):
         eng.join(self.q_of[r], r, t)
 
     def grow(self, f: int, r: int) -> None:
+        """A follow-up books afresh; its no-show is drawn now."""
         self.u_noshow.append(float(self.rng.random()))
         self.slot.append(math.nan)
         self.q_of.append(-1)
 
     def columns(self) -> dict[str, np.ndarray]:
+        """``slot``."""
         return {"slot": np.frombuffer(self.slot, dtype=np.float64)}
 
     def tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """``slots``: every slot offered and whether it was booked."""
         table = self.slots.table()
         return {"slots": table} if table else {}
 

@@ -1,10 +1,13 @@
-"""Failed video calls: an attempt may fail, holding the doctor for the wasted minutes; the
-request rejoins its queue after the retry delay, or gives up after the last attempt."""
+"""Failed video calls: an attempt may fail and hold the doctor for the wasted minutes.
+
+The request rejoins its queue after the retry delay, or gives up after the last attempt.
+"""
 
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from simpy.events import NORMAL
@@ -38,10 +41,11 @@ class Failures(Mechanism):
         self.rng = model.streams("followup/draws")  # follow-ups draw their attempts here
 
     def install(self, eng: Engine) -> None:
+        """The attempt hook on every hub pool; attempts and lost-minute columns."""
         self.eng = eng
         self.attempts = array("h", bytes(2 * eng.n))
         self.lost = array("d", [0.0]) * eng.n
-        self.on_fail = [self.failed]
+        self.on_fail: list[Callable[[Any], None]] = [self.failed]
         for p in range(eng.net.n_hub_pools):
             eng.begin[p] = self.begin
 
@@ -72,6 +76,7 @@ class Failures(Mechanism):
         eng.release(ev)
 
     def grow(self, f: int, r: int) -> None:
+        """A follow-up's attempts are drawn now; its connection is its parent's."""
         self.attempts.append(0)
         self.lost.append(0.0)
         self.u_fail.extend(self.rng.random(self.max_att).tolist())
@@ -79,6 +84,7 @@ class Failures(Mechanism):
         self.wasted.append(self.wasted[r])
 
     def columns(self) -> dict[str, np.ndarray]:
+        """``attempts`` and ``lost_min``."""
         return {"attempts": np.frombuffer(self.attempts, dtype=NEW_DTYPES["attempts"]),
                 "lost_min": np.frombuffer(self.lost, dtype=np.float64)}
 

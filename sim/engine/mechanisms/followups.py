@@ -1,5 +1,8 @@
-"""Follow-ups and referrals: a share of specialist consults leads to a new request after a
-drawn delay (at the next opening of its source), another share to a referral."""
+"""Follow-ups and referrals: what a specialist consult leads to.
+
+A share of consults leads to a new request after a drawn delay (at the next opening of
+its source), another share to a referral (recorded only).
+"""
 
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ class FollowUps(Mechanism):
         self.class_patience = [c.patience for c in pri.classes] if pri else [None]
 
     def install(self, eng: Engine) -> None:
+        """The after-consult hook; parent and next-step columns."""
         self.eng = eng
         self.parent = array("q", [-1]) * eng.n
         self.next_step = array("b", bytes(eng.n))
@@ -69,11 +73,13 @@ class FollowUps(Mechanism):
         eng.at(ta - eng.env.now, lambda y: eng.arrive(y, ta), f)
 
     def grow(self, f: int, r: int) -> None:
+        """Record the parent; draw what the follow-up's own consult will lead to."""
         self.parent.append(r)
         self.next_step.append(0)
         self.u_next.append(float(self.rng.random()))
 
     def columns(self) -> dict[str, np.ndarray]:
+        """``parent`` and ``next_step``."""
         return {"parent": np.frombuffer(self.parent, dtype=np.int64),
                 "next_step": np.frombuffer(self.next_step, dtype=np.int8)}
 

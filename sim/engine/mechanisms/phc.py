@@ -1,10 +1,13 @@
-"""The PHC tier: sub-centre requests first see their district's PHC medical officers,
-who resolve a share and escalate the rest to the specialist hubs."""
+"""The PHC tier: sub-centre requests first see their district's PHC medical officers.
+
+The MOs resolve a share and escalate the rest to the specialist hubs.
+"""
 
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from simpy.events import NORMAL
@@ -39,6 +42,7 @@ class PhcTier(Mechanism):
         self.queue_of: dict[int, int] = {}
 
     def extend(self, net: Network) -> None:
+        """One MO pool and queue per district whose MOs are ever on duty."""
         tier = self.sc.phc_tier
         assert tier is not None
         for di, name in enumerate(self.sc.district_names):
@@ -57,13 +61,14 @@ class PhcTier(Mechanism):
         del self.arrivals
 
     def install(self, eng: Engine) -> None:
+        """The divert hook, the MO pools' consult hook, the tier columns."""
         self.eng = eng
         n = eng.n
         self.tier = array("b", bytes(n))
         self.phc_start = array("d", [np.nan]) * n
         self.phc_end = array("d", [np.nan]) * n
         self.queued = eng.track_queued()
-        self.on_done = [self.done]
+        self.on_done: list[Callable[[Any], None]] = [self.done]
         eng.divert = self.divert
         for q in self.queue_of.values():
             eng.begin[eng.net.queue_pools[q][0]] = self.begin
@@ -95,6 +100,7 @@ class PhcTier(Mechanism):
         return True
 
     def done(self, ev: Consult) -> None:
+        """An MO consult ends: an escalated request goes on to the hubs."""
         r = ev._value
         if self.tier[r] == 2:
             eng = self.eng
@@ -105,11 +111,13 @@ class PhcTier(Mechanism):
         self.eng.release(ev)
 
     def grow(self, f: int, r: int) -> None:
+        """Follow-ups go straight to the hubs."""
         self.tier.append(0)
         self.phc_start.append(np.nan)
         self.phc_end.append(np.nan)
 
     def columns(self) -> dict[str, np.ndarray]:
+        """``tier``, ``phc_start`` and ``phc_end``."""
         return {"tier": np.frombuffer(self.tier, dtype=np.int8),
                 "phc_start": np.frombuffer(self.phc_start, dtype=np.float64),
                 "phc_end": np.frombuffer(self.phc_end, dtype=np.float64)}

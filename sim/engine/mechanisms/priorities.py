@@ -29,10 +29,13 @@ class Priorities(Mechanism):
         self.classes = model.priority
 
     def install(self, eng: Engine) -> None:
+        """Order the engine's queues by class."""
         self.prio = eng.prio = array("b", self.classes.tobytes())
 
     def grow(self, f: int, r: int) -> None:
-        self.prio.append(self.prio[r])  # a follow-up keeps its parent's class
+        """A follow-up keeps its parent's class."""
+        self.prio.append(self.prio[r])
 
     def columns(self) -> dict[str, np.ndarray]:
+        """``priority``."""
         return {"priority": np.frombuffer(self.prio, dtype=np.int8)}
