@@ -14,8 +14,10 @@ Optional mechanisms (``sim.engine.mechanisms``) plug into the loop at a few poin
 ``None`` unless a mechanism fills it, so a run pays only for what its scenario uses:
 
 - ``divert(r, t)``: an arriving request goes elsewhere first (the PHC tier);
-- ``book(q, r, t)``: a request routed to queue ``q`` books a slot instead of joining;
-- ``booked_wait(q, r, t)``: the expected wait of a booking queue (its access delay);
+- ``book[q](q, r, t)``: a request routed to queue ``q`` books a slot instead of joining
+  (True if it did);
+- ``booked_wait[q](q, r, t)``: the expected wait in a booking queue (its access delay;
+  None if this request does not book);
 - ``begin[p](r, d, p, t)``: doctor ``d`` of pool ``p`` takes ``r`` (a PHC consult, a video
   call that may fail); True if handled, False for an ordinary consult;
 - ``after_consult``: the callback of a finished hub consult (follow-ups), which then calls
@@ -141,8 +143,8 @@ class Engine:
         self.env = simpy.Environment()
         # hooks (see the module docstring)
         self.divert: Callable[[int, float], bool] | None = None
-        self.book: Callable[[int, int, float], bool] | None = None
-        self.booked_wait: Callable[[int, int, float], float | None] | None = None
+        self.book: list[Callable[[int, int, float], bool] | None] | None = None
+        self.booked_wait: list[Callable[[int, int, float], float | None] | None] | None = None
         self.begin: list[Callable[[int, int, int, float], bool] | None] = (
             [None] * len(net.pool_hub))
         self.after_consult: Callable[[Consult], None] | None = None
@@ -200,7 +202,7 @@ class Engine:
         divert, book, booked_wait = self.divert, self.book, self.booked_wait
         begin = self.begin
         hooked = any(b is not None for b in begin)
-        arrival_hooked = divert is not None or book is not None or self.general
+        general = self.general
 
         n_pools = len(net.pool_hub)
         n_queues = len(net.queue_pools)
@@ -382,9 +384,11 @@ class Engine:
                     end[y] = dl
                     stale[q] += 1
             if booked_wait is not None:
-                w = booked_wait(q, r, t)
-                if w is not None:
-                    return w
+                bw = booked_wait[q]
+                if bw is not None:
+                    w = bw(q, r, t)
+                    if w is not None:
+                        return w
             if q_idle[q]:
                 return 0.0
             work = (len(queues[q]) - stale[q] + 1) * mean_consult[queue_spec[q]]
@@ -455,8 +459,10 @@ class Engine:
         def route(r: int, t: float) -> None:
             """Request ``r`` reaches the specialist tier at ``t``: pick its queue, join."""
             q = choose(r, t)
-            if book is not None and book(q, r, t):
-                return
+            if book is not None:
+                b = book[q]
+                if b is not None and b(q, r, t):
+                    return
             if queued is not None:
                 queued[r] = t
             deadline[r] = t + pat[r]
@@ -482,11 +488,17 @@ class Engine:
                 now = nxt
                 step()
                 nxt = peek()
-            if arrival_hooked:
-                arrive(r, t)
+            if general or (divert is not None and divert(r, t)):
+                if general:
+                    arrive(r, t)
                 nxt = peek()
                 continue
             q = home_flat[dist[r] * n_spec + spc[r]] if simple else choose(r, t)
+            if book is not None:  # as ``route`` does (the arrival time is already set)
+                b = book[q]
+                if b is not None and b(q, r, t):
+                    nxt = peek()
+                    continue
             if q_idle[q]:
                 p = single_pool[q]
                 if p < 0:

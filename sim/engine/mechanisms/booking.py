@@ -44,7 +44,10 @@ class Booking(Mechanism):
         self.slot = eng.slot = array("d", [math.nan]) * eng.n
         self.q_of = [-1] * eng.n
         self.queued = eng.track_queued()
-        eng.book, eng.booked_wait = self.book, self.wait
+        eng.book = [self.book if q in self.slots.clinic else None
+                    for q in range(len(net.queue_pools))]
+        eng.booked_wait = [self.wait if q in self.slots.clinic else None
+                           for q in range(len(net.queue_pools))]
 
     def wait(self, q: int, r: int, t: float) -> float | None:
         """The expected wait in a booking queue: the delay to the slot (None: not booked)."""

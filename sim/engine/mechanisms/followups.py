@@ -6,6 +6,7 @@ its source), another share to a referral (recorded only).
 
 from __future__ import annotations
 
+import bisect
 import math
 from array import array
 from typing import TYPE_CHECKING
@@ -37,6 +38,8 @@ class FollowUps(Mechanism):
         self.consult = [sp.consult for sp in self.sc.specialties.values()]
         pri = self.sc.priorities
         self.class_patience = [c.patience for c in pri.classes] if pri else [None]
+        # opening and closing times of each source's open days, by (channel, district)
+        self.open_days: dict[tuple[int, int], tuple[list[float], list[float]]] = {}
 
     def install(self, eng: Engine) -> None:
         """The after-consult hook; parent and next-step columns."""
@@ -61,8 +64,11 @@ class FollowUps(Mechanism):
         """Append a follow-up request of ``r`` arriving after the drawn delay."""
         eng, sc, rng = self.eng, self.sc, self.rng
         assert self.fu.delay is not None  # the schema asks for one with a share
-        ta = next_open(t + float(self.fu.delay.sample(rng, 1)[0]),
-                       source_hours(sc, eng.chan[r], eng.dist[r]), sc.calendar)
+        key = (eng.chan[r], eng.dist[r])
+        days = self.open_days.get(key)
+        if days is None:
+            days = self.open_days[key] = open_days(source_hours(sc, *key), sc.calendar)
+        ta = next_open(t + float(self.fu.delay.sample(rng, 1)[0]), *days)
         if ta >= sc.horizon_min:
             return
         consult = float(self.consult[eng.spc[r]].sample(rng, 1)[0])
@@ -91,15 +97,14 @@ def source_hours(sc: Scenario, channel: int, district: int) -> Clock:
     return sc.spokes.districts[district].hours or sc.spokes.hours
 
 
-def next_open(t: float, hours: Clock, cal: Calendar) -> float:
-    """The first moment at or after ``t`` when ``hours`` are open (inf if none in horizon)."""
-    day = int(t // DAY)
-    for d in range(max(day, 0), cal.horizon_days):
-        if cal.is_holiday(d) or cal.weekday_of(d) not in hours.weekdays:
-            continue
-        lo, hi = d * DAY + hours.start, d * DAY + hours.end
-        if t < lo:
-            return lo
-        if t < hi:
-            return t
-    return math.inf
+def open_days(hours: Clock, cal: Calendar) -> tuple[list[float], list[float]]:
+    """Opening and closing minute of every day ``hours`` are open within the horizon."""
+    days = [d for d in range(cal.horizon_days)
+            if not cal.is_holiday(d) and cal.weekday_of(d) in hours.weekdays]
+    return [d * DAY + hours.start for d in days], [d * DAY + hours.end for d in days]
+
+
+def next_open(t: float, opens: list[float], closes: list[float]) -> float:
+    """The first moment at or after ``t`` within an open day (inf if none in horizon)."""
+    k = bisect.bisect_right(closes, t)  # the first day that closes after t
+    return math.inf if k == len(closes) else max(t, opens[k])
