@@ -203,6 +203,7 @@ class Engine:
         begin = self.begin
         hooked = any(b is not None for b in begin)
         general = self.general
+        arrival_hooked = general or divert is not None or book is not None
 
         n_pools = len(net.pool_hub)
         n_queues = len(net.queue_pools)
@@ -488,13 +489,13 @@ class Engine:
                 now = nxt
                 step()
                 nxt = peek()
-            if general or (divert is not None and divert(r, t)):
+            if arrival_hooked and (general or (divert is not None and divert(r, t))):
                 if general:
                     arrive(r, t)
                 nxt = peek()
                 continue
             q = home_flat[dist[r] * n_spec + spc[r]] if simple else choose(r, t)
-            if book is not None:  # as ``route`` does (the arrival time is already set)
+            if arrival_hooked and book is not None:  # as ``route`` (deadline already set)
                 b = book[q]
                 if b is not None and b(q, r, t):
                     nxt = peek()
