@@ -42,6 +42,8 @@ __all__ = ["KEY_METRICS", "REQUEST_GROUPS", "Row", "capacity_metrics", "extra_gr
 
 Row = dict[str, Any]
 REQUEST_GROUPS: tuple[str, ...] = ("hub", "specialty", "channel", "district", "spoke_type", "hour")
+PAIR_GROUPS: tuple[str, ...] = ("hub_specialty", "district_specialty")
+"""Groupings of two columns, labelled ``hub/specialty``; always in the summary."""
 KEY_METRICS: tuple[str, ...] = (
     "arrivals", "served", "abandoned", "unserved", "wait_mean_min", "wait_p50_min",
     "wait_p90_min", "wait_p95_min", "utilisation", "queue_length_mean", "abandonment_rate",
@@ -81,6 +83,11 @@ def request_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, fl
                               "wait_p95_min", "wait_max_min"), nan)
     decided = counts[SERVED] + counts[ABANDONED] + counts[DROPPED]
     decided += counts[TURNED_AWAY] + counts[NO_SHOW] + counts[GAVE_UP]
+    exit_ = np.where(outcome_all == SERVED, start, r.end[mask])  # queue_exit, fate known
+    queued = (exit_ - arrival)[(arrival >= result.warmup) & (outcome_all != UNSERVED)]
+    out["wait_mean_all_min"] = float(queued.sum()) / decided if decided else nan
+    out["share_waited"] = float(np.count_nonzero(queued > 0)) / decided if decided else nan
+    del exit_, queued
     for target in result.scenario.metrics.targets_min:
         ok = float(np.sum(wait <= target))
         out[f"share_within_{target:g}_min"] = ok / decided if decided else nan
@@ -152,6 +159,12 @@ def _groups(result: RunResult, by: str,
     """
     if by == "hour":
         return [(h, f"{h:02d}") for h in range(24)]
+    if by in PAIR_GROUPS:
+        first, names = by.split("_")[0], labels or result.labels()
+        outer, specs = names[first], names["specialty"]
+        shift = 1 if by == "hub_specialty" else 0  # code 0: no hub (the state pool)
+        return [(i * len(specs) + s + shift, f"{a}/{b}") for i, a in enumerate(outer)
+                for s, b in enumerate(specs)]
     groups = list(enumerate((labels or result.labels())[by]))
     if by == "hub" and np.any(result.records.hub < 0):
         groups.append((-1, "(state pool)"))
@@ -163,6 +176,12 @@ def _codes(result: RunResult, by: str, rows: slice) -> np.ndarray:
     r = result.records
     if by == "hour":
         return (np.floor(r.arrival[rows] % 1440.0 / 60.0)).astype(np.int64)
+    n_s = len(result.scenario.specialties)
+    if by == "hub_specialty":
+        hub = r.hub[rows].astype(np.int64)
+        return np.where(hub >= 0, hub * n_s + r.specialty[rows] + 1, 0)
+    if by == "district_specialty":
+        return r.district[rows].astype(np.int64) * n_s + r.specialty[rows]
     return getattr(r, by)[rows].astype(np.int64)
 
 
@@ -204,7 +223,8 @@ class _Grouping:
     totals: dict[str, np.ndarray] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.totals = {k: np.zeros(self.size) for k in ("wait", "overlap", "busy", "ot")}
+        self.totals = {k: np.zeros(self.size)
+                       for k in ("wait", "queued", "waited", "overlap", "busy", "ot")}
         self.totals["ot_consults"] = np.zeros(self.size, dtype=np.int64)
         self.every = np.zeros(0, dtype=np.int64)
 
@@ -215,17 +235,11 @@ def _grouping(result: RunResult, by: str,
     if by == "all":
         return _Grouping("all", [(0, "all")], 0, 1,
                          lambda rows: np.zeros(len(r.arrival[rows]), dtype=np.intp), True, True)
-    if by == "hub_specialty":
-        hubs, specs = result.scenario.hub_ids, result.scenario.specialty_names
-        n_s = len(specs)
-
-        def pool_key(rows: slice) -> np.ndarray:
-            hub = r.hub[rows]
-            return np.where(hub >= 0, hub.astype(np.intp) * n_s + r.specialty[rows] + 1, 0)
-
-        groups = [(h * n_s + s + 1, f"{hubs[h]}/{specs[s]}") for h in range(len(hubs))
-                  for s in range(n_s)]
-        return _Grouping(by, groups, 0, len(hubs) * n_s + 1, pool_key, False, True)
+    if by in PAIR_GROUPS:
+        pairs = _groups(result, by, labels)
+        return _Grouping(by, pairs, 0, pairs[-1][0] + 1 if pairs else 1,
+                         lambda rows: _codes(result, by, rows).astype(np.intp), True,
+                         by == "hub_specialty")
     groups = _groups(result, by, labels)
     if by == "hour":  # codes 0 to 23 (24 only if rounding ever reached it: never listed)
         lo, size = 0, 25
@@ -261,7 +275,8 @@ def _accumulate(result: RunResult, pools: list[tuple[int, int]],
 
     For each grouping: ``every`` counts records by [group, outcome (7: not measured),
     consult started in the window, service-level targets missed, same day]; ``totals``
-    sums waits, time queued in the window, consult time on duty in the window and overtime.
+    sums waits, time queued (and whether any) of requests whose fate is known, time queued
+    in the window, consult time on duty in the window and overtime.
     Float sums are added record by record in record order (``np.add.at``), the same
     sums, bit for bit, as one ``bincount`` over whole columns.
 
@@ -315,6 +330,8 @@ def _accumulate(result: RunResult, pools: list[tuple[int, int]],
         category[served] += (2 * missed + same_day).astype(np.int16)
         waits[at:at + len(wait)] = wait
         exits = np.where(is_served, start, r.end[rows])  # queue_exit of these rows
+        decided = meas & (outcome != UNSERVED)
+        queued = (exits - arrival)[decided]
         exits[outcome == UNSERVED] = result.horizon
         overlap = _overlap(arrival, exits, t0, t1, reuse=True)
         pool = is_served & member[r.hub[rows] + 1, r.specialty[rows]]  # consults in a pool
@@ -335,6 +352,9 @@ def _accumulate(result: RunResult, pools: list[tuple[int, int]],
                 ks = key[served]
                 add(g.totals["wait"], ks, wait)
                 add(g.totals["overlap"], key, overlap)
+                kd = key[decided]
+                add(g.totals["queued"], kd, queued)
+                g.totals["waited"] += np.bincount(kd[queued > 0], minlength=g.size)
                 served_keys[i, at:at + len(wait)] = ks
                 i += 1
             if g.capacity:
@@ -438,6 +458,8 @@ def _request_values(result: RunResult, every: np.ndarray, totals: dict[str, np.n
             out[f"wait_p{p}_min"] = value[:, i]
         out["wait_max_min"] = np.where(has, nth[:, 6], np.nan)
         decided = n - counts[:, UNSERVED]
+        out["wait_mean_all_min"] = np.where(decided > 0, totals["queued"] / decided, np.nan)
+        out["share_waited"] = np.where(decided > 0, totals["waited"] / decided, np.nan)
         served = every[:, SERVED]  # [group, in window, targets missed, same day]
         within = served.sum(axis=(1, 3)).cumsum(axis=1)  # [group, k]: missed at most k
         for target in result.scenario.metrics.targets_min:
@@ -499,7 +521,7 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
     by = list(by)
     by += extra_groups(result, by)
     labels = result.labels()
-    groupings = [_grouping(result, g, labels) for g in ("all", *by, "hub_specialty")]
+    groupings = [_grouping(result, g, labels) for g in ("all", *by, *PAIR_GROUPS)]
     waits, served_keys, targets = _accumulate(result, pools, groupings)
     request = [g for g in groupings if g.requests]
     # every request grouping's groups side by side: one set of array operations for all
@@ -510,7 +532,8 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
     nth = np.concatenate(_order_statistics(waits, served_keys, request,
                                            np.split(kth, offsets[1:-1])))
     del waits, served_keys
-    totals = {k: np.concatenate([g.totals[k] for g in request]) for k in ("wait", "overlap")}
+    totals = {k: np.concatenate([g.totals[k] for g in request])
+              for k in ("wait", "queued", "waited", "overlap")}
     stacked = _lists(_request_values(result, every, totals, targets, nth, gamma))
     req_of = {g.name: {m: v[a:b] for m, v in stacked.items()}
               for g, a, b in zip(request, offsets, offsets[1:], strict=False)}
@@ -536,7 +559,7 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
                 on_duty[code - g.lo] += duty[p]
         return np.asarray(on_duty), group_pools
 
-    everyone, *grouped, pooled = groupings
+    everyone, *grouped = groupings
     values = {m: v[0] for m, v in req_of["all"].items()}
     if extended:
         values |= realism_metrics(result, slice(None))
@@ -584,19 +607,6 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
                                               bool(is_measured[at].any()))
             if values:
                 emit(name, label, values)
-    on_duty, group_pools = on_duty_of(pooled)
-    cap = _lists(_capacity_values(result, pooled, on_duty))
-    cap_items = list(cap.items())
-    for code, label in pooled.groups:
-        if code not in group_pools:
-            continue
-        if result.tables:
-            values = {m: v[code] for m, v in cap_items}
-            values |= booking_capacity_metrics(result, group_pools[code])
-            emit("hub_specialty", label, values)
-        else:
-            rows.extend([{"metric": m, "group_by": "hub_specialty", "group": label,
-                          "value": v[code]} for m, v in cap_items])
     return rows
 
 
