@@ -3,8 +3,9 @@
 Warm-up is handled by filtering: request-level metrics count the requests that arrived
 after the warm-up; time-based metrics (utilisation, queue length) integrate over the
 measurement window [warm-up, horizon). Unfinished requests are reported as ``unserved``.
-Wait statistics are over served requests; service-level shares are over requests whose
-fate is known (any outcome but unserved).
+Wait statistics are over served requests (``wait_mean_all_min`` adds the time in queue of
+those that left unseen); service-level shares are over requests whose fate is known (any
+outcome but unserved), as ``sim.analysis.window.seen_waits`` defines them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sim.analysis.mechanisms import (
     realism_metrics,
     uses_mechanisms,
 )
-from sim.analysis.window import measured, queue_exit, window
+from sim.analysis.window import measured, queue_exit, seen_waits, share_seen_within, window
 from sim.analysis.window import overlap as _overlap
 from sim.engine.records import (
     ABANDONED,
@@ -88,9 +89,10 @@ def request_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, fl
     out["wait_mean_all_min"] = float(queued.sum()) / decided if decided else nan
     out["share_waited"] = float(np.count_nonzero(queued > 0)) / decided if decided else nan
     del exit_, queued
+    seen = seen_waits(sel_start - sel_arrival, served, outcome != UNSERVED)
     for target in result.scenario.metrics.targets_min:
-        ok = float(np.sum(wait <= target))
-        out[f"share_within_{target:g}_min"] = ok / decided if decided else nan
+        out[f"share_within_{target:g}_min"] = share_seen_within(seen, target)
+    del seen
     day_start, day_arrival = sel_start[served], sel_arrival[served]  # fresh copies: in place
     np.floor(np.divide(day_start, 1440, out=day_start), out=day_start)
     np.floor(np.divide(day_arrival, 1440, out=day_arrival), out=day_arrival)

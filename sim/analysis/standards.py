@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.window import seen_waits
 from sim.engine.records import ABANDONED, POOL_LABEL, SERVED, UNSERVED, RunResult
 from sim.engine.roster import DutyTimeline
 from sim.scenario.schema import Scenario
@@ -153,12 +154,11 @@ def measure(result: RunResult, standards: Sequence[Standard] | None = None) -> l
         if s.measure in ("share_within", "share_by_next_session"):
             base = outcome != UNSERVED
             if s.measure == "share_within":
-                assert s.within_min is not None
-                hit = served & (wait <= s.within_min)
+                hit = seen_waits(wait, served, base) <= (s.within_min or 0.0)
             else:
-                hit = seen_by_next_session(result, rows)
+                hit = seen_by_next_session(result, rows)[base]
             n = np.bincount(group[base], minlength=size)
-            k = np.bincount(group[hit & base], minlength=size)
+            k = np.bincount(group[base][hit], minlength=size)
             with np.errstate(invalid="ignore", divide="ignore"):
                 value = np.where(n > 0, k / np.maximum(n, 1), np.nan)
         elif s.measure == "abandonment":

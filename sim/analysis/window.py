@@ -43,3 +43,19 @@ def overlap(a: np.ndarray, b: np.ndarray, t0: float, t1: float,
     for i in range(0, len(out), _CHUNK):
         out[i:i + _CHUNK] -= np.maximum(a[i:i + _CHUNK], t0)
     return np.clip(out, 0.0, None, out=out)
+
+
+def seen_waits(wait: np.ndarray, served: np.ndarray, known: np.ndarray | slice) -> np.ndarray:
+    """The waits of the requests whose fate is known: the wait if served, inf if never seen.
+
+    This is the one definition of "seen within T" in tables and plots: a request that gave
+    up, was dropped or turned away counts as not seen within any T (counting served
+    requests only would make a queue that loses patients look faster); a request still
+    waiting at the horizon (unserved) is left out, its fate unknown.
+    """
+    return np.where(served, wait, np.inf)[known]
+
+
+def share_seen_within(seen: np.ndarray, t: float) -> float:
+    """The share of ``seen_waits`` at most ``t`` minutes (NaN if there are none)."""
+    return float(np.count_nonzero(seen <= t)) / len(seen) if len(seen) else float("nan")
