@@ -326,24 +326,34 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{len(paths)} plans x {res.n} paired replications, root seed {res.seed}, "
               f"{time.perf_counter() - t0:.1f} s" + _resumed_note(res.resumed, res.computed))
+        from sim.present.console import format_standard_changes
+
+        changes = format_standard_changes(res.standards)
+        if changes:
+            print(changes + "\n")
         print(format_comparison(res.comparison, res.confidence))
-        print(f"\nresults in {out}/: comparison.csv, replications.csv, run.json, plots/, "
+        print(f"\nresults in {out}/: comparison.csv, standards.csv, replications.csv, "
+              "run.json, plots/, "
               + ", ".join(f"{lb}/" for lb in labels))
     return EXIT_OK
 
 
 def format_comparison(table: Any, confidence: float) -> str:
     """Whole-system rows of a comparison table: each plan's mean, difference and verdict."""
+    from sim.present.console import fmt_metric, fmt_metric_change
+
     rows = table[table["group_by"] == "all"]
     base = rows[rows["verdict"] == "base"].set_index("metric")["mean"]
     out = []
     for plan, part in rows[rows["verdict"] != "base"].groupby("plan", sort=False):
         out.append(f"\n{plan} vs {rows['plan'].iloc[0]} (difference, {confidence:.0%} paired CI)")
         for _, r in part.iterrows():
-            diff = (f"{r['diff']:+,.4g} [{r['diff_ci_low']:+,.4g}, {r['diff_ci_high']:+,.4g}]"
+            m = str(r["metric"])
+            diff = (f"{fmt_metric_change(m, r['diff'])} [{fmt_metric_change(m, r['diff_ci_low'])}"
+                    f", {fmt_metric_change(m, r['diff_ci_high'])}]"
                     if r["diff_ci_low"] == r["diff_ci_low"] else "-")
-            out.append(f"  {r['metric']:<20} {base.get(r['metric'], float('nan')):>10,.4g} -> "
-                       f"{r['mean']:<10,.4g} {diff:<36} {r['verdict']}")
+            out.append(f"  {m:<20} {fmt_metric(m, base.get(m, float('nan'))):>10} -> "
+                       f"{fmt_metric(m, r['mean']):<10} {diff:<36} {r['verdict']}")
     return "\n".join(out).lstrip("\n")
 
 
@@ -386,8 +396,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                                                      values="mean", sort=False)
         print(wide.reindex(columns=[m for m in show if m in wide.columns]).to_string(
             float_format=lambda v: f"{v:,.4g}"))
-        print(f"\nresults in {out}/: sweep.csv, replications.csv, run.json, plots/, "
-              "one folder per point")
+        from sim.present.console import format_first_breaches
+
+        breaks = format_first_breaches(res.breaks)
+        if breaks:
+            print("\n" + breaks)
+        print(f"\nresults in {out}/: sweep.csv, standards.csv, standards_first_breach.csv, "
+              "replications.csv, run.json, plots/, one folder per point")
     return EXIT_OK
 
 
