@@ -77,8 +77,7 @@ def _load_with(path: str | None, seed: int | None = None, days: int | None = Non
     overrides: dict[str, Any] = {}
     if days is not None:
         # a shorter horizon drops the holidays that no longer fall inside it
-        overrides["calendar.horizon_days"] = days
-        overrides["calendar.holidays"] = [h for h in scenario.calendar.holidays if h < days]
+        overrides.update(scenario.calendar.cut_to(days))
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep:
