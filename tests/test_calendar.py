@@ -185,3 +185,39 @@ def test_cut_to_keeps_dated_holidays_and_drops_day_numbers_past_the_end() -> Non
     short = apply_overrides(sc, sc.calendar.cut_to(7), source="--days")
     assert short.calendar.horizon_days == 7 and short.calendar.end_date is None
     assert short.calendar.holiday_days() == [2]
+
+
+def per_day_expected(sc: Scenario) -> np.ndarray:
+    from sim.engine.demand import rate_segments, sources
+
+    out = np.zeros(sc.calendar.horizon_days)
+    for s in sources(sc):
+        seg = rate_segments(sc, s.hours, s.profile, s.per_day)
+        np.add.at(out, (seg.t0 // DAY).astype(int), (seg.t1 - seg.t0) * seg.rate)
+    return out
+
+
+@pytest.mark.parametrize(("curve", "factors"), [
+    ({"monthly": {"2020-04": 1.0, "2020-05": 2.0}},
+     [1.0] * 25 + [2.0] * 10),                         # 6 Apr - 10 May
+    ({"points": [["2020-04-08", 1.0], [6, 3.0]]},       # day 2 to day 6, linear; flat outside
+     [1.0, 1.0, 1.0, 1.5, 2.0, 2.5] + [3.0] * 29),
+    ({"points": [[0, 1.0], ["2020-04-09", 0.5]], "between": "step"},
+     [1.0] * 3 + [0.5] * 32),
+])
+def test_growth_curve_multiplies_each_days_volume(curve: dict, factors: list[float]) -> None:
+    base = two_hubs(horizon_days=35)
+    sc = apply_overrides(base, {"demand.growth_curve": curve}, source="<test>")
+    assert per_day_expected(sc) == pytest.approx(per_day_expected(base) * np.asarray(factors))
+
+
+@pytest.mark.parametrize(("curve", "message"), [
+    ({"monthly": {"2020-04": 1.0}}, "no multiplier for 2020-05"),
+    ({"monthly": {"2020-4": 1.0}}, "monthly keys are months written 'YYYY-MM'"),
+    ({"monthly": {"2020-04": 1.0}, "points": [[0, 1.0]]}, "give either monthly or points"),
+    ({"points": [[5, 1.0], [5, 2.0]]}, "days must increase"),
+])
+def test_growth_curve_mistakes(curve: dict, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        apply_overrides(two_hubs(horizon_days=35), {"demand.growth_curve": curve},
+                        source="<test>")

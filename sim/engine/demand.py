@@ -78,6 +78,24 @@ def day_shape(hours: Clock, profile: Profiles) -> tuple[np.ndarray, np.ndarray, 
     return t0[keep], t1[keep], w[keep] / w.sum()
 
 
+def growth_by_day(scenario: Scenario) -> np.ndarray | None:
+    """The growth curve's multiplier on each simulated day (None without a curve)."""
+    curve, cal = scenario.demand.growth_curve, scenario.calendar
+    if curve is None:
+        return None
+    days = np.arange(cal.horizon_days)
+    if curve.monthly:
+        assert cal.start_date is not None
+        first = np.datetime64(cal.start_date, "D")
+        months = np.datetime_as_string((first + days).astype("datetime64[M]"))
+        return np.asarray([curve.monthly[m] for m in months.tolist()], dtype=float)
+    x = np.asarray([cal.day_number(d) for d, _ in curve.points], dtype=float)
+    y = np.asarray([v for _, v in curve.points], dtype=float)
+    if curve.between == "linear":
+        return np.interp(days, x, y)
+    return y[np.maximum(np.searchsorted(x, days, side="right") - 1, 0)]
+
+
 DayGrid = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 """Segment starts and ends over the horizon, each day's weekday/holiday factor, and each
 segment's share of a day's volume and length within the day: all of a source's rate but
@@ -94,6 +112,9 @@ def day_grid(scenario: Scenario, hours: Clock, profile: Profiles) -> DayGrid:
     factor = np.zeros(cal.horizon_days)
     open_days = cal.open_days(hours.weekdays)
     factor[open_days] = by_weekday[cal.weekday_array()[open_days]]
+    curve = growth_by_day(scenario)
+    if curve is not None:
+        factor *= curve
     t0 = (days[:, None] * DAY + s0[None, :]).ravel()
     t1 = (days[:, None] * DAY + s1[None, :]).ravel()
     return t0, t1, factor, share, s1 - s0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from typing import Annotated, Literal
@@ -470,10 +471,41 @@ class OPDDemand(Profiles):
         return _check_mix(v, "specialty_mix")
 
 
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class GrowthCurve(Frozen):
+    """Demand that changes over time: a multiplier by month, or between dated points.
+
+    It multiplies every arrival rate day by day, on top of ``demand.growth``.
+    """
+
+    monthly: dict[str, NonNegFloat] = Field(
+        default_factory=dict, description="'YYYY-MM': multiplier for every day of that month "
+        "(needs calendar.start_date; every month of the horizon needs a value)")
+    points: list[tuple[DayRef, NonNegFloat]] = Field(
+        default_factory=list, description="[day, multiplier] pairs, days increasing: a date "
+        "or a day number; flat before the first and after the last")
+    between: Literal["linear", "step"] = Field(
+        "linear", description="points: linear between them, or step (each value holds until "
+        "the next point)")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> GrowthCurve:
+        if bool(self.monthly) == bool(self.points):
+            raise ValueError("give either monthly or points")
+        bad = [m for m in self.monthly if not _MONTH.match(m)]
+        if bad:
+            raise ValueError(f"monthly keys are months written 'YYYY-MM' (quoted); got {bad}")
+        return self
+
+
 class Demand(Frozen):
     """Where requests come from; arrivals are non-homogeneous Poisson."""
 
     growth: NonNegFloat = Field(1.0, description="Multiplier on every arrival rate")
+    growth_curve: GrowthCurve | None = Field(
+        None, description="Multiplier that changes over time, on top of growth")
     d2d: D2DDemand | None = None
     opd: OPDDemand | None = None
 
@@ -739,6 +771,26 @@ class Scenario(Frozen):
             for name in h.hubs:
                 if name not in hubs:
                     yield f"calendar.holidays.{i}.hubs", unknown("hub", name, hubs)
+        curve = self.demand.growth_curve
+        if curve is not None and curve.monthly:
+            if cal.start_date is None:
+                yield "demand.growth_curve.monthly", "months need calendar.start_date"
+            else:
+                start = cal.start_date
+                months = sorted({f"{start + dt.timedelta(days=d):%Y-%m}"
+                                 for d in range(cal.horizon_days)})
+                missing = [m for m in months if m not in curve.monthly]
+                if missing:
+                    yield "demand.growth_curve.monthly", (
+                        f"no multiplier for {', '.join(missing)} (the horizon runs "
+                        f"{cal.date_of(0)} to {cal.date_of(cal.horizon_days - 1)})")
+        if curve is not None and curve.points:
+            if cal.start_date is None and any(isinstance(d, dt.date) for d, _ in curve.points):
+                yield "demand.growth_curve.points", "dates need calendar.start_date"
+            else:
+                steps = [cal.day_number(d) for d, _ in curve.points]
+                if any(b <= a for a, b in itertools.pairwise(steps)):
+                    yield "demand.growth_curve.points", "days must increase"
         by_id = {h.id: h for h in self.hubs}
         closures = cal.hub_closures()
         for i, x in enumerate(cal.roster_exceptions):
