@@ -221,8 +221,9 @@ def sources(scenario: Scenario) -> list[Source]:
     for i, d in enumerate(scenario.spokes.districts):
         hours = d.hours or scenario.spokes.hours
         if d2d is not None:
+            by_type = d.d2d_by_type(d2d.per_spoke_per_day)  # type: ignore[arg-type]
             for t, count in ((0, d.subcentres), (1, d.phcs)):
-                rate = count * d2d.per_spoke_per_day.get(SPOKE_TYPES[t], 0.0)  # type: ignore[call-overload]
+                rate = by_type[t]
                 if rate > 0:
                     out.append(Source(0, i, t, numbering[i][t], count, rate, hours, d2d,
                                       d2d.specialty_mix))

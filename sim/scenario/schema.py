@@ -402,6 +402,28 @@ class District(Frozen):
     lat: float | None = None
     lon: float | None = None
     hours: Clock | None = Field(None, description="Overrides spokes.hours for this district")
+    d2d_per_day: NonNegFloat | None = Field(
+        None, description="Doctor-to-doctor requests per open day from this district's "
+        "spokes; overrides demand.d2d.per_spoke_per_day here (split across its sub-centres "
+        "and PHCs in proportion to count times those rates, or to count if they are 0)")
+
+    @model_validator(mode="after")
+    def _spokes_for_volume(self) -> District:
+        if self.d2d_per_day and not self.subcentres + self.phcs:
+            raise ValueError(f"d2d_per_day ({self.d2d_per_day:g}) needs spokes (subcentres or "
+                             "phcs) to send the requests")
+        return self
+
+    def d2d_by_type(self, per_spoke: dict[str, float]) -> tuple[float, float]:
+        """Doctor-to-doctor requests per open day from (its sub-centres, its PHCs)."""
+        counts = (self.subcentres, self.phcs)
+        rates = [n * per_spoke.get(t, 0.0) for n, t in zip(counts, ("subcentre", "phc"),
+                                                           strict=True)]
+        if self.d2d_per_day is None:
+            return rates[0], rates[1]
+        weights = rates if sum(rates) > 0 else [float(n) for n in counts]
+        total = sum(weights)
+        return (self.d2d_per_day * weights[0] / total, self.d2d_per_day * weights[1] / total)
 
 
 class Spokes(Frozen):
@@ -870,12 +892,8 @@ class Scenario(Frozen):
             ("opd", s) for s, p in opd.specialty_mix.items() if p > 0}
         for d in self.spokes.districts:
             pairs: set[tuple[str, str]] = set()
-            if d2d is not None:
-                rate = d.subcentres * d2d.per_spoke_per_day.get(
-                    "subcentre", 0.0
-                ) + d.phcs * d2d.per_spoke_per_day.get("phc", 0.0)
-                if rate > 0:
-                    pairs |= d2d_pairs
+            if d2d is not None and sum(d.d2d_by_type(d2d.per_spoke_per_day)) > 0:  # type: ignore[arg-type]
+                pairs |= d2d_pairs
             if opd is not None and opd.per_day.get(d.district, 0.0) > 0:
                 pairs |= opd_pairs
             if pairs:
