@@ -75,9 +75,12 @@ def test_new_state_builds_validates_and_runs(tmp_path: Path) -> None:
         body = line.split("#")[0]
         if re.search(r":\s*-?\d", body) or re.search(r"doctors: \d", body):
             assert re.search(r"# (FACT|ASSUMPTION)", line), line
-    assert "FACT: Census 2011 and the state HWC list (districts.csv row 2, column phcs)" in text
-    assert "ASSUMPTION: counts read off a map (districts.csv row 3, column phcs)" in text
-    assert "ASSUMPTION: no source given (hubs.csv row 3, column doctors_medicine)" in text
+    assert "# districts.csv row 2: Census 2011 and the state HWC list" in text
+    assert "phcs: 20  # FACT (districts.csv row 2, column phcs)" in text
+    assert "# districts.csv row 3: ASSUMPTION: counts read off a map" in text
+    assert "phcs: 10  # ASSUMPTION (districts.csv row 3, column phcs)" in text
+    assert "# hubs.csv row 3: no source given" in text
+    assert '"medicine": 3  # ASSUMPTION (hubs.csv row 3, column doctors_medicine)' in text
 
 
 def test_new_state_reads_an_excel_workbook(tmp_path: Path) -> None:

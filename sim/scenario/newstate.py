@@ -61,10 +61,13 @@ class Row:
     def note(self, column: str) -> str:
         """FACT or ASSUMPTION for a number taken from ``column``, with where it came from."""
         src = self.cells.get("source", "").strip()
-        if not src:
-            return f"ASSUMPTION: no source given ({self.where(column)})"
-        label = "" if src.upper().startswith(("ASSUMPTION", "FACT")) else "FACT: "
-        return f"{label}{src} ({self.where(column)})"
+        kind = "ASSUMPTION" if not src or src.upper().startswith("ASSUMPTION") else "FACT"
+        return f"{kind} ({self.where(column)})"
+
+    def source(self, indent: str) -> str:
+        """A comment line giving the row's source (written once, above its item)."""
+        src = self.cells.get("source", "").strip() or "no source given"
+        return f"{indent}# {self.label} row {self.line}: {src}"
 
 
 @dataclass
@@ -206,7 +209,8 @@ def build_yaml(tables: Tables, opts: Options) -> str:
                                      f"{opts.hours!r}")]) from None
     lines = [f"# {opts.name}: built by `hubsim new-state` from planner tables.",
              "# Every number says where it came from: FACT (the table row names a source) or",
-             "# ASSUMPTION (the row says so, gives no source, or the default was ours).",
+             "# ASSUMPTION (the row says so, gives no source, or the default was ours), with",
+             "# the table, row and column; each item's source is the comment above it.",
              f"name: {_q(opts.name)}", f"seed: {opts.seed}  # ASSUMPTION: any fixed seed",
              "calendar:"]
     if opts.start_date:
@@ -217,7 +221,7 @@ def build_yaml(tables: Tables, opts: Options) -> str:
     for name, row in specs.items():
         mean = t.number(row, "consult_mean_min")
         sd = t.number(row, "consult_sd_min", required=False)
-        lines.append(f"  {_q(name)}:")
+        lines += [row.source("  "), f"  {_q(name)}:"]
         if row.cells.get("label"):
             lines.append(f"    label: {_q(row.cells['label'])}")
         lines.append("    consult:")
@@ -247,7 +251,7 @@ def build_yaml(tables: Tables, opts: Options) -> str:
                 if s not in _served(hubs[home], pools[home], templates):
                     t.bad(row, "home_hub", f"hub {home!r} has nobody on duty for {s!r}, "
                           f"which has a share in the specialties table")
-        lines += [f"    - district: {_q(name)}", f"      home_hub: {_q(home)}"]
+        lines += [row.source("    "), f"    - district: {_q(name)}", f"      home_hub: {_q(home)}"]
         for col in ("subcentres", "phcs", "population"):
             v = t.number(row, col, integer=True, required=False)
             if v is not None:
@@ -266,7 +270,8 @@ def build_yaml(tables: Tables, opts: Options) -> str:
             continue
         d2d = t.number(dem, "d2d_per_day")
         if d2d is not None:
-            lines.append(f"      d2d_per_day: {_num(d2d)}  # {dem.note('d2d_per_day')}")
+            lines += [dem.source("      "),
+                      f"      d2d_per_day: {_num(d2d)}  # {dem.note('d2d_per_day')}"]
         o = t.number(dem, "opd_per_day")
         if o:
             opd.append(f"      {_q(name)}: {_num(o)}  # {dem.note('opd_per_day')}")
@@ -352,6 +357,7 @@ def _pool(t: Tables, hub: Row, specs: set[str]) -> dict[str, int]:
 
 def _hub_lines(t: Tables, hid: str, row: Row, pool: dict[str, int],
                templates: dict[str, list[Row]], start: int, end: int) -> Iterator[str]:
+    yield row.source("  ")
     yield f"  - id: {_q(hid)}"
     for col in ("name", "district"):
         if row.cells.get(col):
@@ -394,6 +400,7 @@ def _hub_lines(t: Tables, hid: str, row: Row, pool: dict[str, int],
             continue
         if k == 0:
             continue
+        yield r.source("      ")
         days = r.cells.get("days", "") or "working"
         days_yaml = days if days in ("working", "all") else "[" + ", ".join(days.split()) + "]"
         yield (f"      - {{specialty: {_q(spec)}, days: {days_yaml}, start: "
@@ -417,4 +424,8 @@ def _mix_lines(t: Tables, specs: dict[str, Row]) -> list[str]:
 
 def scenario_text(tables: Path, opts: Options) -> str:
     """The scenario YAML built from the tables at ``tables`` (a folder or a workbook)."""
-    return build_yaml(read_tables(Path(tables)), opts)
+    text = build_yaml(read_tables(Path(tables)), opts)
+    flags = (f"--name {opts.name} --days {opts.days} --warmup {_num(opts.warmup)}"
+             + (f" --start-date {opts.start_date}" if opts.start_date else "")
+             + f" --hours {opts.hours} --seed {opts.seed}")
+    return f"# Made by: hubsim new-state {Path(tables).as_posix()} {flags}\n{text}"
