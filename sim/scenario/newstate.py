@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,10 +168,6 @@ def _add(out: Tables, name: str, file: str, label: str, reader: Iterator[list[st
 def _q(text: str) -> str:
     """A YAML scalar for any text (JSON strings are YAML)."""
     return json.dumps(text, ensure_ascii=False)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
 def _num(x: float) -> str:
