@@ -73,22 +73,27 @@ def format_summary(rows: Sequence[dict[str, Any]], by: str = "specialty") -> str
 
 def _load_with(path: str | None, seed: int | None = None, days: int | None = None,
                sets: Sequence[str] = ()) -> Any:
+    """Load a scenario, then apply --set, --days and --seed, each error labelled by its option."""
+    from sim.scenario.loader import parse_value
+
     scenario = load_scenario(path or default_scenario())
     overrides: dict[str, Any] = {}
-    if days is not None:
-        # a shorter horizon drops the holidays that no longer fall inside it
-        overrides["calendar.horizon_days"] = days
-        overrides["calendar.holidays"] = [h for h in scenario.calendar.holidays if h < days]
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep:
             raise CLIError(f"--set needs KEY=VALUE, got {item!r}")
-        from sim.scenario.loader import parse_value
-
         overrides[key.strip()] = parse_value(value)
+    if overrides:
+        scenario = apply_overrides(scenario, overrides)
+    if days is not None:
+        # a shorter horizon drops the holidays that no longer fall inside it
+        scenario = apply_overrides(scenario, {
+            "calendar.horizon_days": days,
+            "calendar.holidays": [h for h in scenario.calendar.holidays if h < days]},
+            source="--days")
     if seed is not None:
-        overrides["seed"] = seed
-    return apply_overrides(scenario, overrides) if overrides else scenario
+        scenario = apply_overrides(scenario, {"seed": seed}, source="--seed")
+    return scenario
 
 
 def cmd_run(args: argparse.Namespace) -> int:
