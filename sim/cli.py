@@ -158,6 +158,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_USAGE if bad else EXIT_OK
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Print what changed between two scenarios, or the overlay that makes the change."""
+    import csv
+    import os
+
+    import yaml
+
+    from sim.scenario.diff import as_overlay, change_rows, diff_scenarios, format_changes
+
+    a = load_scenario(args.a)
+    b = _load_with(args.b, sets=args.set)
+    if args.overlay:
+        over = as_overlay(a, b)
+        print("# the overlay that turns", args.a, "into", args.b)
+        print(yaml.safe_dump({"extends": os.path.relpath(args.a), **over}, sort_keys=False,
+                             allow_unicode=True), end="")
+        return EXIT_OK
+    changes = diff_scenarios(a, b)
+    if args.csv:
+        rows = change_rows(changes)
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["area"],
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return EXIT_OK
+    print(format_changes(changes, args.a, args.b))
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print the scenario JSON Schema."""
     from sim.scenario.schema import Scenario
@@ -509,6 +538,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", help="scenario YAML files")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "diff", help="what changed between two scenarios (roster, doctors, demand, routing)",
+        description="Load A and B (plan files welcome) and list what B changes: roster lines "
+        "added, removed or changed, doctor pools, demand rates, routing and the rest, hubs, "
+        "districts and roster lines matched by key. --overlay prints instead the plan file "
+        "that turns A into B; --csv the changes as a table.")
+    p.add_argument("a", metavar="A", help="the scenario compared against")
+    p.add_argument("b", metavar="B", help="the changed scenario")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of B first (repeatable)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--overlay", action="store_true",
+                     help="print the overlay (plan file) that turns A into B")
+    how.add_argument("--csv", action="store_true", help="print the changes as CSV")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("schema", help="print the scenario JSON Schema (for editor completion)")
     p.set_defaults(func=cmd_schema)

@@ -5,7 +5,8 @@ scalars replace, and three lists are *keyed*: ``hubs`` by ``id``, ``spokes.distr
 ``district`` and a hub's ``roster`` lines by ``id`` if they have one, else by specialty,
 days and start. An overlay item that matches a base item changes it (merged key by key),
 one that matches nothing is added (it must then be complete), and ``remove: true`` with the
-key removes the item; ``{replace: [...]}`` replaces a keyed list whole. ``--set`` paths
+key removes the item; ``{replace: ...}`` (a mapping with that one key) gives a list or
+mapping whole. ``--set`` paths
 address the same items: ``hubs[igmc_shimla].roster[cardiology mon,tue 09:30].doctors``.
 
 Problems are reported as ``OverlayError`` with the overlay path of each bad item, so the
@@ -189,6 +190,10 @@ class _Merge:
                                  or base is None and isinstance(over, list)):
             return self.merge_list(base if isinstance(base, list) else [], over, spec,
                                    bpath, opath, mpath, ctx)
+        if _is_replace(over):  # a mapping or list given whole
+            self._take(self.over, (*opath, "replace"), mpath)
+            self._here(None, opath, mpath)
+            return over["replace"]
         if isinstance(base, Mapping) and isinstance(over, Mapping):
             out: dict[str, Any] = {}
             for k, v in base.items():
@@ -208,7 +213,7 @@ class _Merge:
     def merge_list(self, base: list[Any], over: Any, spec: KeyedList, bpath: Loc, opath: Loc,
                    mpath: Loc, ctx: str) -> list[Any]:
         where = f"{spec.noun}s{ctx}"
-        if _is_replace(over):
+        if _is_replace(over) and isinstance(over["replace"], list):
             self._take(self.over, (*opath, "replace"), mpath)
             self._here(None, opath, mpath)
             return list(over["replace"])
@@ -305,7 +310,7 @@ class _Merge:
 
 def _is_replace(over: Any) -> bool:
     return isinstance(over, Mapping) and set(over) == {"replace"} and isinstance(
-        over["replace"], list)
+        over["replace"], list | Mapping)
 
 
 def _same(spec: KeyedList, item: Mapping[str, Any], key: tuple[Any, ...]) -> bool:
