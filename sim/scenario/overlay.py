@@ -297,14 +297,22 @@ class _Merge:
     def _hint(spec: KeyedList, body: Mapping[str, Any], items: Sequence[Mapping[str, Any]]
               ) -> str:
         names = [spec.label(it) for it in items]
+        if spec.noun == "roster line" and body.get(spec.id_field or "") is None:
+            same = [it for it in items if it.get("specialty") == body.get("specialty")]
+            key = spec.natural_key(body) or ()
+            near = [it for it in same if sum(a != b for a, b in zip(
+                spec.natural_key(it) or (), key, strict=False)) == 1]
+            if len(near) == 1:  # one of days and start mistyped
+                return f"; did you mean {spec.label(near[0])!r}?"
+            if same:
+                return (f" ({body.get('specialty')} lines here: "
+                        f"{'; '.join(spec.label(it, with_end=True) for it in same)})")
+            close = difflib.get_close_matches(spec.label(body), names, n=1, cutoff=0.85)
+            return (f"; did you mean {close[0]!r}?" if close
+                    else f" (no {body.get('specialty')} line here)")
         close = difflib.get_close_matches(spec.label(body), names, n=1, cutoff=0.6)
         if close:
             return f"; did you mean {close[0]!r}?"
-        if spec.noun == "roster line":
-            same = [spec.label(it, with_end=True) for it in items
-                    if it.get("specialty") == body.get("specialty")]
-            return (f" ({body.get('specialty')} lines here: {'; '.join(same)})" if same
-                    else f" (no {body.get('specialty')} line here)")
         return f" ({spec.noun}s: {', '.join(names)})" if names else ""
 
 
