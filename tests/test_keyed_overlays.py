@@ -308,6 +308,14 @@ def test_set_keyed_path_errors(base: Path, key: str, value: object, message: str
     assert p.file == "--set" and message in p.message, str(p)
 
 
+def test_set_validation_errors_name_items_by_key(base: Path) -> None:
+    with pytest.raises(ScenarioError) as err:
+        apply_overrides(load_scenario(base), {"hubs[south].doctors.cardiology": 0})
+    (p,) = err.value.problems
+    assert p.path == "hubs[south].roster" and p.message.startswith(
+        "roster puts 1 cardiology doctors on duty at once but hub 'south' has only 0")
+
+
 def test_parse_path() -> None:
     assert parse_path("hubs[a b].roster.0.doctors") == ["hubs", parse_path("x[a b]")[1],
                                                         "roster", 0, "doctors"]
@@ -419,6 +427,11 @@ def test_diff_rows_in_planner_terms(base: Path) -> None:
         "plan against base: 7 changes", "roster",
         "  north  ~ cardiology mon,tue 09:00-13:00, doctors: 1 -> 2"]
     assert format_changes([], "a", "b") == "b is the same scenario as a"
+    # a report reads scenario.resolved.yaml files: the same rows from those dicts
+    from sim.results.output import scenario_yaml
+
+    assert diff_scenarios(yaml.safe_load(scenario_yaml(a)),
+                          yaml.safe_load(scenario_yaml(b))) == diff_scenarios(a, b)
 
 
 def test_cli_diff_prints_rows_csv_and_an_overlay_that_loads_back(
@@ -468,3 +481,40 @@ def test_sweep_folders_stay_short_with_many_keys(tmp_path: Path, base: Path) -> 
     # stable: the same point gets the same name; short labels stay readable
     assert point_folder(3, 12, "demand.growth=1.5") == "p03-demand.growth=1.5"
     assert point_folder(1, 2, "x" * 50 + "a") != point_folder(1, 2, "x" * 50 + "b")
+
+
+# --------------------------------------------------------------------------- the README's examples
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_plan_examples_validate(tmp_path: Path) -> None:
+    import re
+
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", README, flags=re.S)
+              if b.startswith("extends: ../himachal-baseline.yaml")]
+    assert len(blocks) >= 2
+    for i, block in enumerate(blocks):
+        p = tmp_path / f"plan{i}.yaml"
+        p.write_text(block.replace("../himachal-baseline.yaml",
+                                   str(ROOT / "scenarios" / "himachal-baseline.yaml")))
+        load_scenario(p)
+    bundled = ROOT / "scenarios" / "plans" / "igmc-cardiology-wednesday.yaml"
+    assert blocks[0] in bundled.read_text()
+
+
+def test_readme_diff_and_folder_examples_are_what_the_code_prints(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.experiment.runner import point_folder
+
+    block = README.split("$ hubsim diff ", 1)[1].split("```", 1)[0]
+    command, expected = block.split("\n", 1)
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        assert main(["diff", *command.split()]) == 0
+    finally:
+        os.chdir(cwd)
+    assert capsys.readouterr().out == expected
+    label = "hubs[igmc_shimla].roster[cardiology mon,tue 09:30].doctors=2,demand.growth=1.5"
+    assert f"`{point_folder(1, 4, label)}` for\n  `{label}`" in README

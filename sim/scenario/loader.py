@@ -339,4 +339,8 @@ def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any],
         except OverlayError as exc:
             raise ScenarioError([Problem(source, format_loc(loc) if loc else dotted, None, msg)
                                  for loc, msg in exc.problems]) from None
-    return scenario_from_dict(data, source)
+    try:
+        return scenario_from_dict(data, source)
+    except ScenarioError as exc:  # no lines to point at: name list items by key
+        raise ScenarioError([dataclasses.replace(pr, path=keyed_path(data, pr.path))
+                             for pr in exc.problems]) from None
