@@ -518,3 +518,17 @@ def test_readme_diff_and_folder_examples_are_what_the_code_prints(
     assert capsys.readouterr().out == expected
     label = "hubs[igmc_shimla].roster[cardiology mon,tue 09:30].doctors=2,demand.growth=1.5"
     assert f"`{point_folder(1, 4, label)}` for\n  `{label}`" in README
+
+
+def test_a_misspelt_definition_is_one_problem_naming_its_other_uses(tmp_path: Path) -> None:
+    p = tmp_path / "spec.yaml"
+    p.write_text(BASE.replace("  cardiology: {consult:", "  cardiolgy: {consult:"))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(p)
+    (prob,) = err.value.problems
+    assert prob.path == "hubs[0].doctors.cardiology" and prob.line == 9
+    assert prob.message.startswith("specialty 'cardiology' is not defined; did you mean "
+                                   "'cardiolgy'?")
+    assert prob.message.endswith("(also at hubs[0].roster[1].specialty, "
+                                 "hubs[1].doctors.cardiology, hubs[1].roster[1].specialty "
+                                 "and 1 more)")

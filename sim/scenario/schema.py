@@ -527,7 +527,14 @@ class Scenario(Frozen):
                     if name not in district_hub:
                         bad_names.append((f"demand.opd.per_day.{name}",
                                           unknown("district", name, set(district_hub))))
-        yield from bad_names
+        by_message: dict[str, list[str]] = {}
+        for path, msg in bad_names:  # a name misspelt where it is defined: one problem
+            by_message.setdefault(msg, []).append(path)
+        for msg, paths in by_message.items():
+            more = [re.sub(r"\.(\d+)", r"[\1]", m) for m in paths[1:]]
+            also = "" if not more else (f" (also at {', '.join(more[:3])}"
+                                        f"{f' and {len(more) - 3} more' if len(more) > 3 else ''})")
+            yield paths[0], msg + also
         for i, hub in enumerate(self.hubs):
             if any(s not in specs for s in hub.doctors):
                 continue  # the pool has a misspelt specialty, already reported
