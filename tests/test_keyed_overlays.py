@@ -300,6 +300,9 @@ def test_set_keyed_paths_change_add_and_remove_rows(base: Path) -> None:
     ("hubs[west]", {"name": "W"}, "no hub 'west' to change (hubs: north, south); to add one, "
      "give its doctors, roster"),
     ("hubs[south].docters.cardiology", 2, "no such field (in override"),
+    ("demand.growth.x", 2, "no such field: demand.growth is a single value"),
+    ("hubs[south].roster.end", "12:00", "no such field: hubs[south].roster is a list (name "
+     "an item)"),
 ])
 def test_set_keyed_path_errors(base: Path, key: str, value: object, message: str) -> None:
     with pytest.raises(ScenarioError) as err:

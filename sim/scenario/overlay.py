@@ -435,9 +435,14 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
         if last:
             if isinstance(node, list) and isinstance(part, int) and part >= len(node):
                 raise OverlayError([((shown,), "index out of range")])
-            if isinstance(node, list) != isinstance(part, int):
-                raise OverlayError([((shown,), f"no such field (in override {dotted!r})")])
-            node[part] = value
+            if isinstance(node, dict) and isinstance(part, str):
+                node[part] = value
+            elif isinstance(node, list) and isinstance(part, int):
+                node[part] = value
+            else:
+                kind = "a list (name an item)" if isinstance(node, list) else "a single value"
+                raise OverlayError([((shown,), f"no such field: {_path_text(parts[:i])} is "
+                                     f"{kind}")])
             return
         try:
             node = node[part]
