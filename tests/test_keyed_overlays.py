@@ -535,3 +535,12 @@ def test_a_misspelt_definition_is_one_problem_naming_its_other_uses(tmp_path: Pa
     assert prob.message.endswith("(also at hubs[0].roster[1].specialty, "
                                  "hubs[1].doctors.cardiology, hubs[1].roster[1].specialty "
                                  "and 1 more)")
+
+
+def test_overlay_problems_come_in_line_order(tmp_path: Path, base: Path) -> None:
+    p = plan(tmp_path, "hubs:\n  - id: north\n    roster:\n      - {specialty: cardiology, "
+             "days: [mon, tue], start: \"09:30\", doctors: 2}\n  - id: sotuh\n    roster: []\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(p)
+    assert [(x.line, x.path) for x in err.value.problems] == [(5, "hubs[0].roster[0]"),
+                                                               (6, "hubs[1]")]

@@ -275,8 +275,9 @@ def _layers(p: Path, source: str, chain: tuple[Path, ...]
         return merge_overlay(bdata, over, base_lines=blines, base_owner=bowner,
                              over_lines=lines, over_source=source)
     except OverlayError as exc:
-        raise ScenarioError([Problem(source, format_loc(loc), _line_for(loc, lines)[1], msg)
-                             for loc, msg in exc.problems]) from None
+        found = [Problem(source, format_loc(loc), _line_for(loc, lines)[1], msg)
+                 for loc, msg in exc.problems]
+        raise ScenarioError(sorted(found, key=lambda pr: pr.line or 0)) from None
 
 
 def _owner_of(path: str, owners: Mapping[str, str], default: str) -> str:
