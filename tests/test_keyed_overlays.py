@@ -544,3 +544,17 @@ def test_overlay_problems_come_in_line_order(tmp_path: Path, base: Path) -> None
         load_scenario(p)
     assert [(x.line, x.path) for x in err.value.problems] == [(5, "hubs[0].roster[0]"),
                                                                (6, "hubs[1]")]
+
+
+def test_readme_set_examples_validate_on_the_baseline() -> None:
+    import shlex
+
+    from sim.cli import _load_with
+
+    block = README.split("key in brackets, as in plan files", 1)[1].split("```sh\n", 1)[1]
+    block = block.split("```", 1)[0].replace("\\\n", " ")
+    commands = [shlex.split(ln, comments=True) for ln in block.splitlines() if ln.strip()]
+    assert len(commands) >= 6 and all(c[:2] == ["hubsim", "run"] for c in commands)
+    for argv in commands:
+        sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set"]
+        _load_with(str(ROOT / "scenarios" / "himachal-baseline.yaml"), sets=sets)
