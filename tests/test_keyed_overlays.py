@@ -476,14 +476,20 @@ def test_sweep_folders_stay_short_with_many_keys(tmp_path: Path, base: Path) -> 
     folders = [pt["folder"] for pt in meta["points"]]
     assert len(folders) == 2 and len(set(folders)) == 2
     assert all(len(f) <= 60 and (tmp_path / "sw" / f / "summary.csv").exists() for f in folders)
-    assert folders[0].startswith("p01-hubs_north_.roster_medicine_working")
+    assert folders == ["p01-growth=1.0", "p02-growth=1.1"]   # the values that vary
     assert [pt["settings"]["demand.growth"] for pt in meta["points"]] == [1.0, 1.1]
     assert set(res.points) == {pt["label"] for pt in meta["points"]}
     units = [p.name for p in (tmp_path / "sw" / ".units").iterdir()]
     assert len(units) == 2 and all(len(u) <= 80 for u in units)
-    # stable: the same point gets the same name; short labels stay readable
-    assert point_folder(3, 12, "demand.growth=1.5") == "p03-demand.growth=1.5"
-    assert point_folder(1, 2, "x" * 50 + "a") != point_folder(1, 2, "x" * 50 + "b")
+    # every key varying: each named by its last part, cut with a hash when long
+    many = {k: [v[0], v[0]] for k, v in grid.items()}
+    point = {k: v[0] for k, v in grid.items()}
+    name = point_folder(1, 2, point, many)
+    assert name.startswith("p01-doctors=2,end=17_00,start=09_00,lat=30.0-") and len(name) <= 53
+    other = point_folder(1, 2, {**point, "queue.session_end": "drop"}, many)
+    assert other != name and other[:-8] == name[:-8]
+    assert point_folder(3, 12, {"spokes.districts[Hill]": "remove"},
+                        {"spokes.districts[Hill]": ["remove", {}]}) == "p03-districts_Hill_=remove"
 
 
 # --------------------------------------------------------------------------- the README's examples
@@ -519,8 +525,12 @@ def test_readme_diff_and_folder_examples_are_what_the_code_prints(
     finally:
         os.chdir(cwd)
     assert capsys.readouterr().out == expected
-    label = "hubs[igmc_shimla].roster[cardiology mon,tue 09:30].doctors=2,demand.growth=1.5"
-    assert f"`{point_folder(1, 4, label)}` for\n  `{label}`" in README
+    key = "hubs[igmc_shimla].roster[cardiology mon,tue 09:30].doctors"
+    flat = " ".join(README.split())
+    assert f"`{point_folder(2, 4, {key: 2}, {key: [1, 2, 3, 4]})}` for `{key}=2`" in flat
+    growth = point_folder(4, 4, {"demand.growth": 1.5, "routing.policy": "pooled"},
+                          {"demand.growth": [1, 1.5], "routing.policy": ["home_hub", "pooled"]})
+    assert f"`{growth}`" in README
 
 
 def test_a_misspelt_definition_is_one_problem_naming_its_other_uses(tmp_path: Path) -> None:

@@ -53,6 +53,7 @@ from sim.results.output import (
     write_text,
 )
 from sim.scenario.loader import apply_overrides
+from sim.scenario.overlay import Select, parse_path
 from sim.scenario.schema import Scenario
 
 REPLICATION_COLUMNS: tuple[str, ...] = (
@@ -795,12 +796,25 @@ def point_label(point: Mapping[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in point.items())
 
 
-def point_folder(index: int, n_points: int, label: str) -> str:
-    """A point's folder: its number in the grid and its label, shortened (``short_name``).
+def point_folder(index: int, n_points: int, point: Mapping[str, Any],
+                 grid: Mapping[str, Sequence[Any]]) -> str:
+    """A point's folder: its number and the values that vary, shortened (``short_name``).
 
-    E.g. ``p03-demand.growth=1.5,routing.policy=pooled``; run.json maps folders to points.
+    Each varying key is named by its last part, so ``hubs[x].roster[...].doctors`` gives
+    ``doctors=2``: e.g. ``p03-growth=1.5,policy=pooled``. run.json maps folders to points.
     """
-    return f"p{index:0{max(2, len(str(n_points)))}d}-{short_name(label)}"
+    varying = {_last_part(k): v for k, v in point.items() if len(grid[k]) > 1}
+    text = point_label(varying) if varying else point_label(point)
+    return f"p{index:0{max(2, len(str(n_points)))}d}-{short_name(text)}"
+
+
+def _last_part(key: str) -> str:
+    """``demand.growth`` -> ``growth``; ``spokes.districts[Kinnaur]`` -> ``districts[Kinnaur]``."""
+    parts = parse_path(key)
+    last = parts[-1]
+    if isinstance(last, Select) and len(parts) > 1:
+        return f"{parts[-2]}[{last.text}]"
+    return str(last.text if isinstance(last, Select) else last)
 
 
 def sweep(
@@ -836,7 +850,7 @@ def sweep(
     for i, p in enumerate(points, start=1):
         lb = point_label(p)
         arms.append(Arm(lb, apply_overrides(scenario, p, source=f"sweep {lb}"),
-                        out_path / point_folder(i, len(points), lb) if out_path else None))
+                        out_path / point_folder(i, len(points), p, grid) if out_path else None))
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
                          partial(_write_first_minimal, records=records) if out_path else None,
