@@ -523,7 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
     p.add_argument("--days", type=int, help="override the horizon in days")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario field, e.g. demand.growth=1.5 (repeatable)")
+                   help="override a scenario field, e.g. demand.growth=1.5 or "
+                   "'hubs[igmc_shimla].doctors.cardiology=5' (repeatable; list items by key)")
     p.add_argument("--no-plot", action="store_true", help="skip the plots")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     _experiment_options(p, replications=None)
