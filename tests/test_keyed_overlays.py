@@ -568,3 +568,61 @@ def test_readme_set_examples_validate_on_the_baseline() -> None:
     for argv in commands:
         sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set"]
         _load_with(str(ROOT / "scenarios" / "himachal-baseline.yaml"), sets=sets)
+
+
+def test_round_trip_over_random_edits(tmp_path: Path) -> None:
+    """Any valid mix of keyed edits: the overlay from as_overlay rebuilds it exactly."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    a = load_scenario(_write_base(tmp_path))
+    days = st.lists(st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat"]), min_size=1,
+                    max_size=3, unique=True)
+    edit = st.one_of(
+        st.tuples(st.just("pool"), st.sampled_from(["north", "south"]),
+                  st.sampled_from(["medicine", "cardiology"]), st.integers(2, 4)),
+        st.tuples(st.just("add"), st.sampled_from(["north", "south"]), days,
+                  st.sampled_from(["13:00", "14:00", "15:00"])),
+        st.tuples(st.just("drop"), st.sampled_from(["north", "south"]), st.integers(0, 3)),
+        st.tuples(st.just("district"), st.sampled_from(["Hill", "Vale", "Dale"]),
+                  st.integers(0, 5)),
+    )
+
+    valid = []
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+              derandomize=True)
+    @given(st.lists(edit, max_size=6))
+    def check(edits: list[tuple]) -> None:
+        over: dict[str, object] = {}
+        for e in edits:
+            if e[0] == "pool":
+                over[f"hubs[{e[1]}].doctors.{e[2]}"] = e[3]
+            elif e[0] == "add":
+                over[f"hubs[{e[1]}].roster[cardiology {','.join(e[2])} {e[3]}]"] = {
+                    "end": "16:00"}
+            elif e[0] == "drop":
+                hub = next(h for h in a.hubs if h.id == e[1])
+                if e[2] < len(hub.roster) and hub.roster[e[2]].specialty == "cardiology":
+                    line = hub.roster[e[2]]
+                    days_ = ",".join(["mon", "tue", "wed", "thu", "fri", "sat", "sun"][d]
+                                     for d in line.weekdays)
+                    over[f"hubs[{e[1]}].roster[cardiology {days_} 09:00]"] = "remove"
+            else:
+                over[f"spokes.districts[{e[1]}]"] = {"home_hub": "north", "phcs": e[2]}
+        try:
+            b = apply_overrides(a, over)
+        except ScenarioError:
+            return  # an invalid mix (e.g. more on duty than registered) is not a scenario
+        merged, _, _ = merge_overlay(a.model_dump(mode="json", by_alias=True), as_overlay(a, b))
+        assert merged == b.model_dump(mode="json", by_alias=True)
+        valid.append(len(over))
+
+    check()
+    assert len(valid) >= 20 and max(valid) >= 3   # most examples were real multi-edit plans
+
+
+def _write_base(tmp_path: Path) -> Path:
+    p = tmp_path / "base.yaml"
+    p.write_text(BASE, encoding="utf-8")
+    return p
