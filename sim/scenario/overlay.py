@@ -58,9 +58,7 @@ class KeyedList:
         """The item's key, normalised (``working`` == ``[mon..sat]``, ``9:30`` == 570)."""
         if self.id_field is not None and item.get(self.id_field) is not None:
             return ("id", str(item[self.id_field]))
-        if any(f not in item for f in self.key if f != "days"):
-            return None
-        return ("key", *(_normal(f, item.get(f, "working")) for f in self.key))
+        return self.natural_key(item)
 
     def natural_key(self, item: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The key by the natural fields only (ignoring an id)."""
@@ -420,8 +418,7 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
             keys = spec.selector(part.text)
             if last:
                 body = _row_value(value, keys, shown, spec)
-                merged, _, _ = _apply_one(node, body, spec, loc)
-                node[:] = merged
+                node[:] = _apply_one(node, body, spec, loc)
                 return
             key = spec.key_of(keys)
             hits = [n for n, it in enumerate(node) if isinstance(it, Mapping) and key is not None
@@ -464,12 +461,13 @@ def _row_value(value: Any, keys: dict[str, Any], shown: str, spec: KeyedList) ->
 
 
 def _apply_one(items: list[Any], body: dict[str, Any], spec: KeyedList, loc: Loc
-               ) -> tuple[list[Any], dict[Loc, int], dict[Loc, str]]:
+               ) -> list[Any]:
+    """``items`` with one overlay item laid on them (the ``--set`` row form)."""
     m = _Merge(_Lines({}, {}), _Lines({}, ""))
     out = m.merge_list(items, [body], spec, loc, (), loc, "")
     if m.problems:
         raise OverlayError([((), msg) for _, msg in m.problems])
-    return out, m.lines, m.owner
+    return out
 
 
 def keyed_loc(data: Mapping[str, Any], loc: Loc) -> str:
