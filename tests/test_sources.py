@@ -7,8 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = (ROOT / "docs" / "sources.md").read_text(encoding="utf-8")
-FILES = [*sorted((ROOT / "scenarios").rglob("himachal-*.yaml")),
-         *sorted((ROOT / "scenarios" / "plans").glob("*.yaml")), ROOT / "README.md"]
+FILES = [*sorted((ROOT / "scenarios").rglob("*.yaml")),
+         *sorted((ROOT / "scenarios").rglob("*.csv")), ROOT / "README.md"]
 
 
 def test_no_file_cites_notes_outside_the_repository() -> None:
@@ -44,3 +44,19 @@ def test_district_populations_and_places_match_the_sources_table() -> None:
     sc = load_scenario(ROOT / "scenarios" / "himachal-baseline.yaml")
     for d in sc.spokes.districts:
         assert (d.population, d.lat, d.lon) == table[d.district], d.district
+
+
+def test_the_2021_holidays_are_the_published_list_with_muharram_moved() -> None:
+    import datetime as dt
+
+    from sim.scenario.loader import load_scenario
+
+    row = next(ln for ln in SOURCES.splitlines()
+               if ln.startswith("| Himachal's 2021 list:")).split("|")[1]
+    listed = re.findall(r"(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)", row)
+    published = {dt.datetime.strptime(f"{d} {m} 2021", "%d %b %Y").date() for d, m in listed}
+    moved = (published - {dt.date(2021, 8, 19)}) | {dt.date(2021, 8, 20)}
+    sc = load_scenario(ROOT / "scenarios" / "himachal-2020-2021.yaml")
+    used = {h.date for h in sc.calendar.holidays
+            if isinstance(h.date, dt.date) and h.date.year == 2021}
+    assert len(published) == 22 and used == moved
