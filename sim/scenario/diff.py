@@ -261,7 +261,7 @@ def _keyed_overlay(spec: KeyedList, a: list[Any], b: list[Any], loc: Loc
 
 def as_overlay(a: Scenario | Mapping[str, Any], b: Scenario | Mapping[str, Any]
                ) -> dict[str, Any]:
-    """The smallest overlay (without ``extends``) that turns ``a`` into ``b``."""
+    """An overlay (without ``extends``) of only what differs, that turns ``a`` into ``b``."""
     da, db = _data(a), _data(b)
     if da == db:
         return {}
