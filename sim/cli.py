@@ -81,21 +81,24 @@ def format_summary(rows: Sequence[dict[str, Any]], by: str = "specialty") -> str
 
 def _load_with(path: str | None, seed: int | None = None, days: int | None = None,
                sets: Sequence[str] = ()) -> Any:
+    """Load a scenario, then apply --set, --days and --seed, each error labelled by its option."""
+    from sim.scenario.loader import parse_value
+
     scenario = load_scenario(path or default_scenario())
     overrides: dict[str, Any] = {}
-    if days is not None:
-        # a shorter horizon drops the holidays that no longer fall inside it
-        overrides.update(scenario.calendar.cut_to(days))
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep:
             raise CLIError(f"--set needs KEY=VALUE, got {item!r}")
-        from sim.scenario.loader import parse_value
-
         overrides[key.strip()] = parse_value(value)
+    if overrides:
+        scenario = apply_overrides(scenario, overrides)
+    if days is not None:
+        # a shorter horizon drops the holidays that no longer fall inside it
+        scenario = apply_overrides(scenario, scenario.calendar.cut_to(days), source="--days")
     if seed is not None:
-        overrides["seed"] = seed
-    return apply_overrides(scenario, overrides) if overrides else scenario
+        scenario = apply_overrides(scenario, {"seed": seed}, source="--seed")
+    return scenario
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -166,6 +169,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _say(f"{f}: ok ({sc.name}: {len(sc.hubs)} hubs, {len(sc.specialties)} specialties, "
                  f"{len(sc.spokes.districts)} districts)", args.quiet)
     return EXIT_USAGE if bad else EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Print what changed between two scenarios, or the overlay that makes the change."""
+    import csv
+    import os
+
+    import yaml
+
+    from sim.scenario.diff import as_overlay, change_rows, diff_scenarios, format_changes
+
+    a = load_scenario(args.a)
+    b = _load_with(args.b, sets=args.set)
+    if args.overlay:
+        over = as_overlay(a, b)
+        print("# the overlay that turns", args.a, "into", args.b)
+        print(yaml.safe_dump({"extends": os.path.relpath(args.a), **over}, sort_keys=False,
+                             allow_unicode=True), end="")
+        return EXIT_OK
+    changes = diff_scenarios(a, b)
+    if args.csv:
+        rows = change_rows(changes)
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["area"],
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return EXIT_OK
+    print(format_changes(changes, args.a, args.b))
+    return EXIT_OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -567,7 +599,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
     p.add_argument("--days", type=int, help="override the horizon in days")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario field, e.g. demand.growth=1.5 (repeatable)")
+                   help="override a scenario field, e.g. demand.growth=1.5 or "
+                   "'hubs[igmc_shimla].doctors.cardiology=5' (repeatable; list items by key)")
     p.add_argument("--no-plot", action="store_true", help="skip the plots")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     _experiment_options(p, replications=None)
@@ -588,6 +621,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", help="scenario YAML files")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "diff", help="what changed between two scenarios (roster, doctors, demand, routing)",
+        description="Load A and B (plan files welcome) and list what B changes: roster lines "
+        "added, removed or changed, doctor pools, demand rates, routing and the rest, hubs, "
+        "districts and roster lines matched by key. --overlay prints instead the plan file "
+        "that turns A into B; --csv the changes as a table.")
+    p.add_argument("a", metavar="A", help="the scenario compared against")
+    p.add_argument("b", metavar="B", help="the changed scenario")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of B first (repeatable)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--overlay", action="store_true",
+                     help="print the overlay (plan file) that turns A into B")
+    how.add_argument("--csv", action="store_true", help="print the changes as CSV")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("schema", help="print the scenario JSON Schema (for editor completion)")
     p.set_defaults(func=cmd_schema)

@@ -62,6 +62,7 @@ from sim.results.output import (
     write_text,
 )
 from sim.scenario.loader import apply_overrides
+from sim.scenario.overlay import Select, parse_path
 from sim.scenario.schema import Scenario
 
 REPLICATION_COLUMNS: tuple[str, ...] = (
@@ -279,6 +280,22 @@ def safe_name(label: str) -> str:
     return s or "scenario"
 
 
+SHORT_NAME = 40
+
+
+def short_name(label: str) -> str:
+    """``safe_name``, cut to 40 characters plus a hash of the whole label when longer.
+
+    Folder names stay far below file-system limits however many keys a label holds, and
+    two long labels that share their first 40 characters still get different names.
+    """
+    s = safe_name(label)
+    if len(s) <= SHORT_NAME:
+        return s
+    digest = hashlib.sha256(label.encode()).hexdigest()[:8]
+    return f"{s[:SHORT_NAME].rstrip('._=,+-')}-{digest}"
+
+
 class UnitStore:
     """Finished units on disk: ``out/.units/<label>-<fingerprint>/rep-NNNNN.csv``."""
 
@@ -287,7 +304,7 @@ class UnitStore:
 
     def path(self, arm: Arm, key: str, replication: int) -> Path:
         """Where unit (``arm``, ``replication``) with fingerprint ``key`` is kept."""
-        return self.root / f"{safe_name(arm.label)}-{key[:16]}" / f"rep-{replication:05d}.csv"
+        return self.root / f"{short_name(arm.label)}-{key[:16]}" / f"rep-{replication:05d}.csv"
 
     def load(self, arm: Arm, key: str, replication: int) -> list[Row] | None:
         """The saved rows of a unit, or None if it has not finished."""
@@ -733,7 +750,7 @@ def compare(
         raise ValueError(f"plan labels must be unique, got {names}; pass labels=")
     root = _root_seed(seed, base)
     out_path = Path(out) if out is not None else None
-    arms = [Arm(lb, sc, out_path / safe_name(lb) if out_path else None)
+    arms = [Arm(lb, sc, out_path / short_name(lb) if out_path else None)
             for lb, sc in zip(names, scenarios, strict=True)]
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
@@ -796,6 +813,27 @@ def point_label(point: Mapping[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in point.items())
 
 
+def point_folder(index: int, n_points: int, point: Mapping[str, Any],
+                 grid: Mapping[str, Sequence[Any]]) -> str:
+    """A point's folder: its number and the values that vary, shortened (``short_name``).
+
+    Each varying key is named by its last part, so ``hubs[x].roster[...].doctors`` gives
+    ``doctors=2``: e.g. ``p03-growth=1.5,policy=pooled``. run.json maps folders to points.
+    """
+    varying = {_last_part(k): v for k, v in point.items() if len(grid[k]) > 1}
+    text = point_label(varying) if varying else point_label(point)
+    return f"p{index:0{max(2, len(str(n_points)))}d}-{short_name(text)}"
+
+
+def _last_part(key: str) -> str:
+    """``demand.growth`` -> ``growth``; ``spokes.districts[Kinnaur]`` -> ``districts[Kinnaur]``."""
+    parts = parse_path(key)
+    last = parts[-1]
+    if isinstance(last, Select) and len(parts) > 1:
+        return f"{parts[-2]}[{last.text}]"
+    return str(last.text if isinstance(last, Select) else last)
+
+
 def sweep(
     scenario: Scenario,
     grid: Mapping[str, Sequence[Any]],
@@ -816,8 +854,9 @@ def sweep(
     Each point is ``apply_overrides(scenario, point)``, validated before anything runs;
     all points share the root seed (default: the scenario's), so they see common random
     numbers where the swept keys allow. With ``out``: sweep.csv, replications.csv,
-    run.json and one subfolder per point (summary.csv, scenario.resolved.yaml,
-    replication 0's records.csv.gz unless ``records=False``).
+    run.json and one subfolder per point (``point_folder``: summary.csv,
+    scenario.resolved.yaml, replication 0's records.csv.gz unless ``records=False``);
+    run.json's ``points`` maps each folder to its label and settings.
     """
     _check_confidence(confidence)
     _check_replications(replications)
@@ -825,10 +864,10 @@ def sweep(
     root = _root_seed(seed, scenario)
     out_path = Path(out) if out is not None else None
     arms = []
-    for p in points:
-        lb = safe_name(point_label(p))
-        arms.append(Arm(lb, apply_overrides(scenario, p, source=f"sweep {point_label(p)}"),
-                        out_path / lb if out_path else None))
+    for i, p in enumerate(points, start=1):
+        lb = point_label(p)
+        arms.append(Arm(lb, apply_overrides(scenario, p, source=f"sweep {lb}"),
+                        out_path / point_folder(i, len(points), p, grid) if out_path else None))
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
                          partial(_write_first_minimal, records=records) if out_path else None,
@@ -864,5 +903,7 @@ def sweep(
         _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
         result.files = _finish(out_path, _metadata(
             command, arms, root, replications, confidence, runner, executor, jobs, arguments,
-            grid={k: list(v) for k, v in grid.items()}))
+            grid={k: list(v) for k, v in grid.items()},
+            points=[{"folder": a.folder.name if a.folder else None, "label": a.label,
+                     "settings": dict(p)} for a, p in zip(arms, points, strict=True)]))
     return result

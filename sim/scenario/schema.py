@@ -44,6 +44,7 @@ ROUTING_POLICIES: tuple[str, ...] = ("home_hub", "pooled", "least_wait", "overfl
 NonNegInt = Annotated[int, Field(ge=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 _TIME = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+_LOOSE_TIME = re.compile(r"^(\d{1,2})\s*[:.h]\s*(\d{2})$")
 _PROB_TOL = 1e-6
 
 
@@ -65,8 +66,11 @@ def parse_clock(value: object) -> int:
         minutes = value
     elif isinstance(value, str) and (m := _TIME.match(value.strip())):
         minutes = int(m.group(1)) * 60 + int(m.group(2))
+    elif isinstance(value, str) and (m := _LOOSE_TIME.match(value.strip())):
+        raise ValueError(f"expected a time as 'HH:MM' (two digits each); write "
+                         f"'{int(m.group(1)):02d}:{m.group(2)}'")
     else:
-        raise ValueError(f"expected a time as 'HH:MM', got {value!r}")
+        raise ValueError("expected a time as 'HH:MM', e.g. '09:30'")
     if not 0 <= minutes <= 24 * 60:
         raise ValueError(f"time {value!r} is outside 00:00-24:00")
     if type(value) is str and len(_CLOCKS) < 4096:
@@ -376,6 +380,9 @@ class Session(Clock):
 
     specialty: str
     doctors: Annotated[int, Field(ge=1)] = 1
+    id: str | None = Field(
+        None, min_length=1, exclude_if=lambda v: v is None,
+        description="Optional name, so an overlay or --set can find the line by it")
 
 
 class Hub(Frozen):
@@ -390,6 +397,14 @@ class Hub(Frozen):
         default_factory=dict, description="Registered doctors per specialty (the pool)"
     )
     roster: list[Session] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ids(self) -> Hub:
+        ids = [s.id for s in self.roster if s.id is not None]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"roster line ids must be unique within a hub; repeated: {dup}")
+        return self
 
 
 class District(Frozen):
@@ -733,15 +748,50 @@ class Scenario(Frozen):
             hint = f"; did you mean {close[0]!r}?" if close else ""
             return f"{kind} {value!r} is not defined{hint} (defined: {', '.join(sorted(known))})"
 
+        # names first: a misspelt name is one problem, not also every check that needs it
+        bad_names: list[tuple[str, str]] = []
         for i, hub in enumerate(self.hubs):
             for s in hub.doctors:
                 if s not in specs:
-                    yield f"hubs.{i}.doctors.{s}", unknown("specialty", s, specs)
+                    bad_names.append((f"hubs.{i}.doctors.{s}", unknown("specialty", s, specs)))
             for j, sess in enumerate(hub.roster):
                 if sess.specialty not in specs:
-                    yield f"hubs.{i}.roster.{j}.specialty", unknown(
-                        "specialty", sess.specialty, specs
-                    )
+                    bad_names.append((f"hubs.{i}.roster.{j}.specialty",
+                                      unknown("specialty", sess.specialty, specs)))
+        homeless: dict[str, list[int]] = {}
+        for i, d in enumerate(self.spokes.districts):
+            if d.home_hub not in hubs:
+                homeless.setdefault(d.home_hub, []).append(i)
+        for name, where in homeless.items():
+            also = ("" if len(where) == 1 else " (home hub of " + ", ".join(
+                self.spokes.districts[i].district for i in where) + ")")
+            bad_names.append((f"spokes.districts.{where[0]}.home_hub",
+                              unknown("hub", name, hubs) + also))
+        district_hub = {d.district: d.home_hub for d in self.spokes.districts}
+        for ch in CHANNELS:
+            dem = getattr(self.demand, ch)
+            if dem is None:
+                continue
+            for s in dem.specialty_mix:
+                if s not in specs:
+                    bad_names.append((f"demand.{ch}.specialty_mix.{s}",
+                                      unknown("specialty", s, specs)))
+            if ch == "opd":
+                for name in dem.per_day:
+                    if name not in district_hub:
+                        bad_names.append((f"demand.opd.per_day.{name}",
+                                          unknown("district", name, set(district_hub))))
+        by_message: dict[str, list[str]] = {}
+        for path, msg in bad_names:  # a name misspelt where it is defined: one problem
+            by_message.setdefault(msg, []).append(path)
+        for msg, paths in by_message.items():
+            more = [re.sub(r"\.(\d+)", r"[\1]", m) for m in paths[1:]]
+            also = "" if not more else (f" (also at {', '.join(more[:3])}"
+                                        f"{f' and {len(more) - 3} more' if len(more) > 3 else ''})")
+            yield paths[0], msg + also
+        for i, hub in enumerate(self.hubs):
+            if any(s not in specs for s in hub.doctors):
+                continue  # the pool has a misspelt specialty, already reported
             for s, peak in _peak_on_duty(hub).items():
                 pool = hub.doctors.get(s, 0)
                 if s in specs and peak > pool:
@@ -749,42 +799,39 @@ class Scenario(Frozen):
                         f"roster puts {peak} {s} doctors on duty at once but hub {hub.id!r} "
                         f"has only {pool} registered (hubs.{i}.doctors.{s})"
                     )
-        for i, d in enumerate(self.spokes.districts):
-            if d.home_hub not in hubs:
-                yield f"spokes.districts.{i}.home_hub", unknown("hub", d.home_hub, hubs)
-
+        yield from self._calendar_problems(specs, hubs, unknown)
+        if bad_names:
+            yield from self._realism_problems(specs, hubs, set(), set(district_hub), unknown,
+                                              names_only=True)
+            return
         served = {(h.id, s.specialty) for h in self.hubs for s in h.roster if s.doctors > 0}
         served_anywhere = {s for _, s in served}
-        district_hub = {d.district: d.home_hub for d in self.spokes.districts}
         for ch in CHANNELS:
             dem = getattr(self.demand, ch)
             if dem is None:
                 continue
             for s, p in dem.specialty_mix.items():
-                if s not in specs:
-                    yield f"demand.{ch}.specialty_mix.{s}", unknown("specialty", s, specs)
-                elif p > 0 and s not in served_anywhere:
+                if p > 0 and s not in served_anywhere:
                     yield f"demand.{ch}.specialty_mix.{s}", (
                         f"there is demand for {s!r} but no hub's roster ever serves it"
                     )
-            if ch == "opd":
-                for name in dem.per_day:
-                    if name not in district_hub:
-                        yield f"demand.opd.per_day.{name}", unknown(
-                            "district", name, set(district_hub)
-                        )
         if self.routing.policy == "home_hub":
             unserved = [(district, ch, s)
                         for district, pairs in self.demanding_districts().items()
                         for ch, s in pairs
                         if (h := district_hub[district]) in hubs and s in specs
                         and s in served_anywhere and (h, s) not in served]
+            by_cause: dict[tuple[str, str], list[tuple[str, str]]] = {}
             for district, ch, s in sorted(unserved):
-                yield f"demand.{ch}.specialty_mix.{s}", (
-                    f"under routing home_hub, {district} sends {s!r} requests to hub "
-                    f"{district_hub[district]!r}, whose roster never serves {s!r}"
-                )
-        yield from self._calendar_problems(specs, hubs, unknown)
+                by_cause.setdefault((district_hub[district], s), []).append((district, ch))
+            for (h, s), pairs in by_cause.items():  # one problem per hub and specialty
+                names = list(dict.fromkeys(d for d, _ in pairs))
+                chans = sorted({ch for _, ch in pairs})
+                sends = (f"{names[0]} sends" if len(names) == 1
+                         else f"{', '.join(names[:-1])} and {names[-1]} send")
+                yield f"demand.{chans[0]}.specialty_mix.{s}", (
+                    f"under routing home_hub, {sends} {s!r} requests ({' and '.join(chans)}) "
+                    f"to hub {h!r}, whose roster never serves {s!r}")
         yield from self._realism_problems(specs, hubs, served, set(district_hub), unknown)
 
     def _calendar_problems(self, specs: set[str], hubs: set[str],
@@ -853,8 +900,11 @@ class Scenario(Frozen):
 
     def _realism_problems(self, specs: set[str], hubs: set[str], served: set[tuple[str, str]],
                           districts: set[str], unknown: Callable[[str, str, set[str]], str],
-                          ) -> Iterator[tuple[str, str]]:
-        """Cross-checks of the optional booking, failure, tier, priority and absence sections."""
+                          names_only: bool = False) -> Iterator[tuple[str, str]]:
+        """Cross-checks of the optional booking, failure, tier, priority and absence sections.
+
+        ``names_only``: only the references to names (the rest waits until names are right).
+        """
         if self.booking is not None:
             if self.routing.policy == "pooled":
                 yield "booking", "appointment clinics need a hub queue; routing pooled has none"
@@ -864,7 +914,7 @@ class Scenario(Frozen):
                     yield f"booking.clinics.{i}.hub", unknown("hub", c.hub, hubs)
                 elif c.specialty not in specs:
                     yield f"booking.clinics.{i}.specialty", unknown("specialty", c.specialty, specs)
-                elif (c.hub, c.specialty) not in served:
+                elif (c.hub, c.specialty) not in served and not names_only:
                     yield f"booking.clinics.{i}", (
                         f"hub {c.hub!r} never has {c.specialty!r} doctors on duty to give slots")
                 if (c.hub, c.specialty) in seen:
