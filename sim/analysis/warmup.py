@@ -23,8 +23,9 @@ from sim.analysis.metrics import queue_exit
 from sim.engine.model import simulate
 from sim.engine.records import SERVED, RunResult
 from sim.engine.streams import replication_seed
+from sim.experiment.budget import check_memory
 from sim.experiment.executors import ExecutorSpec, open_executor
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import MAX_SEED, Scenario
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -164,6 +165,9 @@ def analyse_warmup(
     if replications < 1:
         raise ValueError(f"replications must be >= 1, got {replications!r}")
     root = scenario.seed if seed is None else int(seed)
+    if not 0 <= root <= MAX_SEED:
+        raise ValueError(f"seed must be an integer from 0 to 2**63-1, got {root}")
+    check_memory([scenario], min(jobs, replications))
     bin_minutes = bin_hours * 60.0
     with open_executor(executor, jobs) as pool:
         futs = [pool.submit(_series_unit, scenario, root, i, metric, bin_minutes)

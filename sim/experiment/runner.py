@@ -43,6 +43,7 @@ from sim.analysis.metrics import KEY_METRICS, summary_rows
 from sim.engine.model import simulate
 from sim.engine.records import RunResult
 from sim.engine.streams import replication_seed
+from sim.experiment.budget import check_memory
 from sim.experiment.executors import ExecutorSpec, describe, open_executor
 from sim.results.output import (
     read_csv,
@@ -53,7 +54,7 @@ from sim.results.output import (
     write_text,
 )
 from sim.scenario.loader import apply_overrides
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import MAX_SEED, Scenario
 
 REPLICATION_COLUMNS: tuple[str, ...] = (
     "scenario", "replication", "seed", "metric", "group_by", "group", "value")
@@ -558,8 +559,8 @@ def _finish(out: Path, meta: dict[str, Any]) -> list[str]:
 
 def _root_seed(seed: int | None, scenario: Scenario) -> int:
     s = scenario.seed if seed is None else seed
-    if isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {s!r}")
+    if isinstance(s, bool) or not isinstance(s, int | np.integer) or not 0 <= s <= MAX_SEED:
+        raise ValueError(f"seed must be an integer from 0 to 2**63-1, got {s!r}")
     return int(s)
 
 
@@ -625,6 +626,7 @@ def run_experiment(
                 f"precision must be a positive fraction (e.g. 0.05), got {precision!r}")
         _check_replications(max_replications, n)
     root = _root_seed(seed, scenario)
+    check_memory([scenario], min(jobs, max_replications if precision else n))
     label = label or scenario.name
     out_path = Path(out) if out is not None else None
     arm = Arm(label, scenario, out_path)
@@ -720,6 +722,7 @@ def compare(
     out_path = Path(out) if out is not None else None
     arms = [Arm(lb, sc, out_path / safe_name(lb) if out_path else None)
             for lb, sc in zip(names, scenarios, strict=True)]
+    check_memory(scenarios, min(jobs, len(scenarios) * replications))
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
                          partial(_write_first_minimal, records=records) if out_path else None,
@@ -812,6 +815,7 @@ def sweep(
         lb = safe_name(point_label(p))
         arms.append(Arm(lb, apply_overrides(scenario, p, source=f"sweep {point_label(p)}"),
                         out_path / lb if out_path else None))
+    check_memory([a.scenario for a in arms], min(jobs, len(arms) * replications))
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
                          partial(_write_first_minimal, records=records) if out_path else None,
