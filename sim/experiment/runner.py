@@ -45,6 +45,7 @@ from sim.engine.records import RunResult
 from sim.engine.streams import replication_seed
 from sim.experiment.budget import check_memory
 from sim.experiment.executors import ExecutorSpec, describe, open_executor
+from sim.results.folder import STAGING, adopt, begin, publish
 from sim.results.output import (
     read_csv,
     scenario_yaml,
@@ -225,11 +226,16 @@ def run_unit(scenario: Scenario, root_seed: int, replication: int, keep: bool) -
 
 @dataclass(frozen=True)
 class Arm:
-    """One scenario in an experiment: its label in the tables and its output subfolder."""
+    """One scenario in an experiment: its label in the tables and its output subfolder.
+
+    ``folder`` is where its files are written (in the staging folder), ``final`` where
+    they end up once the run is complete (``sim.results.folder``).
+    """
 
     label: str
     scenario: Scenario
     folder: Path | None = None
+    final: Path | None = None
 
 
 _ENGINE_PACKAGES = ("scenario", "engine", "analysis", "experiment")
@@ -296,6 +302,29 @@ class UnitStore:
 FirstWriter = Callable[[Arm, RunResult], None]
 FIRST_MARKER = ".replication0"
 """File in a results folder naming the unit key whose replication 0 wrote its records."""
+FIRST_FILES = ("records.csv.gz", "scenario.resolved.yaml", FIRST_MARKER)
+"""Replication 0's files in an arm's folder."""
+
+
+def _staged(out: Path | None, subfolders: Sequence[str] | None) -> Path | None:
+    """The staging folder of ``out``, made ready; replication 0's files of the arms kept.
+
+    ``subfolders``: the arms' folder names (None: one arm, the folder itself).
+    """
+    if out is None:
+        return None
+    stage = out / STAGING
+    keep = [stage] if subfolders is None else [stage / f for f in subfolders]
+    return begin(out, keep)
+
+
+def _drop_records(arms: Sequence[Arm], records: bool) -> None:
+    """Without ``records``, no records file (of this run or an earlier one) is published."""
+    if not records:
+        for arm in arms:
+            assert arm.folder is not None
+            for name in ("records.csv.gz", FIRST_MARKER):
+                (arm.folder / name).unlink(missing_ok=True)
 
 
 class _Runner:
@@ -323,13 +352,23 @@ class _Runner:
         self.unit_seconds = 0.0
 
     def _artefacts_missing(self, arm: Arm) -> bool:
-        """Replication 0's files are absent, or belong to another scenario or seed."""
+        """Replication 0's files are absent, or belong to another scenario or seed.
+
+        Files of the same scenario and seed in the published folder are adopted.
+        """
         if self.write_first is None or arm.folder is None:
             return False
-        marker = arm.folder / FIRST_MARKER
-        if not (arm.folder / "records.csv.gz").exists() or not marker.exists():
-            return True
-        return marker.read_text(encoding="utf-8").strip() != self.keys.get(arm.label, "")
+        key = self.keys.get(arm.label, "")
+
+        def current(folder: Path) -> bool:
+            marker = folder / FIRST_MARKER
+            return ((folder / "records.csv.gz").exists() and marker.exists()
+                    and marker.read_text(encoding="utf-8").strip() == key)
+
+        if current(arm.folder):
+            return False
+        return not (arm.final is not None and current(arm.final)
+                    and adopt(arm.folder, arm.final, FIRST_FILES))
 
     def ensure(self, n: int) -> None:
         """Make sure replications ``0..n-1`` of every arm are done (run or resumed)."""
@@ -629,7 +668,8 @@ def run_experiment(
     check_memory([scenario], min(jobs, max_replications if precision else n))
     label = label or scenario.name
     out_path = Path(out) if out is not None else None
-    arm = Arm(label, scenario, out_path)
+    stage = _staged(out_path, None)
+    arm = Arm(label, scenario, stage, out_path)
 
     # replication 0's resolved scenario and records as soon as it is done; the summary and
     # run.json (and the plots, which read them) once every replication is in
@@ -659,17 +699,19 @@ def run_experiment(
     summary_table = summary.drop(columns=["scenario"]).reset_index(drop=True)
     exp = Experiment(scenario, label, root, confidence, reps, summary_table, n, prec,
                      runner.first.get(label), runner.pids, runner.resumed, runner.computed)
-    if out_path is not None:
-        _write_table(out_path / "summary.csv", summary_table, SUMMARY_COLUMNS)
-        _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
+    if out_path is not None and stage is not None:
+        _write_table(stage / "summary.csv", summary_table, SUMMARY_COLUMNS)
+        _write_table(stage / "replications.csv", reps, REPLICATION_COLUMNS)
         extra: dict[str, Any] = {"precision": prec} if prec else {}
-        exp.files = _finish(out_path, _metadata(command, [arm], root, n, confidence, runner,
-                                                executor, jobs, arguments, **extra))
+        _drop_records([arm], records)
+        exp.files = _finish(stage, _metadata(command, [arm], root, n, confidence, runner,
+                                             executor, jobs, arguments, **extra))
         if plot:
             from sim.present.plots import plot_results
 
-            plot_results(out_path)
-            exp.files = record_files(out_path)
+            plot_results(stage)
+            exp.files = record_files(stage)
+        publish(out_path, stage)
     return exp
 
 
@@ -720,7 +762,9 @@ def compare(
         raise ValueError(f"plan labels must be unique, got {names}; pass labels=")
     root = _root_seed(seed, base)
     out_path = Path(out) if out is not None else None
-    arms = [Arm(lb, sc, out_path / safe_name(lb) if out_path else None)
+    stage = _staged(out_path, [safe_name(lb) for lb in names])
+    arms = [Arm(lb, sc, stage / safe_name(lb) if stage else None,
+                out_path / safe_name(lb) if out_path else None)
             for lb, sc in zip(names, scenarios, strict=True)]
     check_memory(scenarios, min(jobs, len(scenarios) * replications))
     with open_executor(executor, jobs) as pool:
@@ -754,15 +798,17 @@ def compare(
     result = Comparison(names[0], names[1:], root, confidence, replications, table, reps,
                         summaries, dict(runner.first), runner.pids, runner.resumed,
                         runner.computed)
-    if out_path is not None:
+    if out_path is not None and stage is not None:
         for arm in arms:
             assert arm.folder is not None
             _write_table(arm.folder / "summary.csv", summaries[arm.label], SUMMARY_COLUMNS)
-        _write_table(out_path / "comparison.csv", table, COMPARISON_COLUMNS)
-        _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
-        result.files = _finish(out_path, _metadata(command, arms, root, replications,
-                                                   confidence, runner, executor, jobs,
-                                                   arguments, base=names[0], plans=names[1:]))
+        _write_table(stage / "comparison.csv", table, COMPARISON_COLUMNS)
+        _write_table(stage / "replications.csv", reps, REPLICATION_COLUMNS)
+        _drop_records(arms, records)
+        result.files = _finish(stage, _metadata(command, arms, root, replications,
+                                                confidence, runner, executor, jobs,
+                                                arguments, base=names[0], plans=names[1:]))
+        publish(out_path, stage)
     return result
 
 
@@ -810,11 +856,11 @@ def sweep(
     points = grid_points(grid)
     root = _root_seed(seed, scenario)
     out_path = Path(out) if out is not None else None
-    arms = []
-    for p in points:
-        lb = safe_name(point_label(p))
-        arms.append(Arm(lb, apply_overrides(scenario, p, source=f"sweep {point_label(p)}"),
-                        out_path / lb if out_path else None))
+    labels = [safe_name(point_label(p)) for p in points]
+    variants = [apply_overrides(scenario, p, source=f"sweep {point_label(p)}") for p in points]
+    stage = _staged(out_path, labels)
+    arms = [Arm(lb, sc, stage / lb if stage else None, out_path / lb if out_path else None)
+            for lb, sc in zip(labels, variants, strict=True)]
     check_memory([a.scenario for a in arms], min(jobs, len(arms) * replications))
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
@@ -837,13 +883,15 @@ def sweep(
     result = Sweep(scenario.name, keys, {a.label: p for a, p in zip(arms, points, strict=True)},
                    root, confidence, replications, table, reps, summaries, dict(runner.first),
                    runner.pids, runner.resumed, runner.computed)
-    if out_path is not None:
+    if out_path is not None and stage is not None:
         for arm in arms:
             assert arm.folder is not None
             _write_table(arm.folder / "summary.csv", summaries[arm.label], SUMMARY_COLUMNS)
-        _write_table(out_path / "sweep.csv", table, ["scenario", *keys, *SWEEP_STAT_COLUMNS])
-        _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
-        result.files = _finish(out_path, _metadata(
+        _write_table(stage / "sweep.csv", table, ["scenario", *keys, *SWEEP_STAT_COLUMNS])
+        _write_table(stage / "replications.csv", reps, REPLICATION_COLUMNS)
+        _drop_records(arms, records)
+        result.files = _finish(stage, _metadata(
             command, arms, root, replications, confidence, runner, executor, jobs, arguments,
             grid={k: list(v) for k, v in grid.items()}))
+        publish(out_path, stage)
     return result
