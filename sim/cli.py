@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.scenario.loader import ScenarioError, apply_overrides, load_scenario
+from sim.scenario.yamlread import shown
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 BASELINE_NAME = "himachal-baseline.yaml"
@@ -571,10 +572,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
     except CLIError as exc:
-        print(f"hubsim: error: {exc}", file=sys.stderr)
+        print(f"hubsim: error: {shown(exc, 1000)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        print(f"hubsim: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+        where = shown(exc.filename, 300) if exc.filename is not None else ""
+        print(f"hubsim: error: {exc.strerror or shown(exc, 300)}: {where}".rstrip(": "),
               file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:

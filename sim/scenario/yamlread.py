@@ -241,6 +241,10 @@ def parse(text: str) -> tuple[Any, dict[Loc, int], list[tuple[Loc, int]]]:
                         mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise ReadError(f"YAML error: {shown(exc, 200)}") from None
+    except ReadError:
+        raise
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of a million digits
+        raise ReadError(f"a value cannot be read: {shown(exc, 200)}") from None
     except RecursionError:
         raise ReadError(f"nesting too deep (more than {MAX_DEPTH} levels)") from None
     finally:
