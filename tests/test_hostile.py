@@ -591,3 +591,28 @@ def test_fuzz_runs_under_an_address_space_cap() -> None:
                        timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
     assert resource.RLIMIT_AS  # the cap is what made a blow-up fail the test
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(
+    st.one_of(st.sampled_from([".".join(map(str, p)) for p in PATHS]),
+              st.text(st.sampled_from("abcdhnsuxy.0123_"), max_size=20)),
+    st.one_of(st.sampled_from(["1", ".inf", "-1", "1e308", "[1,2]", "{a: 1}", "x", "", "~",
+                               "&a [*a]", "\x1b[2J", "9" * 30]), st.text(max_size=10))),
+    min_size=1, max_size=3))
+def test_fuzz_set_options_give_a_message_or_a_valid_scenario(
+        items: list[tuple[str, str]]) -> None:
+    from sim.scenario.loader import apply_overrides, parse_value
+
+    base = scenario_from_dict(ONE_HUB)
+    try:
+        apply_overrides(base, {k: parse_value(v) for k, v in items})
+    except ScenarioError as exc:
+        assert_one_screen(exc.render(), "--set")
+
+
+def test_warmup_bins_are_bounded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = write(tmp_path, "s.yaml", one_hub_yaml())
+    assert main(["warmup", str(f), "--bin-hours", "1e-7", "-n", "1",
+                 "--out", str(tmp_path / "w")]) == 2
+    assert_one_screen(capsys.readouterr().err, "more than 100,000 bins")

@@ -106,6 +106,10 @@ def welch(series: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
+MAX_BINS = 100_000
+"""Most bins a warm-up series may have (an hour's bins over ten years is 87,600)."""
+
+
 def _series_unit(scenario: Scenario, root_seed: int, replication: int, metric: SeriesKind,
                  bin_minutes: float) -> np.ndarray:
     result = simulate(scenario, seed=replication_seed(root_seed, replication))
@@ -169,6 +173,9 @@ def analyse_warmup(
         raise ValueError(f"seed must be an integer from 0 to 2**63-1, got {root}")
     check_memory([scenario], min(jobs, replications))
     bin_minutes = bin_hours * 60.0
+    if not scenario.horizon_min / bin_minutes <= MAX_BINS:
+        raise ValueError(f"bins of {bin_hours:g} h cut the {scenario.calendar.horizon_days}-day "
+                         f"horizon into more than {MAX_BINS:,} bins; use longer bins")
     with open_executor(executor, jobs) as pool:
         futs = [pool.submit(_series_unit, scenario, root, i, metric, bin_minutes)
                 for i in range(replications)]

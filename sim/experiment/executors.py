@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -58,6 +59,22 @@ def _quiet_worker() -> None:
     The parent reports the interruption once; the workers' tracebacks would bury it.
     """
     signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+
+
+def _quiet_broken_pool() -> None:
+    """Keep an interrupted pool's manager thread from printing a spurious traceback.
+
+    When Ctrl-C has ended the workers while this process cancels the queued units,
+    Python 3.11's pool thread fails to set an error on a cancelled future
+    (``InvalidStateError``); nothing is lost, so that one error is not shown.
+    """
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if not isinstance(args.exc_value, cf.InvalidStateError):
+            previous(args)
+
+    threading.excepthook = hook
 
 
 @contextlib.contextmanager
@@ -118,6 +135,7 @@ def open_executor(spec: ExecutorSpec = None, jobs: int = 1) -> Iterator[cf.Execu
         try:
             yield pool
         except BaseException:
+            _quiet_broken_pool()
             pool.shutdown(wait=False, cancel_futures=True)  # do not wait for running units
             raise
         pool.shutdown(wait=True)
