@@ -77,7 +77,7 @@ def check_path_text(text: str) -> None:
 
 
 def read_text(path: Path) -> str:
-    """The text of a regular file of at most ``MAX_BYTES``, checked for control characters."""
+    """The UTF-8 text of a regular file of at most ``MAX_BYTES`` (``parse`` checks it)."""
     try:
         check_path_text(str(path))
         st = os.stat(path)
@@ -110,7 +110,6 @@ def read_text(path: Path) -> str:
         col = exc.start - data.rfind(b"\n", 0, exc.start)
         raise ReadError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at column {col})",
                         line) from None
-    check_text(text)
     return text
 
 
