@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.scenario.loader import ScenarioError, apply_overrides, load_scenario
+from sim.scenario.yamlread import shown
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 BASELINE_NAME = "himachal-baseline.yaml"
@@ -25,6 +27,14 @@ class CLIError(Exception):
     """A problem to report to the user in one line, with exit status 2."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that temporary files are removed on the way out."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def default_scenario() -> Path:
     """The bundled Himachal baseline: ./scenarios first, else the one beside the package."""
     for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
@@ -32,6 +42,13 @@ def default_scenario() -> Path:
         if p.exists():
             return p
     raise CLIError(f"cannot find the bundled scenario scenarios/{BASELINE_NAME}; name a file")
+
+
+def _folder_name(name: str) -> str:
+    """A scenario name as a folder name under results/ (no ``/`` or ``..`` to escape it)."""
+    from sim.experiment.runner import safe_name
+
+    return safe_name(name)
 
 
 def _say(msg: str, quiet: bool = False) -> None:
@@ -108,7 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.precision_for and args.precision is None:
         raise CLIError("--for names what --precision drives down; give --precision too")
     scenario = _load_with(args.scenario, args.seed, args.days, args.set)
-    out = Path(args.out) if args.out else Path("results") / scenario.name
+    out = Path(args.out) if args.out else Path("results") / _folder_name(scenario.name)
     t0 = time.perf_counter()
     with _experiment_errors():
         exp = run_experiment(
@@ -346,7 +363,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(set(labels)) != len(labels):
         raise CLIError(f"plan files need distinct names, got {', '.join(labels)}")
     scenarios = [_load_with(p, None, args.days, args.set) for p in paths]
-    out = Path(args.out) if args.out else Path("results") / f"compare-{labels[0]}"
+    out = Path(args.out) if args.out else Path("results") / _folder_name(f"compare-{labels[0]}")
     t0 = time.perf_counter()
     with _experiment_errors():
         res = compare(scenarios[0], scenarios[1:], args.replications, labels=labels,
@@ -410,7 +427,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     scenario = _load_with(args.scenario, None, args.days, ())
     grid = _sweep_grid(args.set)
-    out = Path(args.out) if args.out else Path("results") / f"sweep-{scenario.name}"
+    out = Path(args.out) if args.out else Path("results") / _folder_name(f"sweep-{scenario.name}")
     t0 = time.perf_counter()
     with _experiment_errors():
         res = sweep(scenario, grid, args.replications, seed=args.seed,
@@ -446,7 +463,8 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     from sim.results.output import atomic_write, write_csv, write_json
 
     scenario = _load_with(args.scenario, args.seed, args.days, args.set)
-    out = Path(args.out) if args.out else Path("results") / f"warmup-{scenario.name}"
+    out = Path(args.out) if args.out else Path("results") / _folder_name(
+        f"warmup-{scenario.name}")
     with _experiment_errors():
         a = analyse_warmup(scenario, args.replications, metric=args.metric,
                            bin_hours=args.bin_hours, batch=args.batch, window=args.window,
@@ -679,17 +697,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (a notebook's worker thread): leave it be
+        previous = None
+    try:
         return int(args.func(args))
     except ScenarioError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
     except CLIError as exc:
-        print(f"hubsim: error: {exc}", file=sys.stderr)
+        print(f"hubsim: error: {shown(exc, 1000)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        print(f"hubsim: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+        where = shown(exc.filename, 300) if exc.filename is not None else ""
+        print(f"hubsim: error: {exc.strerror or shown(exc, 300)}: {where}".rstrip(": "),
               file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("hubsim: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"hubsim: {what}; finished replications are kept in the output folder and the "
+              "same command resumes from them", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -526,7 +526,28 @@ def _results(f: ResultsFolder) -> str:
             ("hub", *(metric_label(c) for c in cols)),
             ((h, *(_ci_cell(look[(h, c)], c)[0] if (h, c) in look else "–" for c in cols))
              for h in hub_names))
-    return table + per_hub
+    return _empty_note(by_metric) + table + per_hub
+
+
+def _empty_note(by_metric: Mapping[str, Mapping[str, Any]]) -> str:
+    """A warning when nothing arrived or nothing was served after the warm-up."""
+
+    def value(m: str) -> float:
+        r = by_metric.get(m) or {}
+        try:
+            return float(r.get("mean") or r.get("value") or "nan")
+        except (TypeError, ValueError):
+            return math.nan
+
+    arrivals, served = value("arrivals"), value("served")
+    if arrivals == 0:
+        return _p("No request arrived after the warm-up (zero demand, every "
+                  "day a holiday, or a warm-up as long as the run): there are no waits to "
+                  "report.")
+    if served == 0:
+        return _p(f"No request was served after the warm-up ({arrivals:,.0f} "
+                  "arrived): every wait statistic below is empty.")
+    return ""
 
 
 def _verdicts(f: ResultsFolder) -> str:

@@ -18,14 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from sim.scenario import yamlread
 from sim.scenario.overlay import OverlayError, keyed_path, merge_overlay, set_path
 from sim.scenario.schema import Scenario
+from sim.scenario.yamlread import ReadError, shown_repr
 
 Loc = tuple[str | int, ...]
 MAX_SHOWN = 15
+MAX_EXTENDS = 32
+"""Longest chain of files extending one another."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,10 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        field = f" {self.path}:" if self.path else ""
-        return f"{where}:{field} {self.message}"
+        file = yamlread.shown(self.file, 120)
+        where = f"{file}:{self.line}" if self.line else file
+        field = f" {yamlread.shown(self.path, 120)}:" if self.path else ""
+        return f"{where}:{field} {yamlread.shown(self.message, 400)}"
 
 
 class ScenarioError(ValueError):
@@ -72,48 +76,12 @@ def format_loc(loc: Loc) -> str:
     return out
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Safe YAML loader (no arbitrary objects) that remembers where every key sits."""
-
-
-def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int], dups: list[tuple[Loc, int]]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value
-            here = (*path, key)
-            if key in seen:
-                dups.append((here, key_node.start_mark.line + 1))
-            seen.add(key)
-            lines[here] = key_node.start_mark.line + 1
-            _walk(value_node, here, lines, dups)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            here = (*path, i)
-            lines[here] = item.start_mark.line + 1
-            _walk(item, here, lines, dups)
-
-
 def parse_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
-    """Parse YAML safely; return the data and a map from field path to line number."""
-    loader = _LineLoader(text)
+    """Parse YAML safely (``sim.scenario.yamlread``); the data and each field path's line."""
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise ScenarioError([Problem(source, "", None, "the file is empty")])
-        data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise ScenarioError([Problem(source, "", line, f"YAML syntax error: {what}")]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(source, "", None, f"YAML error: {exc}")]) from None
-    finally:
-        loader.dispose()
-    lines: dict[Loc, int] = {}
-    dups: list[tuple[Loc, int]] = []
-    _walk(node, (), lines, dups)
+        data, lines, dups = yamlread.parse(text)
+    except ReadError as exc:
+        raise ScenarioError([Problem(source, "", exc.line, exc.message)]) from None
     if dups:
         raise ScenarioError(
             [Problem(source, format_loc(p), ln, "duplicate key (YAML keeps only the last)")
@@ -180,9 +148,14 @@ _TAGS = {"exponential", "deterministic", "uniform", "triangular", "lognormal", "
          "erlang", "empirical"}
 
 
+_UNION_TAG = re.compile(r"^(?:[a-z]+(?:-[a-z]+)*\[.*\]|int|float|str|bool|none)$", re.DOTALL)
+"""A union member pydantic names in a loc, e.g. ``literal['all','working']``."""
+
+
 def _is_tag(prefix: Loc, part: str | int, lines: Mapping[Loc, int]) -> bool:
-    """True for a discriminated-union tag pydantic puts in a loc (not a key in the file)."""
-    return isinstance(part, str) and part in _TAGS and (*prefix, part) not in lines
+    """True for a union tag pydantic puts in a loc (not a key in the file)."""
+    return (isinstance(part, str) and (part in _TAGS or bool(_UNION_TAG.match(part)))
+            and (*prefix, part) not in lines)
 
 
 _CROSS = re.compile(r"^at ([^:]+): (.*)$")
@@ -199,7 +172,7 @@ def _problems_from(exc: ValidationError, source: str, lines: Mapping[Loc, int]) 
             model = _model_at(loc[:-1])
             keys = _valid_keys(model) if model else []
             close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.5)
-            msg = f"unknown key {loc[-1]!r}"
+            msg = f"unknown key {shown_repr(loc[-1])}"
             if close:
                 msg += f"; did you mean {close[0]!r}?"
             elif keys:
@@ -208,8 +181,9 @@ def _problems_from(exc: ValidationError, source: str, lines: Mapping[Loc, int]) 
             msg = "required field is missing"
         elif err["type"] != "extra_forbidden" and isinstance(err.get("input"),
                                                              str | int | float | bool):
-            msg += f" (got {err['input']!r})"
-        loc = tuple(p for i, p in enumerate(loc) if not _is_tag(loc[:i], p, lines))
+            msg += f" (got {shown_repr(err['input'])})"
+        kept = tuple(p for i, p in enumerate(loc) if not _is_tag(loc[:i], p, lines))
+        union, loc = len(kept) < len(loc), kept
         sub = msg.splitlines()
         if all(_CROSS.match(s) for s in sub):
             for s in sub:
@@ -223,7 +197,15 @@ def _problems_from(exc: ValidationError, source: str, lines: Mapping[Loc, int]) 
         shown, line = _line_for(loc, lines)
         if err["type"] == "missing":
             shown = loc
-        out.append(Problem(source, format_loc(loc if len(loc) > len(shown) else shown), line, msg))
+        problem = Problem(source, format_loc(loc if len(loc) > len(shown) else shown), line, msg)
+        same = [i for i, q in enumerate(out) if (q.path, q.line) == (problem.path, problem.line)]
+        if union and same:  # the branches of a union that all failed: one line
+            got = f" (got {shown_repr(err['input'])})" if "input" in err else ""
+            first = out[same[0]]
+            out[same[0]] = dataclasses.replace(
+                first, message=f"{first.message.removesuffix(got)}; or {msg[:1].lower()}{msg[1:]}")
+        else:
+            out.append(problem)
     return out
 
 
@@ -238,11 +220,9 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>",
 
 def _read_yaml_file(p: Path, source: str) -> tuple[Any, dict[Loc, int]]:
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem(source, "", None, "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(source, "", None, f"cannot read file: {exc}")]) from None
+        text = yamlread.read_text(p)
+    except ReadError as exc:
+        raise ScenarioError([Problem(source, "", exc.line, exc.message)]) from None
     return parse_yaml(text, source)
 
 
@@ -258,14 +238,24 @@ def _layers(p: Path, source: str, chain: tuple[Path, ...]
         raise ScenarioError([Problem(source, "extends", ext_line,
                                      "must be the path of a base scenario file, relative to "
                                      "this file's folder")])
-    base_path = p.parent / ext
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError([Problem(source, "extends", ext_line,
+                                     f"more than {MAX_EXTENDS} files extend one another")])
+    try:
+        yamlread.check_path_text(ext)
+        base_path = p.parent / ext
+        here = (*chain, p.resolve())
+        resolved = base_path.resolve()
+    except (ReadError, OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a link loop
+        why = "a symlink loop" if isinstance(exc, RuntimeError) else str(exc)
+        raise ScenarioError([Problem(source, "extends", ext_line,
+                                     f"cannot use {ext!r} as a base file: {why}")]) from None
     base_source = os.path.normpath(str(Path(source).parent / ext))
-    here = (*chain, p.resolve())
-    if base_path.resolve() in here:
+    if resolved in here:
         names = [*(str(c.name) for c in here), base_path.name]
         raise ScenarioError([Problem(source, "extends", ext_line,
                                      f"extends cycle: {' -> '.join(names)}")])
-    if not base_path.is_file():
+    if not base_path.exists():
         raise ScenarioError([Problem(source, "extends", ext_line,
                                      f"base scenario {ext!r} not found (looked for "
                                      f"{base_source})")])
@@ -317,10 +307,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def parse_value(text: str) -> Any:
     """A command-line value parsed as YAML (``1.5`` -> float, ``pooled`` -> str)."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+    return yamlread.parse_value(text)
 
 
 def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any],

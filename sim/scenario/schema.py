@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.scenario.distributions import Distribution
+from sim.scenario.distributions import MAX_MINUTES, Distribution, Minutes
 from sim.scenario.standards import Standard, standards_problems
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -41,8 +41,19 @@ CHANNELS: tuple[str, ...] = ("d2d", "opd")
 SPOKE_TYPES: tuple[str, ...] = ("subcentre", "phc", "home")
 ROUTING_POLICIES: tuple[str, ...] = ("home_hub", "pooled", "least_wait", "overflow")
 
+MAX_COUNT = 100_000
+"""Most doctors, spokes or overbookings one field may hold: beyond any state's network."""
+MAX_RATE = 1e6
+"""Most requests per day from one spoke or district."""
+MAX_SEED = 2**63 - 1
+
 NonNegInt = Annotated[int, Field(ge=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+Staff = Annotated[int, Field(ge=1, le=MAX_COUNT)]
+Rate = Annotated[float, Field(ge=0, le=MAX_RATE)]
+Weight = Annotated[float, Field(ge=0, le=1e9)]
+Days = Annotated[float, Field(gt=0, le=3660)]
 _TIME = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 _LOOSE_TIME = re.compile(r"^(\d{1,2})\s*[:.h]\s*(\d{2})$")
 _PROB_TOL = 1e-6
@@ -51,7 +62,8 @@ _PROB_TOL = 1e-6
 class Frozen(BaseModel):
     """Base for every scenario model: immutable, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True,
+                              allow_inf_nan=False)
 
 
 _CLOCKS: dict[str, int] = {}  # texts already parsed (a scenario repeats a few times often)
@@ -379,7 +391,7 @@ class Session(Clock):
     """Doctors of one specialty on tele-duty in a daily window."""
 
     specialty: str
-    doctors: Annotated[int, Field(ge=1)] = 1
+    doctors: Staff = 1
     id: str | None = Field(
         None, min_length=1, exclude_if=lambda v: v is None,
         description="Optional name, so an overlay or --set can find the line by it")
@@ -391,9 +403,9 @@ class Hub(Frozen):
     id: str = Field(min_length=1)
     name: str = ""
     district: str = ""
-    lat: float | None = None
-    lon: float | None = None
-    doctors: dict[str, NonNegInt] = Field(
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    doctors: dict[str, Count] = Field(
         default_factory=dict, description="Registered doctors per specialty (the pool)"
     )
     roster: list[Session] = Field(default_factory=list)
@@ -412,13 +424,13 @@ class District(Frozen):
 
     district: str = Field(min_length=1)
     home_hub: str
-    subcentres: NonNegInt = 0
-    phcs: NonNegInt = 0
-    population: NonNegInt | None = None
-    lat: float | None = None
-    lon: float | None = None
+    subcentres: Count = 0
+    phcs: Count = 0
+    population: Annotated[int, Field(ge=0, le=10**10)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
     hours: Clock | None = Field(None, description="Overrides spokes.hours for this district")
-    d2d_per_day: NonNegFloat | None = Field(
+    d2d_per_day: Rate | None = Field(
         None, description="Doctor-to-doctor requests per open day from this district's "
         "spokes; overrides demand.d2d.per_spoke_per_day here (split across its sub-centres "
         "and PHCs in proportion to count times those rates, or to count if they are 0)")
@@ -465,10 +477,10 @@ class Profiles(Frozen):
         "cumulative intensity (deterministic arrivals, for exact hand-checked cases)",
     )
 
-    hour_profile: list[NonNegFloat] | None = Field(
+    hour_profile: list[Weight] | None = Field(
         None, description="24 relative weights, hour 0 first; default flat"
     )
-    weekday_profile: dict[Weekday, NonNegFloat] = Field(
+    weekday_profile: dict[Weekday, Weight] = Field(
         default_factory=dict, description="Relative daily volume by weekday; default 1"
     )
 
@@ -485,7 +497,7 @@ class Profiles(Frozen):
 class D2DDemand(Profiles):
     """Doctor-to-doctor requests raised by the spokes' staff."""
 
-    per_spoke_per_day: dict[Literal["subcentre", "phc"], NonNegFloat] = Field(
+    per_spoke_per_day: dict[Literal["subcentre", "phc"], Rate] = Field(
         description="Mean requests per spoke per open day, by spoke type"
     )
     specialty_mix: dict[str, NonNegFloat]
@@ -499,7 +511,7 @@ class D2DDemand(Profiles):
 class OPDDemand(Profiles):
     """Patient-at-home (OPD mode) requests by district."""
 
-    per_day: dict[str, NonNegFloat] = Field(description="Mean requests per open day by district")
+    per_day: dict[str, Rate] = Field(description="Mean requests per open day by district")
     specialty_mix: dict[str, NonNegFloat]
     hours: Clock | None = Field(None, description="When patients can request; default spokes.hours")
 
@@ -541,7 +553,8 @@ class GrowthCurve(Frozen):
 class Demand(Frozen):
     """Where requests come from; arrivals are non-homogeneous Poisson."""
 
-    growth: NonNegFloat = Field(1.0, description="Multiplier on every arrival rate")
+    growth: Annotated[float, Field(ge=0, le=1000)] = Field(
+        1.0, description="Multiplier on every arrival rate")
     growth_curve: GrowthCurve | None = Field(
         None, description="Multiplier that changes over time, on top of growth")
     d2d: D2DDemand | None = None
@@ -552,7 +565,7 @@ class Routing(Frozen):
     """How a request picks the hub (queue) that serves it."""
 
     policy: Literal["home_hub", "pooled", "least_wait", "overflow"] = "home_hub"
-    overflow_threshold_min: NonNegFloat = Field(
+    overflow_threshold_min: Minutes = Field(
         30.0, description="overflow: leave the home hub when its expected wait exceeds this"
     )
 
@@ -571,7 +584,7 @@ class QueuePolicy(Frozen):
 class MetricsConfig(Frozen):
     """Service-level targets reported as the share of served requests seen within them."""
 
-    targets_min: list[Annotated[float, Field(gt=0)]] = Field(
+    targets_min: list[Annotated[float, Field(gt=0, le=MAX_MINUTES)]] = Field(
         default_factory=lambda: [15.0, 30.0, 60.0])
 
 
@@ -585,11 +598,12 @@ class Clinic(Frozen):
 
     hub: str
     specialty: str
-    slot_min: Annotated[float, Field(gt=0)] = Field(description="Slot length in minutes")
-    horizon_days: Annotated[float, Field(gt=0)] = Field(
+    slot_min: Annotated[float, Field(gt=0, le=1440)] = Field(
+        description="Slot length in minutes")
+    horizon_days: Days = Field(
         7.0, description="A request books the earliest free slot starting within this many "
         "days of its arrival, else it is turned away")
-    overbook_per_session: NonNegInt = Field(
+    overbook_per_session: Count = Field(
         0, description="Extra bookings accepted per session (spread over its slots)")
     same_day_share: Probability = Field(
         0.0, description="Share of each session's slots (its last ones) held back for "
@@ -606,7 +620,7 @@ class Booking(Frozen):
     no_show: dict[Literal["d2d", "opd"], Probability] = Field(
         default_factory=dict,
         description="Probability by channel that a booked patient (or spoke) does not join")
-    report_within_days: list[Annotated[float, Field(gt=0)]] = Field(
+    report_within_days: list[Days] = Field(
         default_factory=lambda: [1.0, 3.0, 7.0],
         description="Report the share of requests booked within these many days")
 
@@ -615,7 +629,7 @@ class Connectivity(Frozen):
     """How likely a video consult attempt fails and how much doctor time it wastes."""
 
     fail_prob: Probability = 0.0
-    wasted_min: NonNegFloat = Field(5.0, description="Doctor minutes lost per failed attempt")
+    wasted_min: Minutes = Field(5.0, description="Doctor minutes lost per failed attempt")
 
 
 class Failures(Frozen):
@@ -626,9 +640,9 @@ class Failures(Frozen):
         default_factory=dict, description="Overrides the default by spoke type")
     districts: dict[str, Connectivity] = Field(
         default_factory=dict, description="Overrides spoke type and default by district")
-    retry_delay_min: NonNegFloat = Field(
+    retry_delay_min: Minutes = Field(
         10.0, description="A failed request rejoins the queue after this delay")
-    max_attempts: Annotated[int, Field(ge=1)] = Field(
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = Field(
         3, description="Attempts before the request gives up")
 
 
@@ -641,11 +655,10 @@ class PhcTier(Frozen):
     escalate_share: Probability = Field(description="Share escalated to the specialist hub")
     consult: Distribution = Field(description="PHC MO consult length in minutes")
     hours: Clock = Field(description="When the PHC MOs are on tele-duty")
-    doctors: Annotated[int, Field(ge=1)] = Field(
-        1, description="MOs on tele-duty per district during the hours")
-    district_doctors: dict[str, Annotated[int, Field(ge=1)]] = Field(
+    doctors: Staff = Field(1, description="MOs on tele-duty per district during the hours")
+    district_doctors: dict[str, Staff] = Field(
         default_factory=dict, description="Overrides doctors for named districts")
-    escalation_delay_min: NonNegFloat = Field(
+    escalation_delay_min: Minutes = Field(
         0.0, description="Delay between the PHC consult end and joining the hub queue")
 
 
@@ -676,7 +689,8 @@ class PriorityClass(Frozen):
     name: str = Field(min_length=1)
     share: Probability
     patience: Distribution | None = Field(None, description="Overrides queue.patience")
-    targets_min: list[Annotated[float, Field(gt=0)]] = Field(default_factory=list)
+    targets_min: list[Annotated[float, Field(gt=0, le=MAX_MINUTES)]] = Field(
+        default_factory=list)
 
 
 class Priorities(Frozen):
@@ -704,9 +718,9 @@ class Absence(Frozen):
 class Scenario(Frozen):
     """A complete, validated description of one network and its demand."""
 
-    name: str = "scenario"
+    name: str = Field("scenario", min_length=1, max_length=200)
     description: str = ""
-    seed: NonNegInt = 12345
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 12345
     calendar: Calendar
     specialties: dict[str, Specialty] = Field(min_length=1)
     hubs: list[Hub] = Field(min_length=1)
