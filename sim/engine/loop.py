@@ -22,7 +22,9 @@ Optional mechanisms (``sim.engine.mechanisms``) plug into the loop at a few poin
   call that may fail); True if handled, False for an ordinary consult;
 - ``after_consult``: the callback of a finished hub consult (follow-ups), which then calls
   ``complete``;
-- ``ordered``: the queue discipline (priority class, booked first), instead of FIFO.
+- ``prio``, ``slot``: columns by which the queues serve (priority class, then booked
+  before token, then first come), instead of first come alone;
+- ``grow_hooks``: called for each request added during the run (follow-ups).
 """
 
 from __future__ import annotations
@@ -475,7 +477,6 @@ class Engine:
                 route(r, t)
 
         self.join, self.route, self.arrive, self.release = join, route, arrive, release
-        self.take_next = take_next
 
         peek, step = env.peek, env.step
         # ``nxt`` is env.peek(): only env.step's callbacks and the arrivals below schedule
