@@ -47,6 +47,7 @@ from sim.experiment.executors import ExecutorSpec, describe, open_executor
 from sim.results.output import (
     read_csv,
     scenario_yaml,
+    software_versions,
     write_csv,
     write_json,
     write_records,
@@ -511,8 +512,6 @@ def _files_under(out: Path) -> list[str]:
 def _metadata(command: str, arms: Sequence[Arm], seed: int, n: int, confidence: float,
               runner: _Runner, executor: ExecutorSpec, jobs: int,
               arguments: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    from sim import __version__
-
     first = arms[0].scenario
     return {
         "command": command,
@@ -528,7 +527,7 @@ def _metadata(command: str, arms: Sequence[Arm], seed: int, n: int, confidence: 
         "confidence": confidence,
         "warmup_days": first.calendar.warmup_days,
         "horizon_days": first.calendar.horizon_days,
-        "hubsim_version": __version__,
+        **software_versions(),
         "executor": describe(executor, jobs),
         "jobs": jobs,
         "units_computed": runner.computed,
