@@ -1,5 +1,7 @@
-"""The answer on a report's first page: which standards are breached where, by how much,
-and what a compared plan or a sweep changes, in plain sentences made from the tables.
+"""The answer on a report's first page, in plain sentences made from the tables.
+
+Which standards are breached where and by how much, and what a compared plan or a sweep
+changes.
 
 Reads the rows of ``standards.csv`` (columns ``standard, measure, group_by, group, target,
 sense, mean, ci_low, ci_high, n, verdict, gap, unit``, plus ``plan`` or ``point`` for an
@@ -181,8 +183,10 @@ def _key(r: Row) -> tuple[str, str, str]:
 
 def compare_answer(rows: Sequence[Row], comparison: Sequence[Row],
                    hub_names: Mapping[str, str], base: str) -> list[str]:
-    """Per plan: breaches against the base's, which it clears, which it adds; then the
-    whole-network differences the comparison judged."""
+    """Per plan: its breaches against the base's, which it clears and which it adds.
+
+    Then the whole-network differences the comparison judged.
+    """
     arm = arm_column(rows)
     out: list[str] = []
     plans = list(dict.fromkeys(str(r.get("plan")) for r in comparison)) or (

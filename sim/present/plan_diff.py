@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sim.present.units import days_text
+
 IGNORED: frozenset[str] = frozenset({"name", "description", "hubs"})
 """Top-level fields not compared key by key (hubs are compared by id, below)."""
 
@@ -33,9 +35,11 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _shift(line: Mapping[str, Any]) -> str:
-    days = line.get("days", "working")
-    days = ", ".join(map(str, days)) if isinstance(days, list) else str(days)
-    return f"{line.get('doctors', 1)} on {days} {line.get('start')}-{line.get('end')}"
+    from sim.scenario.schema import format_clock
+
+    start, end = (format_clock(v) if isinstance(v, int) else str(v)
+                  for v in (line.get("start"), line.get("end")))
+    return f"{line.get('doctors', 1)} on {days_text(line.get('days', 'working'))} {start}-{end}"
 
 
 def _text(v: Any) -> str:

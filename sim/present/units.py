@@ -1,5 +1,7 @@
-"""Numbers and names as a planner reads them: durations in min / h / days, shares in %,
-hubs by name beside their id, swept keys in words. Shared by the report and the plots."""
+"""Numbers and names as a planner reads them, for the report and the plots.
+
+Durations in min / h / days, shares in %, hubs by name beside their id, swept keys in words.
+"""
 
 from __future__ import annotations
 
@@ -147,12 +149,25 @@ def group_label(group_by: str, group: str, hub_names: Mapping[str, str]) -> str:
     return group
 
 
+def days_text(spec: Any) -> str:
+    """A day spec in words: ``working`` -> Mon-Sat, ``all`` -> every day, a list -> Mon, Wed."""
+    if spec == "working":
+        return "Mon-Sat"
+    if spec == "all":
+        return "every day"
+    if isinstance(spec, list):
+        return ", ".join(str(d).capitalize() for d in spec)
+    return str(spec)
+
+
 _HUB_KEY = re.compile(r"hubs\.(\d+)\.(.+)")
 
 
 def key_label(key: str, scenario: Mapping[str, Any] | None = None) -> str:
-    """A swept/overridden dotted key in words, e.g. ``hubs.0.roster.0.doctors`` ->
-    ``medicine doctors on duty at north (roster line 1)``, using the resolved scenario."""
+    """A swept or overridden dotted key in words, using the resolved scenario.
+
+    ``hubs.0.roster.0.doctors`` -> ``medicine doctors on duty at north (roster line 1)``.
+    """
     known = {"demand.growth": "demand growth (x baseline)", "routing.policy": "routing policy",
              "routing.overflow_threshold_min": "overflow threshold (min)",
              "queue.patience.mean": "mean patience (min)", "queue.session_end": "at session end"}
