@@ -31,8 +31,7 @@ MEASURE_WORDS: dict[str, str] = {
 ARM_COLUMNS: tuple[str, ...] = ("plan", "point", "scenario")
 """The column naming a plan or sweep point in an experiment's standards table."""
 PARAMETER_SKIP: frozenset[str] = frozenset(
-    {"id", "measure", "target", "where", "by", "confidence", "description", "note", "min_n",
-     "name"})
+    {"id", "label", "measure", "target", "where", "by", "confidence", "min_requests"})
 
 
 def arm_column(rows: Sequence[Row]) -> str | None:
@@ -44,10 +43,10 @@ def arm_column(rows: Sequence[Row]) -> str | None:
 
 
 def unit_of(row: Row) -> str:
-    """A standard's unit: the ``unit`` column, else inferred from its measure."""
-    unit = str(row.get("unit") or "")
-    if unit:
-        return unit
+    """The unit of a standard's target and mean: ``share`` or ``min``, from its measure.
+
+    (The table's ``unit`` column is the gap's: ``pp``, ``min``, ``h`` or ``d``.)
+    """
     return "share" if str(row.get("measure")) in SHARE_MEASURES else "min"
 
 
@@ -68,6 +67,9 @@ def shortfall(row: Row) -> float:
 
 def severity(row: Row) -> float:
     """The shortfall relative to the target, so standards in different units sort together."""
+    given = units.number(row.get("relative_gap"))
+    if not math.isnan(given):
+        return given
     s = shortfall(row)
     if math.isnan(s):
         return -math.inf
@@ -93,9 +95,11 @@ def miss_text(row: Row) -> str:
     s = shortfall(row)
     if math.isnan(s):
         return "–"
+    least = sense_of(row) == "at_least"
+    side = ("short" if least else "over") if s > 0 else ("above" if least else "under")
     if units.is_share("", unit_of(row)):
-        return f"{100 * abs(s):.1f} points {'short' if s > 0 else 'spare'}"
-    return f"{units.duration(abs(s))} {'over' if s > 0 else 'under'}"
+        return f"{100 * abs(s):.1f} points {side}"
+    return f"{units.duration(abs(s))} {side}"
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,11 @@ class Breach:
     arm: str
     standard: str
     group: str
+    """The group in words with hubs by id (for sentences)."""
+    hub: str
+    """The group's hub by name and id ("" when not grouped by hub)."""
+    where: str
+    """The rest of the group (a specialty, a district, "whole network")."""
     achieved: str
     target: str
     miss: str
@@ -118,6 +127,8 @@ def describe(standard: str, scenario: Mapping[str, Any] | None) -> str:
     spec = next((s for s in items if isinstance(s, Mapping) and s.get("id") == standard), None)
     if spec is None:
         return standard
+    if spec.get("label"):
+        return f"{standard} ({spec['label']})"
     words = MEASURE_WORDS.get(str(spec.get("measure")), str(spec.get("measure", "")))
     params = []
     for key, v in spec.items():
@@ -132,12 +143,18 @@ def breaches(rows: Sequence[Row], hub_names: Mapping[str, str]) -> list[Breach]:
     """Every breached (plan, standard, group), worst first (largest relative shortfall)."""
     arm = arm_column(rows)
     out = [Breach(str(r.get(arm, "")) if arm else "", str(r["standard"]),
-                  units.group_label(str(r["group_by"]), str(r["group"]), hub_names),
+                  units.group_label(str(r["group_by"]), str(r["group"]), {}),
+                  *units.split_group(str(r["group_by"]), str(r["group"]), hub_names),
                   achieved_text(r), target_text(r), miss_text(r),
-                  f"{units.number(r.get('n')):,.0f}" if not math.isnan(units.number(r.get("n")))
-                  else "–", severity(r))
+                  _requests(r), severity(r))
            for r in rows if r.get("verdict") == "breached"]
     return sorted(out, key=lambda b: -b.severity)
+
+
+def _requests(r: Row) -> str:
+    """Requests per replication in the group (``requests``; older tables: ``n``)."""
+    x = units.number(r.get("requests", r.get("n")))
+    return "–" if math.isnan(x) else f"{x:,.0f}"
 
 
 def _count(rows: Sequence[Row], verdict: str) -> int:
@@ -177,7 +194,8 @@ def run_answer(rows: Sequence[Row], hub_names: Mapping[str, str],
     return out
 
 
-def _key(r: Row) -> tuple[str, str, str]:
+def key(r: Row) -> tuple[str, str, str]:
+    """A standards row's (standard, group_by, group)."""
     return (str(r["standard"]), str(r["group_by"]), str(r["group"]))
 
 
@@ -196,8 +214,8 @@ def compare_answer(rows: Sequence[Row], comparison: Sequence[Row],
             continue
         parts = [f"Plan {plan} against {base}:"]
         if arm:
-            b = {_key(r): r for r in rows if str(r.get(arm)) == base}
-            p = {_key(r): r for r in rows if str(r.get(arm)) == plan}
+            b = {key(r): r for r in rows if str(r.get(arm)) == base}
+            p = {key(r): r for r in rows if str(r.get(arm)) == plan}
             was = {k for k, r in b.items() if r.get("verdict") == "breached"}
             now = {k for k, r in p.items() if r.get("verdict") == "breached"}
 

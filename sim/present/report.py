@@ -179,7 +179,7 @@ def _question(f: ResultsFolder, question: str | None) -> str:
 
 
 def _answer(f: ResultsFolder) -> list[str]:
-    names = f.hub_names
+    names: dict[str, str] = {}  # sentences name hubs by id; the legend below gives names
     arm = findings.arm_column(f.standards)
     out: list[str] = []
     if f.kind == "compare":
@@ -196,6 +196,8 @@ def _answer(f: ResultsFolder) -> list[str]:
     if not f.standards:
         out.insert(0, "No standards.csv in this folder: no service standard was judged.")
         out += findings.network_answer(f.summary)
+    if f.hub_names:
+        out.append("Hubs: " + "; ".join(f"{k} is {v}" for k, v in f.hub_names.items()) + ".")
     return out
 
 
@@ -204,12 +206,15 @@ def _breach_table(f: ResultsFolder) -> Table | None:
         return None
     found = findings.breaches(f.standards, f.hub_names)
     arm = findings.arm_column(f.standards)
-    head = ([arm] if arm else []) + ["standard", "where", "achieved (95% CI)", "target", "miss",
-                                     "requests"]
+    by_hub = any(b.hub for b in found)
+    head = ([arm] if arm else []) + ["standard", *(["hub"] if by_hub else []), "where",
+                                     "achieved (95% CI)", "target", "miss",
+                                     "requests per replication"]
     def arm_text(a: str) -> list[str]:
         return [findings.point_label(a, f.scenario) if arm == "point" else a] if arm else []
 
-    rows, note = _cap([arm_text(b.arm) + [b.standard, b.group, b.achieved, b.target, b.miss, b.n]
+    rows, note = _cap([arm_text(b.arm) + [b.standard, *([b.hub] if by_hub else []), b.where,
+                                         b.achieved, b.target, b.miss, b.n]
                        for b in found], "breaches")
     if not rows:
         note = "No standard is breached in any group."
@@ -265,6 +270,34 @@ def _effects(f: ResultsFolder) -> Table | None:
                   "95% CI of difference", "verdict"), rows_shown, "effects", note or (
         "Paired differences (plan minus base, same random numbers); detected ones first, "
         "then by size relative to the base."))
+
+
+def _standard_effects(f: ResultsFolder) -> Table | None:
+    """Each plan's paired change in every standard's value per group (``change`` columns)."""
+    rows = [r for r in f.standards if r.get("change") not in (None, "")]
+    if not rows:
+        return None
+    base = {findings.key(r): r for r in f.standards if r.get("plan") == _base_label(f)}
+    body = []
+    for r in sorted(rows, key=lambda r: -abs(units.number(r.get("change")))
+                    / max(abs(units.number(r.get("target"))), 1e-9)):
+        unit = findings.unit_of(r)
+        lo, hi = units.number(r.get("change_ci_low")), units.number(r.get("change_ci_high"))
+        good = -1.0 if findings.sense_of(r) == "at_most" else 1.0
+        effect = ("better" if min(lo * good, hi * good) > 0 else
+                  "worse" if max(lo * good, hi * good) < 0 else "no detectable change")
+        hub, where = units.split_group(str(r["group_by"]), str(r["group"]), f.hub_names)
+        b = base.get(findings.key(r), {})
+        body.append((r.get("plan", ""), r["standard"], hub, where,
+                     units.value(b.get("mean"), "", unit), units.value(r.get("mean"), "", unit),
+                     units.difference(r.get("change"), "", unit, like=b.get("mean")),
+                     units.interval(lo, hi, "", unit, like=b.get("mean")) if unit != "share"
+                     else f"{100 * lo:+.1f} to {100 * hi:+.1f} points", effect))
+    shown, note = _cap(body, "changes")
+    return Table(("plan", "standard", "hub", "where", "base", "plan value", "change",
+                  "95% CI of change", "effect"), shown, "effects wide", note or (
+        "Plan minus base, paired over replications (same random numbers); largest changes "
+        "relative to the target first."))
 
 
 # --- the methods sections --------------------------------------------------------------------
@@ -408,7 +441,8 @@ def _cells(r: Mapping[str, Any], metric: str) -> tuple[str, str]:
     return units.value(r.get("value"), metric), "– (one run)"
 
 
-def _group_table(f: ResultsFolder, group_by: str, what: str) -> Table | None:
+def _group_table(f: ResultsFolder, group_by: str, what: str,
+                 head: Sequence[str]) -> Table | None:
     rows = [r for r in f.summary if r["group_by"] == group_by]
     look = {(r["group"], r["metric"]): r for r in rows}
     cols = [m for m in GROUP_METRICS if any(k[1] == m for k in look)]
@@ -422,11 +456,13 @@ def _group_table(f: ResultsFolder, group_by: str, what: str) -> Table | None:
         return -v if not math.isnan(v) else math.inf
 
     groups = sorted(dict.fromkeys(r["group"] for r in rows), key=worst)
-    body, note = _cap([(units.group_label(group_by, g, f.hub_names),
-                        *(_cells(look[(g, c)], c)[0] if (g, c) in look else "–" for c in cols))
-                       for g in groups], what)
-    return Table((what.rstrip("s") if group_by != "hub_specialty" else "hub / specialty",
-                  *(units.metric_label(c) for c in cols)), body, "wide",
+    def names(g: str) -> tuple[str, ...]:
+        hub, rest = units.split_group(group_by, g, f.hub_names)
+        return tuple(x for x in (hub, rest) if x) if len(head) > 1 else (hub or rest,)
+
+    body, note = _cap([(*names(g), *(_cells(look[(g, c)], c)[0] if (g, c) in look else "–"
+                                     for c in cols)) for g in groups], what)
+    return Table((*head, *(units.column_label(c) for c in cols)), body, "wide",
                  note or f"Means over replications, worst {units.metric_label(sort)} first.")
 
 
@@ -441,13 +477,14 @@ def _results(f: ResultsFolder) -> Section:
     metrics = [m for m in KEY_METRICS if m in rows] + [m for m in rows
                                                        if m.startswith("share_within_")]
     s.tables.append(("Whole network", Table(("metric", "value (mean)", "95% confidence interval"),
-                                            [(units.metric_label(m), *_cells(rows[m], m))
+                                            [(units.column_label(m), *_cells(rows[m], m))
                                              for m in metrics])))
-    for group_by, title in (("specialty", "specialties"), ("hub", "hubs"),
-                            ("hub_specialty", "hub x specialty groups")):
-        t = _group_table(f, group_by, title)
+    for group_by, title, head in (("specialty", "specialty", ("specialty",)),
+                                  ("hub", "hub", ("hub",)),
+                                  ("hub_specialty", "hub x specialty", ("hub", "specialty"))):
+        t = _group_table(f, group_by, f"{title} groups", head)
         if t is not None:
-            s.tables.append((f"By {title.replace(' groups', '')}", t))
+            s.tables.append((f"By {title}", t))
     return s
 
 
@@ -464,7 +501,7 @@ def _verdicts(f: ResultsFolder) -> Section:
         if m not in shown:
             continue
         base = r.get("verdict") == "base"
-        body.append((r["plan"], units.metric_label(m), *_cells(r, m),
+        body.append((r["plan"], units.column_label(m), *_cells(r, m),
                      "–" if base else units.difference(r.get("diff"), m, like=r.get("mean")),
                      "–" if base else units.interval(r.get("diff_ci_low"), r.get("diff_ci_high"),
                                                      m, like=r.get("mean")),
@@ -474,6 +511,9 @@ def _verdicts(f: ResultsFolder) -> Section:
     s.tables.append(("Whole network", Table(("plan", "metric", "mean", "95% CI",
                                              "difference to base", "95% CI of difference",
                                              "verdict"), body, "verdicts")))
+    by_standard = _standard_effects(f)
+    if by_standard is not None and by_standard.rows:
+        s.tables.append(("Effect on each standard, by group", by_standard))
     effects = _effects(f)
     if effects is not None and effects.rows:
         s.tables.append(("Effect by hub and specialty", effects))
@@ -491,7 +531,7 @@ def _sweep(f: ResultsFolder) -> Section:
                                 "abandonment_rate")]
     s.tables.append(("Whole network at each point", Table(
         (*(units.key_label(k, f.scenario) for k in keys), "metric", "mean", "95% CI"),
-        [(*(r[k] for k in keys), units.metric_label(r["metric"]), *_cells(r, r["metric"]))
+        [(*(r[k] for k in keys), units.column_label(r["metric"]), *_cells(r, r["metric"]))
          for r in rows])))
     return s
 

@@ -43,6 +43,14 @@ def metric_label(metric: str) -> str:
     return metric.replace("_", " ")
 
 
+def column_label(metric: str) -> str:
+    """A metric's label for a table whose cells carry their units (no ``(min)``)."""
+    return metric_label(metric).replace(" (min)", "")
+
+
+NON_NEGATIVE_PREFIXES: tuple[str, ...] = ("wait_", "share_", "queue_", "overtime_")
+
+
 def number(v: Any) -> float:
     """A table cell as a float (empty, missing or not a number: NaN)."""
     if v is None or v == "":
@@ -115,8 +123,17 @@ def value(v: Any, metric: str = "", unit: str = "", like: Any = None) -> str:
 
 def interval(low: Any, high: Any, metric: str = "", unit: str = "", like: Any = None) -> str:
     """A confidence interval ``low to high`` in the unit of ``like`` (its mean)."""
-    if math.isnan(number(low)) or math.isnan(number(high)):
+    lo, hi = number(low), number(high)
+    if math.isnan(lo) or math.isnan(hi):
         return "–"
+    # A t interval of a non-negative metric can dip below 0 (or a share's above 1): clip it
+    # to the metric's range, which is where the truth lies.
+    if metric in COUNT_METRICS or metric.startswith(NON_NEGATIVE_PREFIXES) or is_share(
+            metric, unit) or is_duration(metric, unit):
+        lo = max(lo, 0.0)
+    if is_share(metric, unit):
+        hi = min(hi, 1.0)
+    low, high = lo, hi
     return (f"{value(low, metric, unit, like)} to {value(high, metric, unit, like)}")
 
 
@@ -158,6 +175,16 @@ def days_text(spec: Any) -> str:
     if isinstance(spec, list):
         return ", ".join(str(d).capitalize() for d in spec)
     return str(spec)
+
+
+def split_group(group_by: str, group: str, hub_names: Mapping[str, str]) -> tuple[str, str]:
+    """(the hub by name and id, or "", the rest of the group in words) of a table group."""
+    if group_by == "hub":
+        return hub_label(group, hub_names), ""
+    if group_by.startswith("hub_") and "/" in group:
+        hub, rest = group.split("/", 1)
+        return hub_label(hub, hub_names), rest
+    return "", group_label(group_by, group, hub_names)
 
 
 _HUB_KEY = re.compile(r"hubs\.(\d+)\.(.+)")
