@@ -1,4 +1,4 @@
-"""Plots of a results folder: every figure its tables allow, written as PNG and SVG.
+"""Plots of a results folder: every figure its tables allow, as PNG (SVG on request).
 
 The figures themselves are functions that take tables (record columns as numpy arrays
 with category names, or rows of summary.csv / comparison.csv / sweep.csv /
@@ -12,7 +12,7 @@ few first and say how many they left out.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,10 +150,11 @@ def run_figures(folder: Path, label: str = "") -> dict[str, Callable[[], Figure]
     return figs
 
 
-def _write_all(figs: Mapping[str, Callable[[], Figure]], out: Path) -> list[Path]:
+def _write_all(figs: Mapping[str, Callable[[], Figure]], out: Path,
+               formats: Sequence[str] = FORMATS) -> list[Path]:
     paths: list[Path] = []
     for stem, build in figs.items():
-        paths += save_figure(build(), out, stem)
+        paths += save_figure(build(), out, stem, formats)
     return paths
 
 
@@ -164,13 +165,14 @@ def plan_folders(folder: Path) -> list[Path]:
                   and (p / "summary.csv").exists())
 
 
-def plot_results(results_dir: str | Path) -> list[Path]:
+def plot_results(results_dir: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
     """Make every plot the tables in ``results_dir`` allow, into ``results_dir/plots``.
 
     A run folder gives wait distributions, waits by time, queue length, utilisation and
     equity plots; ``comparison.csv`` adds the plan comparison and ``sweep.csv`` the sweep
     curves (and a sweep's standards.csv the standards along it). A comparison's plan
-    subfolders get their own run plots. Returns the files written (each figure's formats).
+    subfolders get their own run plots. ``formats``: PNG by default, ``("png", "svg")``
+    adds SVG. Returns the files written.
     """
     from sim.results.output import read_csv
 
@@ -178,20 +180,21 @@ def plot_results(results_dir: str | Path) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(2, "no such results folder", str(folder))
     out = folder / PLOT_DIR
-    paths = _write_all(run_figures(folder), out)
+    paths = _write_all(run_figures(folder), out, formats)
     if (folder / "comparison.csv").exists():
         rows = read_csv(folder / "comparison.csv")
         if rows:
-            paths += save_figure(comparison_plot(rows), out, "comparison")
+            paths += save_figure(comparison_plot(rows), out, "comparison", formats)
         for sub in plan_folders(folder):
-            paths += _write_all(run_figures(sub), sub / PLOT_DIR)
+            paths += _write_all(run_figures(sub), sub / PLOT_DIR, formats)
     if (folder / "sweep.csv").exists():
         rows = read_csv(folder / "sweep.csv")
         points = plan_folders(folder)
         base = _load_yaml(points[0] / "scenario.resolved.yaml") if points else {}
         if rows and sweep_keys(rows):
-            paths += save_figure(sweep_curves(rows, scenario=base), out, "sweep")
+            paths += save_figure(sweep_curves(rows, scenario=base), out, "sweep", formats)
         std = read_csv(folder / "standards.csv") if (folder / "standards.csv").exists() else []
         if std and "point" in std[0]:
-            paths += save_figure(sweep_standards(std, scenario=base), out, "sweep_standards")
+            paths += save_figure(sweep_standards(std, scenario=base), out, "sweep_standards",
+                                 formats)
     return paths
