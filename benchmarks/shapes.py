@@ -220,6 +220,8 @@ def himachal_times(k: int = 10, days: int | None = None) -> Scenario:
     data = sc.model_dump(mode="json", by_alias=True)
     if days is not None:
         data["calendar"]["horizon_days"] = days
+        data["calendar"]["warmup_days"] = min(data["calendar"]["warmup_days"], days / 5)
+        data["calendar"]["holidays"] = [d for d in data["calendar"]["holidays"] if d < days]
     copies = range(1, k + 1)
     data["hubs"] = [{**h, "id": f"{h['id']}-{j}", **({"name": f"{h['name']} {j}"}
                                                     if h.get("name") else {})}

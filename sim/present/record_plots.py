@@ -124,7 +124,7 @@ def wait_ecdf(panels: Mapping[str, Mapping[str, np.ndarray]], targets: Sequence[
         if i == 0:  # the colours are the same in every panel
             ax.legend(fontsize="x-small", loc="lower right")
     fig.suptitle(title)
-    fixed_layout(fig, left=0.75, bottom=0.6, top=0.65, wspace=0.2, hspace=0.42)
+    fixed_layout(fig, left=0.75, bottom=0.6, top=0.85, wspace=0.2, hspace=0.42)
     return fig
 
 

@@ -53,7 +53,7 @@ def utilisation_heatmap(summary: Iterable[Row],
     axes = fig.subplots(1, 2) if side else fig.subplots(2, 1)
     rotated = 0.5 * label_inches(specs) + 0.3  # the specialty labels, at 30 degrees
     fixed_layout(fig, left=label_inches(hubs) + 0.3, right=0.1, bottom=rotated, top=0.45,
-                 wspace=label_inches(hubs) / width + 0.25,
+                 wspace=label_inches(hubs) / width + (0.1 if side else 0.25),
                  hspace=0.0 if side else rotated / (row * len(hubs) + 0.4))
     for ax, table, label, cmap, fmt in (
         (axes[0], util, "utilisation (consult time / rostered time)", "YlOrRd", "{:.0%}"),
@@ -106,7 +106,7 @@ def equity_by_district(summary: Iterable[Row],
     fig = Figure(figsize=(5.2 * ncols, 0.38 * max(len(names), 5) + 1.8))
     axes = fig.subplots(1, ncols)
     left = label_inches(names)
-    fixed_layout(fig, left=left, right=0.3, bottom=0.6, top=0.6,
+    fixed_layout(fig, left=left, right=0.3, bottom=0.6, top=0.85,
                  wspace=(left + 0.5) / max(5.2 - left / ncols - 0.3, 1.0))
     y = np.arange(len(names))
 

@@ -180,7 +180,7 @@ def days_text(spec: Any) -> str:
 def split_group(group_by: str, group: str, hub_names: Mapping[str, str]) -> tuple[str, str]:
     """(the hub by name and id, or "", the rest of the group in words) of a table group."""
     if group_by == "hub":
-        return hub_label(group, hub_names), ""
+        return hub_label(group, hub_names), "the whole hub"
     if group_by.startswith("hub_") and "/" in group:
         hub, rest = group.split("/", 1)
         return hub_label(hub, hub_names), rest
