@@ -11,7 +11,6 @@ from matplotlib.lines import Line2D
 
 from sim.present.plots import (
     MAX_PANELS,
-    WaitLine,
     run_figures,
     sweep_curves,
     sweep_standards,
