@@ -8,6 +8,7 @@ half-width among them; the experiment adds replications until it is at most the 
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Sequence
 
@@ -20,8 +21,8 @@ def check_targets(targets: Sequence[str]) -> list[str]:
     """The targets, each checked for form (ValueError naming the bad one)."""
     out = []
     for t in targets:
-        metric, _, where = str(t).partition("@")
-        if not metric or (where and (not where.partition("=")[0] or where.endswith("="))):
+        metric, at, where = str(t).partition("@")
+        if not metric or (at and (not where.partition("=")[0] or where.endswith("="))):
             raise ValueError(f"precision target {t!r} is not 'standards', METRIC, "
                              "METRIC@GROUP_BY or METRIC@GROUP_BY=GROUP")
         out.append(str(t))
@@ -34,6 +35,12 @@ def _metric_widths(summary: pd.DataFrame, target: str) -> dict[str, float]:
     rows = summary[(summary["metric"] == metric) & (summary["group_by"] == (group_by or "all"))]
     if group:
         rows = rows[rows["group"] == group]
+    if rows.empty:
+        known = sorted(set(summary["metric"]))
+        close = difflib.get_close_matches(metric, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close and close[0] != metric else ""
+        raise ValueError(f"precision target {target!r} matches nothing in the summary{hint} "
+                         "(a metric of summary.csv, its group_by and group)")
     out = {}
     for g, mean, lo, hi in zip(rows["group"], rows["mean"], rows["ci_low"], rows["ci_high"],
                                strict=True):

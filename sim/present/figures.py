@@ -20,6 +20,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from sim.analysis.window import seen_waits
 from sim.engine.records import SERVED, RunResult
 from sim.present.units import METRIC_LABELS, duration, metric_label, number
 
@@ -105,10 +106,22 @@ def _rows_by_codes(codes: np.ndarray, names: Any) -> dict[str, np.ndarray]:
 
 
 def served_waits(records: Columns, warmup_min: float = 0.0,
-                 by: str | None = None) -> dict[str, np.ndarray]:
-    """Waits (minutes) of served requests that arrived after the warm-up, by a column."""
-    served = (np.asarray(records["outcome"]) == "served") & (records["arrival"] >= warmup_min)
+                 by: str | None = None, unseen: bool = False) -> dict[str, np.ndarray]:
+    """Waits (minutes) of served requests that arrived after the warm-up, by a column.
+
+    With ``unseen``, also the requests that left unseen (abandoned, dropped, ...), as an
+    infinite wait (``sim.analysis.window.seen_waits``): the share of these waits at or
+    below T is ``share_within_T_min`` of ``summary.csv``.
+    """
+    outcome = np.asarray(records["outcome"])
+    measured = records["arrival"] >= warmup_min
     wait = records["start"] - records["arrival"]
+    if unseen:
+        known = measured & (outcome != "unserved")
+        wait = np.where(known, seen_waits(wait, outcome == "served", slice(None)), np.nan)
+        served = known
+    else:
+        served = (outcome == "served") & measured
     if by is None:
         return {"all": wait[served]}
     rows = np.flatnonzero(served)
@@ -118,18 +131,24 @@ def served_waits(records: Columns, warmup_min: float = 0.0,
 
 
 def served_waits_within(records: Columns, warmup_min: float, by: str,
-                        within: str) -> dict[str, dict[str, np.ndarray]]:
+                        within: str, unseen: bool = False) -> dict[str, dict[str, np.ndarray]]:
     """``served_waits`` of each ``within`` group's rows alone, by ``by``, in one pass.
 
-    The same as ``served_waits({k: v[rows] for k, v in records.items()}, warmup_min, by)``
-    for the rows of every value of ``within`` that has a served request (in name order),
-    with each column factorised once instead of once per group.
+    The same as ``served_waits({k: v[rows] for k, v in records.items()}, warmup_min, by,
+    unseen)`` for the rows of every value of ``within`` that has a served request (in name
+    order), with each column factorised once instead of once per group.
     """
     import pandas as pd
 
-    done = np.asarray(records["outcome"]) == "served"
-    served = done & (records["arrival"] >= warmup_min)
+    outcome = np.asarray(records["outcome"])
+    done = outcome == "served"
+    measured = records["arrival"] >= warmup_min
     wait = records["start"] - records["arrival"]
+    if unseen:
+        served = measured & (outcome != "unserved")
+        wait = np.where(served, seen_waits(wait, done, slice(None)), np.nan)
+    else:
+        served = done & measured
     codes, names = pd.factorize(np.asarray(records[by]))
     out: dict[str, dict[str, np.ndarray]] = {}
     for w, rows in sorted(rows_by(records[within]).items()):

@@ -59,21 +59,10 @@ def sense_of(row: Row) -> str:
         else "at_most"
 
 
-def shortfall(row: Row) -> float:
-    """How far the achieved mean misses the target, in the standard's unit (> 0: missed)."""
-    mean, target = units.number(row.get("mean")), units.number(row.get("target"))
-    return target - mean if sense_of(row) == "at_least" else mean - target
-
-
 def severity(row: Row) -> float:
-    """The shortfall relative to the target, so standards in different units sort together."""
+    """How many times over its allowance a group is (``relative_gap``), for ordering."""
     given = units.number(row.get("relative_gap"))
-    if not math.isnan(given):
-        return given
-    s = shortfall(row)
-    if math.isnan(s):
-        return -math.inf
-    return s / max(abs(units.number(row.get("target"))), 1e-9)
+    return -math.inf if math.isnan(given) else given
 
 
 def target_text(row: Row) -> str:
@@ -91,15 +80,14 @@ def achieved_text(row: Row) -> str:
 
 
 def miss_text(row: Row) -> str:
-    """The shortfall in natural units: percentage points for shares, min/h/days for waits."""
-    s = shortfall(row)
-    if math.isnan(s):
+    """The ``gap`` in its ``unit`` (percentage points, min, h or d), short or over."""
+    gap = units.number(row.get("gap"))
+    if math.isnan(gap):
         return "–"
     least = sense_of(row) == "at_least"
-    side = ("short" if least else "over") if s > 0 else ("above" if least else "under")
-    if units.is_share("", unit_of(row)):
-        return f"{100 * abs(s):.1f} points {side}"
-    return f"{units.duration(abs(s))} {side}"
+    side = ("short" if least else "over") if gap > 0 else ("above" if least else "under")
+    unit = {"pp": "points", "d": "days"}.get(str(row.get("unit")), str(row.get("unit")))
+    return f"{abs(gap):.1f} {unit} {side}"
 
 
 @dataclass(frozen=True)

@@ -118,8 +118,8 @@ def run_figures(folder: Path, label: str = "") -> dict[str, Callable[[], Figure]
             return served_waits(rec, warmup, "specialty")
 
         def ecdf() -> Figure:
-            panels = {"all hubs": by_specialty()}
-            per_hub = served_waits_within(rec, warmup, "specialty", "hub")
+            panels = {"all hubs": served_waits(rec, warmup, "specialty", unseen=True)}
+            per_hub = served_waits_within(rec, warmup, "specialty", "hub", unseen=True)
             p90 = {h: float(np.percentile(np.concatenate(list(w.values())), 90))
                    for h, w in per_hub.items()}
             worst = worst_first(p90, MAX_HUB_PANELS)
@@ -127,8 +127,8 @@ def run_figures(folder: Path, label: str = "") -> dict[str, Callable[[], Figure]
                 panels[f"hub {h}"] = per_hub[h]
             more = (f" (the {len(worst)} of {len(per_hub)} hubs with the longest 90th "
                     "percentile wait)" if len(worst) < len(per_hub) else "")
-            return wait_ecdf(panels, targets,
-                             f"{name}: share of consults seen within a time{more}", lines)
+            return wait_ecdf(panels, targets, f"{name}: share of requests seen within a time "
+                             f"(those that gave up count as not seen){more}", lines)
 
         figs["wait_by_specialty"] = lambda: wait_distribution(
             by_specialty(), targets, f"{name}: wait for a consult by specialty", lines)

@@ -76,9 +76,17 @@ def wait_distribution(waits: Mapping[str, np.ndarray], targets: Sequence[float] 
 
 
 def _ecdf(ax: Any, waits: np.ndarray, limit: int = 600, **kw: Any) -> None:
-    """Step plot of the empirical CDF; at x = 0 it already shows the share not kept waiting."""
+    """Step plot of the empirical CDF; at x = 0 it already shows the share not kept waiting.
+
+    Infinite waits (requests never seen) count in the total but are never reached, so the
+    curve levels off at the share eventually seen.
+    """
     x, counts = np.unique(waits, return_counts=True)
     y = np.cumsum(counts) / len(waits)
+    finite = np.isfinite(x)
+    x, y = x[finite], y[finite]
+    if not len(x):
+        x, y = np.zeros(1), np.zeros(1)
     if x[0] > 0:
         x, y = np.r_[0.0, x], np.r_[0.0, y]
     ax.step(*thin_steps(x, y, limit), where="post", **kw)
@@ -89,7 +97,9 @@ def wait_ecdf(panels: Mapping[str, Mapping[str, np.ndarray]], targets: Sequence[
               lines: Sequence[WaitLine] = ()) -> Figure:
     """ECDF of waits per specialty, one panel per entry of ``panels`` (overall, each hub).
 
-    ``panels`` maps a panel title to ``{specialty: waits in minutes}``. A standard's limit
+    ``panels`` maps a panel title to ``{specialty: waits in minutes}``, inf for a request
+    never seen (``served_waits(..., unseen=True)``), so the curve at T is
+    ``share_within_T_min``. A standard's limit
     is a red dashed line with a cross at its target share: the curve of a specialty it
     covers must pass above the cross.
     """
@@ -98,6 +108,7 @@ def wait_ecdf(panels: Mapping[str, Mapping[str, np.ndarray]], targets: Sequence[
     nrows, ncols = panel_grid(len(panels), 2)
     fig = Figure(figsize=(6.2 * ncols, 3.9 * nrows + 0.6))
     allw = np.concatenate([w for p in panels.values() for w in p.values()] or [np.zeros(1)])
+    allw = allw[np.isfinite(allw)]
     xmax = max(float(allw.max()) if len(allw) else 1.0, *targets,
                *(w.minutes for w in lines), 1.0)
     for i, (panel, waits) in enumerate(panels.items()):
@@ -119,7 +130,7 @@ def wait_ecdf(panels: Mapping[str, Mapping[str, np.ndarray]], targets: Sequence[
         ax.set_ylim(0, 1.01)
         ax.set_title(panel)
         ax.set_xlabel(f"wait from request to consult start ({unit})")
-        ax.set_ylabel("share of consults seen within")
+        ax.set_ylabel("share of requests seen within")
         ax.grid(alpha=0.3)
         if i == 0:  # the colours are the same in every panel
             ax.legend(fontsize="x-small", loc="lower right")

@@ -409,6 +409,14 @@ def _data(f: ResultsFolder) -> Section:
     return s
 
 
+def _holiday_text(h: Any) -> str:
+    """A resolved holiday (a day number, a date, or {date, name, hubs}) in a few words."""
+    if not isinstance(h, dict):
+        return str(h)
+    hubs = f" ({', '.join(h['hubs'])} only)" if h.get("hubs") else ""
+    return f"{h.get('date')} {h.get('name', '')}".strip() + hubs
+
+
 def _settings(f: ResultsFolder) -> Section:
     run, cal = f.run, f.scenario.get("calendar", {}) or {}
     reps = run.get("replications")
@@ -421,9 +429,13 @@ def _settings(f: ResultsFolder) -> Section:
         ("confidence level", run.get("confidence", "–")),
         ("horizon", f"{run.get('horizon_days', cal.get('horizon_days', '–'))} days"),
         ("warm-up", f"{run.get('warmup_days', cal.get('warmup_days', '–'))} days"),
-        ("first simulated day", str(cal.get("start_weekday", "–")).capitalize()),
-        ("holidays (day numbers)", ", ".join(map(str, cal.get("holidays", []))) or "none"),
+        ("first simulated day", " ".join(str(x) for x in (
+            str(cal.get("start_weekday", "–")).capitalize(), cal.get("start_date")) if x)),
+        ("holidays (dates or day numbers)",
+         ", ".join(map(_holiday_text, cal.get("holidays", []))) or "none"),
     ]
+    if cal.get("roster_exceptions"):
+        rows.append(("roster exceptions", len(cal["roster_exceptions"])))
     for k in sweep_keys(f.sweep) if f.sweep else []:
         rows.append((f"swept {units.key_label(k, f.scenario)} ({k})",
                      ", ".join(dict.fromkeys(r[k] for r in f.sweep))))
