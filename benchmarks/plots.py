@@ -20,6 +20,7 @@ from pathlib import Path
 from benchmarks import shapes
 from sim.experiment.runner import run_experiment
 from sim.present.plots import plot_results
+from sim.scenario.loader import apply_overrides
 from sim.scenario.schema import Scenario
 
 REPLICATIONS = 5
@@ -36,7 +37,7 @@ def import_seconds() -> float:
 
 
 def run_and_plot(scenario: Scenario, replications: int) -> tuple[float, float, int, int]:
-    """(simulation CPU s, plots CPU s, requests in replication 0, files written)."""
+    """(simulation CPU s, plots CPU s, mean requests per replication, files written)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         t0 = time.process_time()
@@ -49,12 +50,12 @@ def run_and_plot(scenario: Scenario, replications: int) -> tuple[float, float, i
     return sim, plots, n, len(files)
 
 
-def plot_section(quick: bool, runs: int, log: Callable[[str], None]) -> tuple[str, list[str]]:
+def plot_section(quick: bool, runs: int,
+                 log: Callable[[str], None]) -> tuple[str, list[tuple[str, str, str, str]]]:
     """The plots section of RESULTS.md and its target lines (baseline and 10x network)."""
     base, source = shapes.himachal()
-    days = 7 if quick else 35
+    days = 3 if quick else 35
     reps = 2 if quick else REPLICATIONS
-    from sim.scenario.loader import apply_overrides
 
     cases = {
         "baseline": apply_overrides(base, {"calendar.horizon_days": days,
@@ -68,7 +69,7 @@ def plot_section(quick: bool, runs: int, log: Callable[[str], None]) -> tuple[st
              f"of this process, medians over {runs} run(s): `run_experiment` writing tables "
              "and records without plots, then `plot_results` on its folder (every figure, "
              "PNG and SVG).", "",
-             "| network | requests (replication 0) | simulation CPU s | plots CPU s | files | "
+             "| network | requests per replication | simulation CPU s | plots CPU s | files | "
              "plots / simulation |", "|---|---:|---:|---:|---:|---:|"]
     targets = []
     for name, sc in cases.items():
@@ -78,8 +79,8 @@ def plot_section(quick: bool, runs: int, log: Callable[[str], None]) -> tuple[st
         log(f"plots, {name}: simulation {sim:.2f} s, plots {plots:.2f} s")
         lines.append(f"| {name} | {got[0][2]:,} | {sim:.2f} | {plots:.2f} | {got[0][3]} | "
                      f"{plots / sim:.2f} |")
-        targets.append(f"plots no dearer than the simulation, {name}: {plots / sim:.2f}x "
-                       f"({'met' if plots <= sim else 'not met'})")
+        targets.append((f"plots <= simulation, {name}", "hubsim", f"{plots / sim:.2f}x",
+                        "met" if plots <= sim else "not met"))
     lines += ["", f"Importing the plotting package in a fresh interpreter: "
                   f"{import_seconds():.2f} s wall (paid once per `hubsim run`)."]
     return "\n".join(lines), targets
