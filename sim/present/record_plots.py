@@ -111,8 +111,10 @@ def wait_ecdf(panels: Mapping[str, Mapping[str, np.ndarray]], targets: Sequence[
     allw = allw[np.isfinite(allw)]
     xmax = max(float(allw.max()) if len(allw) else 1.0, *targets,
                *(w.minutes for w in lines), 1.0)
+    first: Any = None
     for i, (panel, waits) in enumerate(panels.items()):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
+        ax = fig.add_subplot(nrows, ncols, i + 1, sharex=first, sharey=first)
+        first = first or ax
         for spec in names:
             w = waits.get(spec)
             if w is not None and len(w):
@@ -134,8 +136,9 @@ def wait_ecdf(panels: Mapping[str, Mapping[str, np.ndarray]], targets: Sequence[
         ax.grid(alpha=0.3)
         if i == 0:  # the colours are the same in every panel
             ax.legend(fontsize="x-small", loc="lower right")
+        ax.label_outer()  # tick labels and axis labels on the outer panels only
     fig.suptitle(title)
-    fixed_layout(fig, left=0.75, bottom=0.6, top=0.85, wspace=0.2, hspace=0.42)
+    fixed_layout(fig, left=0.75, bottom=0.6, top=0.85, wspace=0.08, hspace=0.22)
     return fig
 
 
