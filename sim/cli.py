@@ -226,13 +226,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    """Make every plot a results folder's tables allow (PNG and SVG, in DIR/plots)."""
+    """Make every plot a results folder's tables allow (PNG, and SVG with --svg, in DIR/plots)."""
     from sim.present.plots import PLOT_DIR, plot_results
 
     folder = Path(args.results_dir)
     if not folder.is_dir():
         raise CLIError(f"no results folder {folder}")
-    paths = plot_results(folder)
+    paths = plot_results(folder, ("png", "svg") if args.svg else ("png",))
     if not paths:
         raise CLIError(f"nothing to plot in {folder}: no summary.csv, records.csv.gz, "
                        "comparison.csv or sweep.csv")
@@ -610,8 +610,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "--precision is met). Opens with the service standards breached, worst "
                        "first. Writes summary.csv (with confidence intervals), standards.csv "
                        "(each standard's verdict per group), replications.csv, records.csv.gz "
-                       "and scenario.resolved.yaml of replication 0, run.json and plots/ (PNG "
-                       "and SVG) to --out.")
+                       "and scenario.resolved.yaml of replication 0, run.json and plots/ (PNG) "
+                       "to --out.")
     p.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     p.add_argument("--out", help="output folder (default: results/<scenario name>)")
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
@@ -659,12 +659,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the scenario JSON Schema (for editor completion)")
     p.set_defaults(func=cmd_schema)
 
-    p = sub.add_parser("plot", help="make every plot a results folder allows (PNG and SVG)",
+    p = sub.add_parser("plot", help="make every plot a results folder allows (PNG; SVG too "
+                       "with --svg)",
                        description="Make every plot that the tables in RESULTS_DIR allow: wait "
                        "distributions, waits by hour and weekday, queue length, utilisation "
-                       "heat map, equity by district, plan comparison, sweep curves. Writes "
-                       "RESULTS_DIR/plots/*.png and *.svg.")
+                       "heat map, equity by district, plan comparison, sweep curves and the "
+                       "standards along a sweep. Writes RESULTS_DIR/plots/*.png (and *.svg "
+                       "with --svg).")
     p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder written by run/compare/sweep")
+    p.add_argument("--svg", action="store_true", help="write SVG beside each PNG (slower)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=cmd_plot)
 

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from sim.cli import main
 from sim.engine.model import simulate
 from sim.experiment.budget import MemoryBudgetError, check_memory, expected_requests
-from sim.results import staging as results_folder
 from sim.results import output
+from sim.results import staging as results_folder
 from sim.scenario.loader import ScenarioError, load_scenario, scenario_from_dict
 from tests.conftest import ONE_HUB
 

@@ -54,15 +54,16 @@ from sim.engine.streams import replication_seed
 from sim.experiment.budget import check_memory
 from sim.experiment.executors import ExecutorSpec, describe, open_executor
 from sim.experiment.precision import check_targets, precision_state
-from sim.results.staging import STAGING, adopt, begin, publish
 from sim.results.output import (
     read_csv,
     scenario_yaml,
+    software_versions,
     write_csv,
     write_json,
     write_records,
     write_text,
 )
+from sim.results.staging import STAGING, adopt, begin, publish
 from sim.scenario.loader import apply_overrides
 from sim.scenario.overlay import Select, parse_path
 from sim.scenario.schema import MAX_SEED, Scenario
@@ -593,8 +594,6 @@ def _files_under(out: Path) -> list[str]:
 def _metadata(command: str, arms: Sequence[Arm], seed: int, n: int, confidence: float,
               runner: _Runner, executor: ExecutorSpec, jobs: int,
               arguments: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    from sim import __version__
-
     first = arms[0].scenario
     return {
         "command": command,
@@ -610,7 +609,7 @@ def _metadata(command: str, arms: Sequence[Arm], seed: int, n: int, confidence: 
         "confidence": confidence,
         "warmup_days": first.calendar.warmup_days,
         "horizon_days": first.calendar.horizon_days,
-        "hubsim_version": __version__,
+        **software_versions(),
         "executor": describe(executor, jobs),
         "jobs": jobs,
         "units_computed": runner.computed,

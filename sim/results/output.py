@@ -212,17 +212,23 @@ def scenario_yaml(scenario: Scenario) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
-def run_metadata(result: RunResult, **extra: Any) -> dict[str, Any]:
-    """Seed, versions and sizes of a run, for ``run.json``."""
+def software_versions() -> dict[str, str]:
+    """The versions a run was made with (hubsim, Python, numpy, SimPy), for ``run.json``."""
+    import simpy
+
     from sim import __version__
 
+    return {"hubsim_version": __version__, "python": platform.python_version(),
+            "numpy": np.__version__, "simpy": str(getattr(simpy, "__version__", "unknown"))}
+
+
+def run_metadata(result: RunResult, **extra: Any) -> dict[str, Any]:
+    """Seed, versions and sizes of a run, for ``run.json``."""
     return {
         "scenario": result.scenario.name,
         "seed": result.seed_entropy,
         "seed_spawn_key": list(result.seed_key),
-        "hubsim_version": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
+        **software_versions(),
         "requests": len(result.records),
         "horizon_days": result.scenario.calendar.horizon_days,
         "warmup_days": result.scenario.calendar.warmup_days,
