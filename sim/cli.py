@@ -426,7 +426,7 @@ def _sheet_names(path: Path) -> list[str]:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """Start the planner's web app (Streamlit) on this machine."""
-    from sim.present.app_server import serve
+    from sim.present.planner import serve
 
     return serve(args.port, args.address, open_browser=not args.no_browser)
 
