@@ -92,7 +92,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 def _open(ctx: object, url: str) -> object:
     page = ctx.new_page()  # type: ignore[attr-defined]
-    page.set_default_timeout(120_000)
+    page.set_default_timeout(300_000)
     page.goto(url)
     page.get_by_text("Doctors on duty", exact=True).wait_for()
     page.locator(DUTY).wait_for()
@@ -100,9 +100,15 @@ def _open(ctx: object, url: str) -> object:
 
 
 def _settle(page: object) -> None:
-    """Wait until the script has finished its current rerun."""
-    page.wait_for_timeout(300)  # type: ignore[attr-defined]
-    page.get_by_test_id("stStatusWidget").wait_for(state="detached")  # type: ignore
+    """Wait until the script has finished its current rerun (the running icon gone)."""
+    running = page.get_by_test_id("stStatusWidget")  # type: ignore[attr-defined]
+    try:
+        running.wait_for(state="attached", timeout=3_000)
+    except playwright_api.TimeoutError:
+        pass  # the rerun was over before we looked
+    running.wait_for(state="detached")
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "!document.querySelector('[data-stale=\"true\"]')")
 
 
 def _set_number(page: object, label: str, value: int) -> None:
@@ -121,7 +127,7 @@ def _edit_on_duty(page: object, row: int, value: int) -> None:
     y = header + 35 * row + 17
     grid.dblclick(position={"x": x, "y": y})
     editor = page.locator("textarea, input.gdg-input").first  # type: ignore[attr-defined]
-    editor.wait_for()
+    editor.wait_for(timeout=30_000)
     editor.fill(str(value))
     editor.press("Enter")
     _settle(page)
@@ -129,11 +135,13 @@ def _edit_on_duty(page: object, row: int, value: int) -> None:
     assert cell.inner_text() == str(value)
 
 
-def _run(page: object) -> str:
+def _run(page: object) -> tuple[str, str]:
+    """Run; the breach table's and the comparison table's text."""
     page.get_by_role("button", name="Run base and edited plan").click()  # type: ignore
     page.get_by_text("runs done").wait_for()  # type: ignore[attr-defined]
     _settle(page)
-    return str(page.get_by_test_id("stTable").last.inner_text())  # type: ignore[attr-defined]
+    breaches = page.locator(".st-key-breaches").inner_text()  # type: ignore[attr-defined]
+    return str(breaches), str(page.locator(".st-key-comparison").inner_text())  # type: ignore
 
 
 def _wait_row(table: str, metric: str) -> str:
@@ -145,7 +153,7 @@ def test_edit_run_download_in_a_real_browser(app_url: str, browser: object,
     page = _open(browser, app_url)
     _set_number(page, "Replications", 2)
     _set_number(page, "Days simulated", 8)
-    before = _run(page)
+    breaches_before, before = _run(page)
     assert "Changes: none" in page.inner_text("body")  # type: ignore[attr-defined]
     assert "worse" not in _wait_row(before, "wait_mean_min")
 
@@ -155,8 +163,12 @@ def test_edit_run_download_in_a_real_browser(app_url: str, browser: object,
     row = int(table.index[(table["hub"] == "igmc_shimla") & (table["specialty"] == "medicine")][0])
     assert int(table.loc[row, "on duty"]) == 2
     _edit_on_duty(page, row, 1)
-    after = _run(page)
+    breaches_after, after = _run(page)
     body = page.inner_text("body")  # type: ignore[attr-defined]
+    assert breaches_after != breaches_before
+    shimla = [ln for ln in breaches_after.splitlines() if "igmc_shimla/medicine" in ln]
+    assert shimla, "one doctor cannot see Shimla's medicine requests within 30 minutes"
+    assert not set(shimla) & set(breaches_before.splitlines())
     assert "igmc_shimla medicine working 09:30-16:00: 2 -> 1 doctors on duty" in body
     assert after != before
     assert "worse" in _wait_row(after, "wait_mean_min")

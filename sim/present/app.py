@@ -82,23 +82,27 @@ def _edit_duty(ss: dict[str, Any], source: str, sc: Any) -> Any:
         use_container_width=True, height=38 + 35 * len(table))
 
 
-def _breach_view(standards: Any) -> Any:
-    """The plan's standards, breached first, with shares shown in %."""
+def _breach_view(standards: Any) -> tuple[Any, dict[str, int]]:
+    """The plan's standards not met (breached, then not settled, worst first), shares in %.
+
+    Also the count of each verdict over all the plan's rows.
+    """
     plan = standards[standards["plan"] == planner.PLAN_LABEL] if "plan" in standards \
         else standards
-    rank = {"breached": 0, "not settled": 1, "too small": 2, "met": 3}
-    plan = plan.assign(_r=plan["verdict"].map(rank).fillna(4))
-    sort = ["_r", "relative_gap"] if "relative_gap" in plan else ["_r"]
-    plan = plan.sort_values(sort, ascending=[True, False][:len(sort)], kind="stable")
-    cols = [c for c in ("standard", "label", "group_by", "group", "target", "mean", "ci_low",
-                        "ci_high", "verdict", "gap", "unit", "change") if c in plan]
+    counts = {str(k): int(v) for k, v in plan["verdict"].value_counts().items()}
+    rank = {"breached": 0, "not settled": 1}
+    plan = plan[plan["verdict"].isin(list(rank))]
+    plan = plan.assign(_r=plan["verdict"].map(rank)).sort_values(
+        ["_r", "relative_gap"], ascending=[True, False], kind="stable")
+    cols = ["standard", "group", "target", "mean", "ci_low", "ci_high", "verdict", "gap",
+            "unit", "change"]
     view = plan[cols].copy()
-    share = plan["measure"].isin(SHARE_MEASURES)
+    share = plan["measure"].isin(SHARE_MEASURES).to_numpy()
     for c in ("target", "mean", "ci_low", "ci_high", "change"):
-        if c in view:
-            view[c] = [f"{v:.1%}" if s and v == v else (f"{v:,.1f}" if v == v else "")
-                       for v, s in zip(view[c], share, strict=True)]
-    return view
+        view[c] = [("" if v != v else f"{v:.1%}" if s else f"{v:,.1f}")
+                   for v, s in zip(view[c], share, strict=True)]
+    view["gap"] = [f"{v:,.1f}" if v == v else "" for v in view["gap"]]
+    return view, counts
 
 
 def _numbers(df: Any) -> Any:
@@ -157,9 +161,17 @@ def _results(ss: dict[str, Any]) -> None:
     if run["standards"] is None:
         st.info("This scenario sets no service standards (add a standards: list to judge it).")
     else:
-        st.table(_breach_view(run["standards"]).set_index("standard"))
+        view, counts = _breach_view(run["standards"])
+        box = st.container(key="breaches")
+        box.caption(", ".join(f"{v} {k}" for k, v in counts.items()) + " (mean and CI over "
+                   "the replications; change: plan minus base, paired)")
+        if view.empty:
+            box.success("No standard is breached or unsettled.")
+        else:
+            box.table(view.set_index("standard"))
     st.markdown("**Edited plan against the base** (difference with its paired 95% CI)")
-    st.table(_numbers(planner.comparison_view(run["comparison"])).set_index("metric"))
+    st.container(key="comparison").table(
+        _numbers(planner.comparison_view(run["comparison"])).set_index("metric"))
     for name, fig in planner.key_figures(out).items():
         st.pyplot(fig, clear_figure=True)
         st.caption(name)
