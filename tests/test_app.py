@@ -125,9 +125,16 @@ def _edit_on_duty(page: object, row: int, value: int) -> None:
     header = 35
     x = box["width"] - 40  # the last column, "on duty"
     y = header + 35 * row + 17
-    grid.dblclick(position={"x": x, "y": y})
     editor = page.locator("textarea, input.gdg-input").first  # type: ignore[attr-defined]
-    editor.wait_for(timeout=30_000)
+    for _ in range(5):  # a double click while the page still updates opens nothing
+        grid.dblclick(position={"x": x, "y": y})
+        try:
+            editor.wait_for(timeout=5_000)
+            break
+        except playwright_api.TimeoutError:
+            _settle(page)
+    else:
+        raise AssertionError("the cell editor did not open")
     editor.fill(str(value))
     editor.press("Enter")
     _settle(page)
@@ -139,6 +146,7 @@ def _run(page: object) -> tuple[str, str]:
     """Run; the breach table's and the comparison table's text."""
     page.get_by_role("button", name="Run base and edited plan").click()  # type: ignore
     page.get_by_text("runs done").wait_for()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Make the report").wait_for()  # type: ignore
     _settle(page)
     breaches = page.locator(".st-key-breaches").inner_text()  # type: ignore[attr-defined]
     return str(breaches), str(page.locator(".st-key-comparison").inner_text())  # type: ignore
