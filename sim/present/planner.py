@@ -189,7 +189,7 @@ def changes(base: Scenario, plan: Scenario) -> list[str]:
         after = 0 if r["on duty plan"] != r["on duty plan"] else int(r["on duty plan"])
         if before != after:
             out.append(f"{r['hub']} {r['specialty']} {r['days']} {r['start']}-{r['end']}: "
-                       f"{before} -> {after} doctors on duty")
+                       f"{before} to {after} doctors on duty")
     return out
 
 
