@@ -232,8 +232,7 @@ def horizon(sc: Scenario, days: int | None) -> Scenario:
 
     if days is None or days == sc.calendar.horizon_days:
         return sc
-    return apply_overrides(sc, {"calendar.horizon_days": days, "calendar.holidays": [
-        h for h in sc.calendar.holidays if h < days]}, source="days")
+    return apply_overrides(sc, sc.calendar.cut_to(days), source="days")
 
 
 def run_plan(base: Scenario, plan: Scenario, replications: int, out: Path,
