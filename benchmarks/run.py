@@ -71,7 +71,7 @@ QUICK = Sizes(shape1=3_000, shape2=5_000, him_days=14, scaling=(1_000, 3_000),
               national=(2_000, 2))
 ENGINES: dict[str, type[Model]] = {"hubsim": Model}
 SECTIONS = ("shape1", "shape2", "himachal", "mechanisms", "scaling", "national", "profile",
-            "plots")
+            "plots", "formats")
 
 
 @dataclass
@@ -235,6 +235,7 @@ class Suite:
         self.log = log
         self.sections: list[str] = []
         self.targets: list[tuple[str, str, str, str]] = []
+        self.formats_fraction = 1.0
 
     def queue_shape(self, key: str, title: str, build: Callable[[int], Scenario],
                     queues: tuple[list[ref.Queue], float]) -> dict[str, Row]:
@@ -469,6 +470,48 @@ class Suite:
             lines.append("")
         self.sections.append("\n".join(lines))
 
+    def formats(self) -> None:
+        """A national-size run's records written and read back: CSV.gz against Parquet."""
+        per_day, days = self.size.national
+        days = max(1, round(days * self.formats_fraction))
+        self.log(f"formats: {per_day:,} a day for {days} days (child process)")
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.run", "--child-formats",
+             "--national-size", str(per_day), str(days)],
+            cwd=ROOT, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            self.sections.append("### Records as CSV.gz and Parquet\n\nfailed: "
+                                 + " ".join(proc.stderr.strip().splitlines()[-1:]))
+            return
+        d = json.loads(proc.stdout.strip().splitlines()[-1])
+        share = "" if days == self.size.national[1] else (
+            f" (a stated fraction, {days} of {self.size.national[1]} days)")
+        lines = [f"### Records as CSV.gz and Parquet: {d['n']:,} requests{share}", "",
+                 "One national-size run (`benchmarks.shapes.national`) in a child process, its "
+                 "records written by `sim.results.output.write_records` (CSV.gz, the default "
+                 "file) and `sim.results.columnar.write_records` (Parquet, zstd), then read "
+                 "back whole and as the plots' six columns (`sim.present.plots.PLOT_COLUMNS`). "
+                 "Wall seconds (the CSV writer compresses on a second thread), CPU seconds of "
+                 "the process, file size; the read-backs are checked against the records.", "",
+                 "| format | write wall s | write CPU s | MB | bytes / request | read all wall s "
+                 "| read all CPU s | read 6 columns wall s | read 6 columns CPU s |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for fmt in ("csv.gz", "parquet"):
+            f = d[fmt]
+            lines.append(f"| {fmt} | {f['write_wall']:.1f} | {f['write_cpu']:.1f} | "
+                         f"{f['bytes'] / 1e6:,.0f} | {f['bytes'] / d['n']:.1f} | "
+                         f"{f['read_wall']:.1f} | {f['read_cpu']:.1f} | {f['read6_wall']:.1f} "
+                         f"| {f['read6_cpu']:.1f} |")
+        c, q = d["csv.gz"], d["parquet"]
+        lines += ["", "Parquet / CSV.gz (below 1: Parquet is faster or smaller): write "
+                  f"{q['write_wall'] / c['write_wall']:.2f}, bytes {q['bytes'] / c['bytes']:.2f}, "
+                  f"read whole {q['read_wall'] / c['read_wall']:.2f}, six columns "
+                  f"{q['read6_wall'] / c['read6_wall']:.2f}; read-backs equal the records: "
+                  f"{d['equal']}."]
+        self.targets.append(("formats: Parquet and CSV.gz read back the records", "hubsim",
+                             str(d["equal"]), "met" if d["equal"] else "not met"))
+        self.sections.append("\n".join(lines))
+
     def run(self, only: Iterable[str] = SECTIONS) -> None:
         """Measure the sections named in ``only`` (all of them by default), in suite order."""
         only = set(only)
@@ -491,6 +534,8 @@ class Suite:
             self.profile()
         if "plots" in only:
             self.plots()
+        if self.do_national and "formats" in only:
+            self.formats()
 
     def plots(self) -> None:
         """Plot cost against simulation cost (``benchmarks.plots``, its own section)."""
@@ -568,6 +613,57 @@ def child_national(engine: str, per_day: int, days: int) -> None:
     print(json.dumps({"n": n, "maxrss": maxrss, "total": time.perf_counter() - t0, **info}))
 
 
+def child_formats(per_day: int, days: int) -> None:
+    """Write and read back a national run's records as CSV.gz and Parquet; JSON figures."""
+    import shutil
+    import tempfile
+
+    from sim.engine.model import simulate
+    from sim.present.plots import PLOT_COLUMNS
+    from sim.results import columnar
+    from sim.results.output import read_records, write_records
+
+    result = simulate(shapes.national(days, per_day))
+    rec = result.records
+    folder = Path(tempfile.mkdtemp(prefix="hubsim-formats-"))
+    out: dict[str, Any] = {"n": len(rec)}
+    equal = True
+    try:
+        for fmt in ("csv.gz", "parquet"):
+            path = (folder / "records.csv.gz" if fmt == "csv.gz"
+                    else columnar.records_path(folder, "national", 0))
+            write = (partial(write_records, path, result) if fmt == "csv.gz"
+                     else partial(columnar.write_records, folder, "national", 0, result))
+            read = partial(read_records if fmt == "csv.gz" else columnar.read_records, path)
+            gc.collect()
+            w0, c0 = time.perf_counter(), time.process_time()
+            write()
+            f: dict[str, float] = {"write_wall": time.perf_counter() - w0,
+                                   "write_cpu": time.process_time() - c0,
+                                   "bytes": path.stat().st_size}
+            gc.collect()
+            w0, c0 = time.perf_counter(), time.process_time()
+            back = read()
+            f["read_wall"], f["read_cpu"] = time.perf_counter() - w0, time.process_time() - c0
+            tol = 1e-4 if fmt == "csv.gz" else 0.0  # CSV keeps 4 decimals of a minute
+            for c in ("id", "arrival", "start", "end", "outcome"):
+                a, b = back[c], getattr(rec, c)
+                if c == "outcome":
+                    equal &= bool(np.array_equal(a, result.decoded()["outcome"]))
+                else:
+                    equal &= bool(np.allclose(a, b, rtol=0, atol=tol, equal_nan=True))
+            del back
+            gc.collect()
+            w0, c0 = time.perf_counter(), time.process_time()
+            read(PLOT_COLUMNS)
+            f["read6_wall"], f["read6_cpu"] = time.perf_counter() - w0, time.process_time() - c0
+            out[fmt] = f
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    out["equal"] = equal
+    print(json.dumps(out))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split(
         "\n")[0])
@@ -583,11 +679,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS),
                    metavar="SECTION", help="measure only these sections (of: "
                    f"{', '.join(SECTIONS)}); writes nothing unless --out is given")
+    p.add_argument("--formats-fraction", type=float, default=1.0, metavar="F",
+                   help="formats section: run this fraction of the national days (default 1)")
     p.add_argument("--child-national", choices=sorted(ENGINES), help=argparse.SUPPRESS)
+    p.add_argument("--child-formats", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--national-size", type=int, nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child_national:
         child_national(args.child_national, *args.national_size)
+        return 0
+    if args.child_formats:
+        child_formats(*args.national_size)
         return 0
     runs = args.runs or (1 if args.quick else 3)
     if runs < 1:
@@ -606,6 +708,7 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()[0]
     t = time.perf_counter()
     suite = Suite(args.quick, runs, has_ciw, not args.no_national, not args.no_profile, log)
+    suite.formats_fraction = args.formats_fraction
     suite.run(args.only)
     seconds = time.perf_counter() - t
     command = "python -m benchmarks.run" + "".join(

@@ -20,6 +20,7 @@ from sim.scenario.loader import ScenarioError, apply_overrides, load_scenario
 from sim.scenario.yamlread import shown
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+WORKBOOK_FILE = "results.xlsx"
 BASELINE_NAME = "himachal-baseline.yaml"
 
 
@@ -133,12 +134,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             max_replications=args.max_replications,
             precision_metrics=args.precision_for or PRECISION_METRICS, jobs=args.jobs,
             executor=args.executor,
-            out=out, plot=False, records=not args.no_records, progress=not args.quiet,
+            out=out, plot=False, records=_records(args), progress=not args.quiet,
             command="run", arguments=_arguments(args))
     size = f"{len(exp.first.records):,} requests, " if exp.first is not None else ""
     exp.first = None  # the plots read the records back: a national-size run's go first
     if not args.no_plot:  # after the run, so the plots show the replicated summary
         _plot_into(out)
+    workbook = _excel(args, out)
     elapsed = time.perf_counter() - t0
     if not args.quiet:
         reps = f"{exp.n} replications" if exp.n > 1 else "1 run"
@@ -159,8 +161,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             widths = ", ".join(f"{m} {w:.1%}" for m, w in worst) or "every verdict settled"
             print(f"\nprecision {pr['target']:.1%} for {', '.join(pr['metrics'])} {state} "
                   f"with {exp.n} replications (widest relative half-widths: {widths})")
-        print(f"\nresults in {out}/: " + ", ".join(exp.files)
-              + ("" if args.no_plot else ", plots/"))
+        print(f"\nresults in {out}/: " + ", ".join(f for f in exp.files
+                                                  if not f.startswith("parquet/"))
+              + (", parquet/" if any(f.startswith("parquet/") for f in exp.files) else "")
+              + ("" if args.no_plot else ", plots/") + workbook)
     return EXIT_OK
 
 
@@ -304,7 +308,29 @@ def _experiment_options(p: argparse.ArgumentParser, replications: int | None) ->
                    "(needs hubsim[cluster])")
     p.add_argument("--no-records", action="store_true",
                    help="skip replication 0's records.csv.gz (2.3-3 s per million requests "
-                   "to write)")
+                   "to write); the same as --records none")
+    p.add_argument("--records", choices=("none", "first", "all"), default="first",
+                   help="whose request records to write: replication 0's as records.csv.gz "
+                   "and Parquet (first, the default), every replication's as Parquet too "
+                   "(all), or none")
+    p.add_argument("--excel", action="store_true",
+                   help=f"also write the Excel workbook {WORKBOOK_FILE} (as hubsim export)")
+
+
+def _records(args: argparse.Namespace) -> str:
+    return "none" if args.no_records else str(args.records)
+
+
+def _excel(args: argparse.Namespace, out: Path) -> str:
+    """Write the workbook when ``--excel`` asked for it; its name for the listing."""
+    if not args.excel:
+        return ""
+    from sim.experiment.runner import record_files
+    from sim.present.workbook import write_workbook
+
+    path = write_workbook(out)
+    record_files(out)
+    return f", {path.name}"
 
 
 def _arguments(args: argparse.Namespace) -> dict[str, Any]:
@@ -368,9 +394,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with _experiment_errors():
         res = compare(scenarios[0], scenarios[1:], args.replications, labels=labels,
                       seed=args.seed, confidence=args.confidence, jobs=args.jobs,
-                      executor=args.executor, out=out, records=not args.no_records,
+                      executor=args.executor, out=out, records=_records(args),
                       progress=not args.quiet, command="compare", arguments=_arguments(args))
     _plot_into(out)
+    workbook = _excel(args, out)
     if not args.quiet:
         print(f"{len(paths)} plans x {res.n} paired replications, root seed {res.seed}, "
               f"{time.perf_counter() - t0:.1f} s" + _resumed_note(res.resumed, res.computed))
@@ -381,8 +408,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(changes + "\n")
         print(format_comparison(res.comparison, res.confidence))
         print(f"\nresults in {out}/: comparison.csv, standards.csv, replications.csv, "
-              "run.json, plots/, "
-              + ", ".join(f"{lb}/" for lb in labels))
+              "run.json, plots/, parquet/, "
+              + ", ".join(f"{lb}/" for lb in labels) + workbook)
     return EXIT_OK
 
 
@@ -432,9 +459,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     with _experiment_errors():
         res = sweep(scenario, grid, args.replications, seed=args.seed,
                     confidence=args.confidence, jobs=args.jobs, executor=args.executor,
-                    out=out, records=not args.no_records, progress=not args.quiet,
+                    out=out, records=_records(args), progress=not args.quiet,
                     command="sweep", arguments=_arguments(args))
     _plot_into(out)
+    workbook = _excel(args, out)
     if not args.quiet:
         print(f"{len(res.points)} points x {res.n} replications, root seed {res.seed}, "
               f"{time.perf_counter() - t0:.1f} s" + _resumed_note(res.resumed, res.computed))
@@ -453,8 +481,40 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if breaks:
             print("\n" + breaks)
         print(f"\nresults in {out}/: sweep.csv, standards.csv, standards_first_breach.csv, "
-              "replications.csv, run.json, plots/, one folder per point")
+              "replications.csv, run.json, plots/, parquet/, one folder per point" + workbook)
     return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the Excel workbook of a results folder."""
+    from sim.experiment.runner import record_files
+    from sim.present.workbook import write_workbook
+
+    folder = Path(args.results_dir)
+    if not folder.is_dir():
+        raise CLIError(f"no results folder {folder}")
+    try:
+        path = write_workbook(folder, args.out)
+    except FileNotFoundError as exc:
+        raise CLIError(f"{folder}: {exc.strerror}") from None
+    if args.out is None:
+        record_files(folder)
+    sheets = ", ".join(_sheet_names(path))
+    _say(f"workbook written to {path} (sheets: {sheets})", args.quiet)
+    return EXIT_OK
+
+
+def _sheet_names(path: Path) -> list[str]:
+    from openpyxl import load_workbook
+
+    return list(load_workbook(path, read_only=True).sheetnames)
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Start the planner's web app (Streamlit) on this machine."""
+    from sim.present.planner import serve
+
+    return serve(args.port, args.address, open_browser=not args.no_browser)
 
 
 def cmd_warmup(args: argparse.Namespace) -> int:
@@ -549,6 +609,28 @@ def _add_experiment_commands(sub: Any) -> None:
     p.add_argument("--executor", metavar="SPEC", help="as for run (process, dask, dask://HOST:PORT)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=cmd_warmup)
+
+    p = sub.add_parser(
+        "export", help="write the Excel workbook of a results folder",
+        description="Write RESULTS_DIR/results.xlsx: About, Standards (when the folder has "
+        "them), summary By specialty and Hub x specialty, Comparison (for a comparison) and "
+        "Roster sheets, with units in the headers, fitted widths and frozen headers.")
+    p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder written by run/compare/sweep")
+    p.add_argument("--out", help=f"workbook file (default: RESULTS_DIR/{WORKBOOK_FILE})")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "app", help="start the planner's web app in a browser (Streamlit, local)",
+        description="Start a local Streamlit app: open a bundled or uploaded scenario, edit "
+        "doctors on duty per hub, specialty and session, run replications, compare the edited "
+        "plan with the base, download the plan (overlay YAML), the workbook and the report. "
+        "Needs the app extra: pip install 'hubsim[app]'.")
+    p.add_argument("--port", type=_positive_int, default=8501, help="port (default: 8501)")
+    p.add_argument("--address", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.set_defaults(func=cmd_app)
 
 
 def cmd_new_state(args: argparse.Namespace) -> int:

@@ -153,6 +153,26 @@ class RunResult:
                          else ["routine"]),
         }
 
+    def coded(self, rows: slice = slice(None)) -> dict[str, tuple[np.ndarray, list[str]]]:
+        """Each name column as ``(codes, names)``: cell ``k`` is ``names[codes[k]]``.
+
+        Codes index ``names`` directly (never negative), so a columnar writer stores them as
+        a dictionary without building a string per row; ``decoded`` expands them.
+        """
+        r = self.records
+        out: dict[str, tuple[np.ndarray, list[str]]] = {}
+        for col, names in self.labels().items():
+            codes = getattr(r, col)[rows]
+            out[col] = (np.where(codes < 0, len(names), codes),
+                        [*names, POOL_LABEL if col == "hub" else ""])
+        hub, names = out["hub"]
+        phc = (r.tier[rows] == 1) & (r.hub[rows] < 0)
+        out["hub"] = (np.where(phc, len(names), hub), [*names, PHC_LABEL])
+        doctor = r.doctor[rows]
+        out["doctor"] = (np.where(doctor < 0, len(self.doctor_names), doctor),
+                         [*self.doctor_names, ""])
+        return out
+
     def decoded(self, rows: slice = slice(None)) -> dict[str, Any]:
         """Columns with category codes replaced by their names (for writing and reading).
 
@@ -161,12 +181,6 @@ class RunResult:
         """
         r = self.records
         out: dict[str, Any] = {c: getattr(r, c)[rows] for c in COLUMNS}
-        for col, names in self.labels().items():
-            codes = out[col]
-            table = np.asarray([*names, POOL_LABEL if col == "hub" else ""], dtype=object)
-            out[col] = table[np.where(codes < 0, len(names), codes)]
-        out["hub"] = np.where((r.tier[rows] == 1) & (r.hub[rows] < 0), PHC_LABEL, out["hub"])
-        docs = np.asarray([*self.doctor_names, ""], dtype=object)
-        doctor = r.doctor[rows]
-        out["doctor"] = docs[np.where(doctor < 0, len(self.doctor_names), doctor)]
+        for col, (codes, names) in self.coded(rows).items():
+            out[col] = np.asarray(names, dtype=object)[codes]
         return out

@@ -54,6 +54,7 @@ from sim.engine.streams import replication_seed
 from sim.experiment.budget import check_memory
 from sim.experiment.executors import ExecutorSpec, describe, open_executor
 from sim.experiment.precision import check_targets, precision_state
+from sim.results import columnar
 from sim.results.output import (
     read_csv,
     scenario_yaml,
@@ -366,7 +367,8 @@ class _Runner:
 
     def __init__(self, arms: Sequence[Arm], root_seed: int, pool: cf.Executor,
                  store: UnitStore | None, write_first: FirstWriter | None,
-                 keep_first: bool, progress: bool):
+                 keep_first: bool, progress: bool, out: Path | None = None,
+                 records: str = "first", final: Path | None = None):
         labels = [a.label for a in arms]
         if len(set(labels)) != len(labels):
             raise ValueError(f"scenario labels must be unique, got {labels}")
@@ -377,6 +379,9 @@ class _Runner:
         self.write_first = write_first
         self.keep_first = keep_first
         self.progress = progress
+        self.out = out  # the staging folder the Parquet records are written to
+        self.final = final  # the published folder, whose records of the same key are adopted
+        self.records = records
         self.keys = {a.label: fingerprint(a.scenario, root_seed) for a in arms} if store else {}
         self.rows: dict[tuple[str, int], list[Row]] = {}
         self.first: dict[str, RunResult] = {}
@@ -399,10 +404,34 @@ class _Runner:
             return ((folder / "records.csv.gz").exists() and marker.exists()
                     and marker.read_text(encoding="utf-8").strip() == key)
 
-        if current(arm.folder):
+        have = current(arm.folder) or (arm.final is not None and current(arm.final)
+                                       and adopt(arm.folder, arm.final, FIRST_FILES))
+        return not have or self._records_missing(arm, 0)
+
+    def _wants_records(self, i: int) -> bool:
+        return self.out is not None and (self.records == "all" or
+                                         (self.records == "first" and i == 0))
+
+    def _records_missing(self, arm: Arm, i: int) -> bool:
+        """Replication ``i`` should have Parquet records and has none of this unit's key.
+
+        Records of the same key in the published folder are adopted.
+        """
+        if not self._wants_records(i):
             return False
-        return not (arm.final is not None and current(arm.final)
-                    and adopt(arm.folder, arm.final, FIRST_FILES))
+        assert self.out is not None
+        key = self.keys.get(arm.label, "")
+
+        def current(p: Path) -> bool:
+            return p.exists() and columnar.file_metadata(p).get("fingerprint") == key
+
+        p = columnar.records_path(self.out, arm.label, i)
+        if current(p):
+            return False
+        if self.final is None:
+            return True
+        old = columnar.records_path(self.final, arm.label, i)
+        return not (current(old) and adopt(p.parent, old.parent, [old.name]))
 
     def ensure(self, n: int) -> None:
         """Make sure replications ``0..n-1`` of every arm are done (run or resumed)."""
@@ -412,13 +441,15 @@ class _Runner:
                 if (arm.label, i) in self.rows:
                     continue
                 first = i == 0 and (self.keep_first or self._artefacts_missing(arm))
-                if self.store is not None and not (i == 0 and self._artefacts_missing(arm)):
+                more = i > 0 and self._records_missing(arm, i)  # records="all"
+                if self.store is not None and not more and not (
+                        i == 0 and self._artefacts_missing(arm)):
                     rows = self.store.load(arm, self.keys[arm.label], i)
                     if rows is not None:
                         self.rows[(arm.label, i)] = rows
                         self.resumed += 1
                         continue
-                todo.append((arm, i, first))
+                todo.append((arm, i, first or more))
         if not todo:
             return
         from tqdm import tqdm
@@ -448,10 +479,14 @@ class _Runner:
     def _keep(self, arm: Arm, i: int, res: UnitOutput) -> None:
         """Record a finished unit: replication 0's files first, then the unit itself."""
         if res.result is not None:
-            if self.write_first is not None and arm.folder is not None:
+            if self._wants_records(i):
+                assert self.out is not None
+                columnar.write_records(self.out, arm.label, i, res.result,
+                                       self.keys.get(arm.label, ""))
+            if i == 0 and self.write_first is not None and arm.folder is not None:
                 self.write_first(arm, res.result)
                 write_text(arm.folder / FIRST_MARKER, self.keys.get(arm.label, "") + "\n")
-            if self.keep_first:
+            if i == 0 and self.keep_first:
                 self.first[arm.label] = res.result
         if self.store is not None:
             self.store.save(arm, self.keys[arm.label], i, res.rows)
@@ -578,6 +613,19 @@ def _summary_of(summary: pd.DataFrame, label: str) -> pd.DataFrame:
     return summary.loc[summary["scenario"] == label, list(SUMMARY_COLUMNS)].reset_index(drop=True)
 
 
+RECORDS_MODES: tuple[str, ...] = ("none", "first", "all")
+
+
+def records_mode(records: bool | str) -> str:
+    """``records=`` as one of RECORDS_MODES: True is ``first`` (replication 0), False ``none``."""
+    if records is True or records is False:
+        return "first" if records else "none"
+    if records not in RECORDS_MODES:
+        raise ValueError(f"records must be one of {', '.join(RECORDS_MODES)} (or True/False), "
+                         f"got {records!r}")
+    return str(records)
+
+
 def _write_first_minimal(arm: Arm, result: RunResult, records: bool = True) -> None:
     assert arm.folder is not None
     write_text(arm.folder / "scenario.resolved.yaml", scenario_yaml(arm.scenario))
@@ -662,7 +710,7 @@ def run_experiment(
     executor: ExecutorSpec = None,
     out: str | Path | None = None,
     plot: bool = True,
-    records: bool = True,
+    records: bool | str = True,
     progress: bool = False,
     label: str | None = None,
     command: str = "run_experiment",
@@ -679,8 +727,10 @@ def run_experiment(
     ``standards``: every verdict settled (``sim.experiment.precision``).
     ``jobs``/``executor`` choose where units run (``sim.experiment.executors``). With
     ``out``, writes summary.csv, standards.csv, replications.csv, run.json, replication
-    0's resolved scenario and records (unless ``records=False``) and, with ``plot``, the
-    plots of the replicated summary; it resumes from the units already in ``out``.
+    0's resolved scenario and records (``records``: ``"all"`` adds every replication's
+    records as Parquet, ``False`` none), the Parquet copies of the tables
+    (``sim.results.columnar``) and, with ``plot``, the plots of the replicated summary; it
+    resumes from the units already in ``out``.
     """
     _check_confidence(confidence)
     n = replications if replications is not None else (5 if precision else 1)
@@ -700,10 +750,14 @@ def run_experiment(
 
     # replication 0's resolved scenario and records as soon as it is done; the summary and
     # run.json (and the plots, which read them) once every replication is in
-    write_first = partial(_write_first_minimal, records=records) if out_path else None
+    mode = records_mode(records)
+    write_first = (partial(_write_first_minimal, records=mode != "none") if out_path
+                   else None)
     with open_executor(executor, jobs) as pool:
         runner = _Runner([arm], root, pool, UnitStore(out_path) if out_path else None,
-                         write_first, keep_first=True, progress=progress)
+                         write_first, keep_first=True, progress=progress,
+                         out=stage, final=out_path,
+                         records=mode)
         runner.ensure(n)
         reps = runner.replications(n)
         summary = summarise(reps, confidence)
@@ -733,8 +787,10 @@ def run_experiment(
         _write_table(stage / "summary.csv", summary_table, SUMMARY_COLUMNS)
         _write_table(stage / "standards.csv", standards, STANDARDS_COLUMNS)
         _write_table(stage / "replications.csv", reps, REPLICATION_COLUMNS)
+        columnar.write_tables(stage, {"summary": summary_table, "replications": reps,
+                                      "standards": standards})
         extra: dict[str, Any] = {"precision": prec} if prec else {}
-        _drop_records([arm], records)
+        _drop_records([arm], mode != "none")
         exp.files = _finish(stage, _metadata(command, [arm], root, n, confidence, runner,
                                              executor, jobs, arguments, **extra))
         if plot:
@@ -766,7 +822,7 @@ def compare(
     jobs: int = 1,
     executor: ExecutorSpec = None,
     out: str | Path | None = None,
-    records: bool = True,
+    records: bool | str = True,
     progress: bool = False,
     command: str = "compare",
     arguments: Mapping[str, Any] | None = None,
@@ -779,7 +835,7 @@ def compare(
     unique). ``metrics`` defaults to ``compare_metrics``; ``group_by`` picks the groups.
     With ``out``: comparison.csv, replications.csv, run.json and one subfolder per plan
     with its summary.csv, scenario.resolved.yaml and replication 0's records.csv.gz
-    (unless ``records=False``).
+    (``records`` as for ``run_experiment``), and the tables as Parquet.
     """
     _check_confidence(confidence)
     _check_replications(replications, 2)
@@ -798,11 +854,14 @@ def compare(
                 out_path / short_name(lb) if out_path else None)
             for lb, sc in zip(names, scenarios, strict=True)]
     check_memory(scenarios, min(jobs, len(scenarios) * replications))
+    mode = records_mode(records)
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
-                         partial(_write_first_minimal, records=records) if out_path else None,
-                         keep_first=out_path is None,
-                         progress=progress)
+                         partial(_write_first_minimal, records=mode != "none")
+                         if out_path else None,
+                         keep_first=out_path is None, progress=progress,
+                         out=stage, final=out_path,
+                         records=mode)
         runner.ensure(replications)
     reps = runner.replications(replications)
     summary = summarise(reps, confidence)
@@ -837,7 +896,9 @@ def compare(
             _write_table(arm.folder / "summary.csv", summaries[arm.label], SUMMARY_COLUMNS)
         _write_table(stage / "comparison.csv", table, COMPARISON_COLUMNS)
         _write_table(stage / "replications.csv", reps, REPLICATION_COLUMNS)
-        _drop_records(arms, records)
+        columnar.write_tables(stage, {"comparison": table, "replications": reps,
+                                      "summary": summary, "standards": standards})
+        _drop_records(arms, mode != "none")
         result.files = _finish(stage, _metadata(command, arms, root, replications,
                                                 confidence, runner, executor, jobs,
                                                 arguments, base=names[0], plans=names[1:]))
@@ -892,7 +953,7 @@ def sweep(
     jobs: int = 1,
     executor: ExecutorSpec = None,
     out: str | Path | None = None,
-    records: bool = True,
+    records: bool | str = True,
     progress: bool = False,
     command: str = "sweep",
     arguments: Mapping[str, Any] | None = None,
@@ -903,8 +964,9 @@ def sweep(
     all points share the root seed (default: the scenario's), so they see common random
     numbers where the swept keys allow. With ``out``: sweep.csv, replications.csv,
     run.json and one subfolder per point (``point_folder``: summary.csv,
-    scenario.resolved.yaml, replication 0's records.csv.gz unless ``records=False``);
-    run.json's ``points`` maps each folder to its label and settings.
+    scenario.resolved.yaml, replication 0's records.csv.gz; ``records`` as for
+    ``run_experiment``), and the tables as Parquet; run.json's ``points`` maps each folder
+    to its label and settings.
     """
     _check_confidence(confidence)
     _check_replications(replications)
@@ -919,11 +981,14 @@ def sweep(
     arms = [Arm(lb, sc, stage / f if stage else None, out_path / f if out_path else None)
             for lb, sc, f in zip(labels, variants, folders, strict=True)]
     check_memory([a.scenario for a in arms], min(jobs, len(arms) * replications))
+    mode = records_mode(records)
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
-                         partial(_write_first_minimal, records=records) if out_path else None,
-                         keep_first=out_path is None,
-                         progress=progress)
+                         partial(_write_first_minimal, records=mode != "none")
+                         if out_path else None,
+                         keep_first=out_path is None, progress=progress,
+                         out=stage, final=out_path,
+                         records=mode)
         runner.ensure(replications)
     reps = runner.replications(replications)
     summary = summarise(reps, confidence)
@@ -952,7 +1017,10 @@ def sweep(
             _write_table(arm.folder / "summary.csv", summaries[arm.label], SUMMARY_COLUMNS)
         _write_table(stage / "sweep.csv", table, ["scenario", *keys, *SWEEP_STAT_COLUMNS])
         _write_table(stage / "replications.csv", reps, REPLICATION_COLUMNS)
-        _drop_records(arms, records)
+        columnar.write_tables(stage, {"sweep": table, "replications": reps,
+                                      "summary": summary, "standards": standards,
+                                      "standards_first_breach": breaks})
+        _drop_records(arms, mode != "none")
         result.files = _finish(stage, _metadata(
             command, arms, root, replications, confidence, runner, executor, jobs, arguments,
             grid={k: list(v) for k, v in grid.items()},

@@ -25,10 +25,13 @@ KEEP = frozenset({".units", STAGING, PREVIOUS})
 """Hidden entries of a results folder that belong to no single run."""
 OUTPUT_NAMES = frozenset({"summary.csv", "replications.csv", "run.json", "records.csv.gz",
                           "scenario.resolved.yaml", "comparison.csv", "sweep.csv", "plots",
-                          "report.html", ".replication0"})
+                          "report.html", ".replication0", "standards.csv", "results.xlsx",
+                          "standards_first_breach.csv", "parquet"})
 """Names a run writes at the top of its folder (besides its plan or point folders)."""
 STAGE_KEEP = frozenset({"records.csv.gz", "scenario.resolved.yaml", ".replication0"})
 """Replication 0's files, which a resumed run may reuse from an interrupted staging folder."""
+PARQUET_DIR = "parquet"
+"""Its ``records`` subfolder is kept too: each file carries its unit's key, checked on reuse."""
 
 
 def remove_temp_files(folder: Path) -> int:
@@ -99,12 +102,13 @@ def begin(out: Path, keep: Iterable[Path] = ()) -> Path:
     stage.mkdir(parents=True, exist_ok=True)
     kept = {Path(k).resolve() for k in keep}
     for p in list(stage.iterdir()):  # the arm folders to keep, replication 0's files
-        if not (p.is_dir() and p.resolve() in kept
+        if not (p.is_dir() and (p.resolve() in kept or p.name == PARQUET_DIR)
                 or stage.resolve() in kept and p.name in STAGE_KEEP and p.is_file()):
             _clear(p)
     for folder in (p for p in stage.iterdir() if p.is_dir()):
         for p in list(folder.iterdir()):
-            if not (p.name in STAGE_KEEP and p.is_file()):
+            if not (p.name in STAGE_KEEP and p.is_file()
+                    or folder.name == PARQUET_DIR and p.name == "records" and p.is_dir()):
                 _clear(p)
     return stage
 
