@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from sim.scenario.distributions import Distribution
+from sim.scenario.standards import Standard, standards_problems
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -503,6 +504,8 @@ class Scenario(Frozen):
     followups: FollowUps | None = Field(None, description="Follow-ups, referrals; off if absent")
     priorities: Priorities | None = Field(None, description="Priority classes; off if absent")
     absence: Absence | None = Field(None, description="Doctor absence; off if absent")
+    standards: list[Standard] = Field(
+        default_factory=list, description="Service standards the results are judged against")
     staffing: StaffingMenu | None = Field(
         None, description="Session menu and limits for hubsim staff; default: the roster's")
 
@@ -616,6 +619,9 @@ class Scenario(Frozen):
             for name in self.absence.hubs:
                 if name not in hubs:
                     yield f"absence.hubs.{name}", unknown("hub", name, hubs)
+        classes = (None if self.priorities is None
+                   else {c.name for c in self.priorities.classes})
+        yield from standards_problems(self.standards, specs, hubs, classes, unknown)
         if self.staffing is not None:
             yield from _staffing_problems(self.staffing, specs, hubs, unknown)
 
