@@ -531,6 +531,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     _add_experiment_commands(sub)
+    from sim.staffing.command import add_staff_command
+
+    add_staff_command(sub)
     for extend in EXTENSIONS:
         extend(sub)
     return parser

@@ -343,11 +343,16 @@ def min_servers(arrival_rate: float, mean_service: float, *, measure: str, targe
     """The smallest ``c`` with which M/M/c (M/M/c+M) meets a standard (see ``meets_standard``).
 
     Every measure improves with ``c``, so the first ``c`` that meets it is the answer; the
-    search starts at the stable minimum ``floor(load) + 1`` without patience, at 1 with it.
+    search starts at the stable minimum ``floor(load) + 1`` without patience, and with it at
+    the throughput bound (no more than ``c / load`` of the arrivals can be served).
     Raises ``ValueError`` when even ``max_servers`` does not (e.g. an unreachable target).
     """
     load = offered_load(arrival_rate, mean_service)
-    c = int(math.floor(load)) + 1 if math.isinf(mean_patience) else 1
+    if math.isinf(mean_patience):
+        c = int(math.floor(load)) + 1
+    else:  # at most c / load of the arrivals can be served: a lower bound on c
+        share = {"share_within": target, "abandonment": 1.0 - target}.get(measure, 0.0)
+        c = max(1, int(math.floor(share * load)))
     while c <= max_servers:
         if meets_standard(c, arrival_rate, mean_service, measure=measure, target=target,
                           within=within, mean_patience=mean_patience):

@@ -1,0 +1,278 @@
+"""Judging a candidate roster: its targets in every pool, over replications on fixed seeds.
+
+Candidates compared in the search all run on the same replication seeds (common random
+numbers: the same requests, consult lengths and patience), so a change in a pool's figures
+is the roster's doing, not the dice's. The verification uses other seeds. A target is
+*met* when its whole Student-t interval over the replications lies on the right side of
+the target (the standards' ``met``); its *margin* is how far that interval's near end is
+inside the target, as a fraction of the target (negative: short of it).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim.engine.model import simulate
+from sim.engine.records import ABANDONED, SERVED, UNSERVED, RunResult
+from sim.engine.roster import DutyTimeline
+from sim.engine.streams import replication_seed
+from sim.experiment.runner import Arm, UnitStore, fingerprint, t_interval
+from sim.scenario.schema import CHANNELS, Scenario
+from sim.staffing.problem import Pool, Target
+
+DAY = 1440.0
+VERIFY_OFFSET = 1_000_000
+"""Verification replication ``i`` uses ``replication_seed(seed, VERIFY_OFFSET + i)``: streams
+the search never saw."""
+
+Value = tuple[str, str, float, float]
+"""(target id, group ``hub/specialty`` or ``hub/specialty/HH``, value, requests)."""
+
+
+def _session_ends(tl: DutyTimeline) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of the on-duty periods of a timeline."""
+    on = tl.levels > 0
+    edges = np.diff(np.concatenate(([0], on.astype(int), [0])))
+    starts = tl.times[np.flatnonzero(edges[:-1] == 1)]
+    ends_idx = np.flatnonzero(edges[1:] == -1) + 1
+    ends = np.append(tl.times, np.inf)[ends_idx]
+    return starts, ends
+
+
+def _value(t: Target, wait: np.ndarray, served: np.ndarray, decided: np.ndarray,
+           outcome: np.ndarray, ok_next: np.ndarray | None) -> tuple[float, float]:
+    """One target's value and its denominator over the selected requests."""
+    n_dec = float(decided.sum())
+    if t.measure == "share_within":
+        assert t.within_min is not None
+        return (float(np.sum(served & (wait <= t.within_min))) / n_dec if n_dec else math.nan,
+                n_dec)
+    if t.measure == "share_by_next_session":
+        assert ok_next is not None
+        return (float(np.sum(served & ok_next)) / n_dec if n_dec else math.nan, n_dec)
+    if t.measure == "abandonment":
+        n = float(len(outcome))
+        return (float(np.sum(outcome == ABANDONED)) / n if n else math.nan, n)
+    w = wait[served]
+    if not len(w):
+        return math.nan, 0.0
+    if t.measure == "wait_mean":
+        return float(w.mean()), float(len(w))
+    assert t.percentile is not None
+    return float(np.percentile(w, t.percentile)), float(len(w))
+
+
+def pool_values(result: RunResult, pools: Sequence[Pool]) -> list[Value]:
+    """Every target of every pool in one run (requests that arrived after the warm-up)."""
+    r = result.records
+    sc = result.scenario
+    spec_index = {s: i for i, s in enumerate(sc.specialties)}
+    keep = r.arrival >= result.warmup
+    out: list[Value] = []
+    for pool in pools:
+        if not pool.targets:
+            continue
+        mine = keep & (r.hub == pool.hub) & (r.specialty == spec_index[pool.specialty])
+        rows = np.flatnonzero(mine)
+        arrival, start, outcome = r.arrival[rows], r.start[rows], r.outcome[rows]
+        channel, priority = r.channel[rows], r.priority[rows]
+        wait = start - arrival
+        served = outcome == SERVED
+        decided = outcome != UNSERVED
+        ok_next = None
+        if any(t.measure == "share_by_next_session" for t in pool.targets):
+            tl = result.duty.get((pool.hub, spec_index[pool.specialty]))
+            same_day = np.floor(start / DAY) == np.floor(arrival / DAY)
+            if tl is None:
+                ok_next = same_day
+            else:
+                s0, s1 = _session_ends(tl)
+                k = np.searchsorted(s0, arrival, side="right")
+                deadline = np.append(s1, np.inf)[k]
+                ok_next = same_day | (start <= deadline)
+        hour = ((arrival % DAY) // 60).astype(int)
+        class_names = ([c.name for c in sc.priorities.classes] if sc.priorities else ["routine"])
+        for t in pool.targets:
+            sel = np.ones(len(rows), dtype=bool)
+            if t.channels is not None:
+                sel &= np.isin(channel, [CHANNELS.index(c) for c in t.channels])
+            if t.priorities is not None:
+                sel &= np.isin(priority, [class_names.index(c) for c in t.priorities])
+            parts = ([(pool.name, sel)] if not t.hourly else
+                     [(f"{pool.name}/{h:02d}", sel & (hour == h)) for h in range(24)])
+            for label, m in parts:
+                v, n = _value(t, wait[m], served[m], decided[m], outcome[m],
+                              None if ok_next is None else ok_next[m])
+                out.append((t.id, label, v, n))
+    return out
+
+
+def run_values(scenario: Scenario, seed: int, replication: int,
+               pools: Sequence[Pool]) -> list[Value]:
+    """Simulate one replication of a candidate and return its target values (picklable)."""
+    result = simulate(scenario, seed=replication_seed(seed, replication))
+    return pool_values(result, pools)
+
+
+def _simulate(scenario: Scenario, seed: int, replication: int) -> RunResult:
+    return simulate(scenario, seed=replication_seed(seed, replication))
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One target in one group over the replications."""
+
+    target: Target
+    group: str
+    mean: float
+    ci_low: float
+    ci_high: float
+    n: int
+    requests: float
+    verdict: str
+
+    @property
+    def met(self) -> bool:
+        """Met with the target's confidence (a group too small to judge does not block)."""
+        return self.verdict in ("met", "too small")
+
+    @property
+    def margin(self) -> float:
+        """How far the interval's near end is inside the target, relative to the target."""
+        if self.verdict == "too small" or not math.isfinite(self.ci_low):
+            return math.inf if self.verdict == "too small" else -math.inf
+        t = self.target.target
+        scale = abs(t) if t != 0 else 1.0
+        if self.target.sense == "at_least":
+            return (self.ci_low - t) / scale
+        return (t - self.ci_high) / scale
+
+    @property
+    def pool(self) -> str:
+        """``hub/specialty`` of the group."""
+        return "/".join(self.group.split("/")[:2])
+
+
+def judge_values(pools: Sequence[Pool], reps: Sequence[Sequence[Value]]) -> list[Judged]:
+    """Mean, t-interval and verdict of every (target, group) over replications."""
+    by_id = {t.id: t for p in pools for t in p.targets}
+    table: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    for rep in reps:
+        for tid, group, v, n in rep:
+            vs, ns = table.setdefault((tid, group), ([], []))
+            vs.append(v)
+            ns.append(n)
+    out: list[Judged] = []
+    for (tid, group), (vs, ns) in table.items():
+        t = by_id[tid]
+        mean, lo, hi, n = t_interval(vs, t.confidence)
+        requests = float(np.mean(ns)) if ns else 0.0
+        if requests < t.min_requests or n < 2:
+            verdict = "too small"
+        else:
+            good_low, good_high = (lo, hi) if t.sense == "at_least" else (-hi, -lo)
+            tgt = t.target if t.sense == "at_least" else -t.target
+            verdict = ("met" if good_low >= tgt else "breached" if good_high < tgt
+                       else "not settled")
+        out.append(Judged(t, group, mean, lo, hi, n, requests, verdict))
+    return out
+
+
+class Evaluator:
+    """Runs candidates on fixed replication seeds, in parallel, resumable from ``out``."""
+
+    def __init__(self, pools: Sequence[Pool], seed: int, replications: int, pool: cf.Executor,
+                 out: Path | None = None, offset: int = 0, progress: bool = False,
+                 label: str = "search"):
+        self.pools = list(pools)
+        self.seed = seed
+        self.replications = replications
+        self.executor = pool
+        self.store = UnitStore(out) if out is not None else None
+        self.offset = offset
+        self.progress = progress
+        self.label = label
+        self.runs = 0
+        self.resumed = 0
+        spec = json.dumps([[p.name, [t.__dict__ for t in p.targets]] for p in self.pools],
+                          sort_keys=True, default=str)
+        self._targets_key = hashlib.sha256(spec.encode()).hexdigest()
+        self._memo: dict[str, list[Judged]] = {}
+
+    def _key(self, scenario: Scenario) -> str:
+        return hashlib.sha256((fingerprint(scenario, self.seed) + self._targets_key
+                               + str(self.offset)).encode()).hexdigest()
+
+    def results(self, scenario: Scenario) -> list[RunResult]:
+        """The runs of a scenario on this evaluator's seeds (for the ISA; not stored)."""
+        futs = [self.executor.submit(_simulate, scenario, self.seed, self.offset + i)
+                for i in range(self.replications)]
+        self.runs += len(futs)
+        return [f.result() for f in futs]
+
+    def judge(self, scenarios: Sequence[Scenario]) -> list[list[Judged]]:
+        """Judge several candidates at once (their replications share the workers)."""
+        keys = [self._key(s) for s in scenarios]
+        todo: dict[tuple[int, int], cf.Future[list[Value]]] = {}
+        found: dict[tuple[int, int], list[Value]] = {}
+        for c, (sc, key) in enumerate(zip(scenarios, keys, strict=True)):
+            if key in self._memo:
+                continue
+            arm = Arm(self.label, sc)
+            for i in range(self.replications):
+                rep = self.offset + i
+                if self.store is not None:
+                    rows = self.store.load(arm, key, rep)
+                    if rows is not None:
+                        found[(c, i)] = _from_rows(rows)
+                        self.resumed += 1
+                        continue
+                todo[(c, i)] = self.executor.submit(run_values, sc, self.seed, rep, self.pools)
+        if todo:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(todo), unit="run", desc=f"staffing {self.label}",
+                       file=sys.stderr, disable=None if self.progress else True, leave=False)
+            try:
+                for fut in cf.as_completed(list(todo.values())):
+                    fut.result()
+                    bar.update(1)
+            finally:
+                bar.close()
+            for (c, i), fut in todo.items():
+                vals = fut.result()
+                found[(c, i)] = vals
+                if self.store is not None:
+                    self.store.save(Arm(self.label, scenarios[c]), keys[c], self.offset + i,
+                                    _to_rows(vals))
+                self.runs += 1
+        for c, key in enumerate(keys):
+            if key not in self._memo:
+                reps = [found[(c, i)] for i in range(self.replications)]
+                self._memo[key] = judge_values(self.pools, reps)
+        return [self._memo[k] for k in keys]
+
+
+def _to_rows(vals: Sequence[Value]) -> list[tuple[str, str, str, float]]:
+    out: list[tuple[str, str, str, float]] = []
+    for tid, group, v, n in vals:
+        out.append((tid, "value", group, v))
+        out.append((tid, "requests", group, n))
+    return out
+
+
+def _from_rows(rows: Sequence[tuple[str, str, str, float]]) -> list[Value]:
+    vals: list[Value] = []
+    for k in range(0, len(rows), 2):
+        (tid, _, group, v), (_, _, _, n) = rows[k], rows[k + 1]
+        vals.append((tid, group, v, n))
+    return vals
