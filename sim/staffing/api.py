@@ -1,8 +1,9 @@
 """``staff``: the fewest doctor-hours that meet a scenario's standards, verified on fresh seeds.
 
 The same call as ``hubsim staff``. The search (``sim.staffing.search``) runs every candidate
-on the same replication seeds; the verification runs the chosen plan on seeds the search
-never used (``VERIFY_OFFSET``), so its table is an independent check of the answer.
+on the same replication seeds, then confirms its answer on a second set
+(``CONFIRM_OFFSET``); the verification runs the chosen plan on a third set that neither
+used (``VERIFY_OFFSET``), so its table is an independent check of the answer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from typing import Any
 
 from sim.experiment.executors import ExecutorSpec, open_executor
 from sim.scenario.schema import Scenario
-from sim.staffing.evaluate import VERIFY_OFFSET, Evaluator, Judged
+from sim.staffing.evaluate import (
+    CONFIRM_OFFSET,
+    VERIFY_OFFSET,
+    Evaluator,
+    Judged,
+    search_guard,
+)
 from sim.staffing.problem import Pool, Target, build_pools
 from sim.staffing.search import (
     Infeasible,
@@ -116,8 +123,14 @@ def staff(scenario: Scenario, *, replications: int = DEFAULT_REPLICATIONS,
     say = log or (lambda _: None)
     out_path = Path(out) if out is not None else None
     with open_executor(executor, jobs) as pool:
-        ev = Evaluator(pools, root, replications, pool, out_path, progress=progress)
-        state = search(scenario, pools, ev, say)
+        guard = search_guard(replications, verify_replications)
+        ev = Evaluator(pools, root, replications, pool, out_path, progress=progress,
+                       guard=guard)
+        confirm = Evaluator(pools, root, replications, pool, out_path, offset=CONFIRM_OFFSET,
+                            progress=progress, label="confirm", guard=guard)
+        state = search(scenario, pools, ev, say, confirm)
+        ev.runs += confirm.runs
+        ev.resumed += confirm.resumed
         plan = state.plan
         notes: list[str] = []
         menu = scenario.staffing

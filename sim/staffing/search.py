@@ -4,9 +4,10 @@ A plan gives each pool doctors per (day group, menu session); sessions may overl
 day and a morning put two doctors on in the morning). The search, on common random numbers
 (``sim.staffing.evaluate``):
 
-1. *up*: while a pool misses a target, try both ways to help it, one more doctor on its
-   busiest day group's longest session, or one more clinic day, and keep the better;
-   a pool with neither left (every allowed day at the registered pool) is infeasible;
+1. *up*: while a pool misses a target, try three ways to help it, one more doctor on its
+   busiest day group's longest session, one more clinic day, or a doctor's shorter session
+   made the longest, and keep the best; a pool with none left (every allowed day's
+   longest session at the registered pool) is infeasible;
 2. *down*: each pool tries one saving at a time (a doctor less, or a doctor's session
    shortened to a shorter menu session), largest saving first, and keeps it if every one of
    its targets is still met; a saving once refused is not tried again (fewer doctors
@@ -36,6 +37,8 @@ from sim.staffing.problem import Pool, Window
 Plan = dict[tuple[str, str], Cells]
 Log = Callable[[str], None]
 MAX_ROUNDS = 200
+LAG_HOURS = 2
+"""Hours after a session whose hourly figures a change to it may still move."""
 
 
 # --------------------------------------------------------------------------- plan algebra
@@ -160,35 +163,49 @@ def pool_margin(rows: Sequence[Judged]) -> float:
 
 # --------------------------------------------------------------------------- moves
 
-def _busiest_group(pool: Pool, cells: Cells, hour: int | None = None) -> int:
-    """The clinic day group with the most expected requests per doctor on duty."""
+def _by_busyness(pool: Pool, cells: Cells, hour: int | None = None) -> list[int]:
+    """Clinic day groups, most expected requests per doctor on duty first."""
     def ratio(g: int) -> float:
         w = pool.longest
         hrs = [h for h in range(24) if w.covers_hour(h)] if hour is None else [hour]
         work = sum(float(pool.load[d, h]) for d in pool.groups[g] for h in hrs)
         n = sum(k for (gg, _), k in cells.items() if gg == g)
         return work / max(n, 0.5)
-    groups = sorted({g for g, _ in cells}, key=lambda g: (-ratio(g), g))
-    return groups[0]
+    return sorted({g for g, _ in cells}, key=lambda g: (-ratio(g), g))
 
 
 def add_doctor(pool: Pool, cells: Cells, worst: Judged | None, cap: bool) -> Cells | None:
     """One more doctor where the pool is busiest (the worst hour's session, if hourly)."""
     hour = int(worst.group.split("/")[2]) if worst is not None and worst.target.hourly else None
-    if not cells:
-        return None
-    g = _busiest_group(pool, cells, hour)
     if hour is not None:
         covering = sorted((w for w in pool.sessions if w.covers_hour(hour)),
                           key=lambda w: (w.end - w.start, w.start))
         name = covering[0].name if covering else pool.longest.name
     else:
         name = pool.longest.name
-    new = dict(cells)
-    new[(g, name)] = new.get((g, name), 0) + 1
-    if cap and peak(pool, new) > pool.registered:
-        return None
-    return new
+    for g in _by_busyness(pool, cells, hour):
+        new = dict(cells)
+        new[(g, name)] = new.get((g, name), 0) + 1
+        if not cap or peak(pool, new) <= pool.registered:
+            return new
+    return None
+
+
+def lengthen(pool: Pool, cells: Cells, cap: bool = True) -> Cells | None:
+    """One doctor's shorter session made the longest (e.g. a morning made a full day)."""
+    longest = pool.longest
+    for g in _by_busyness(pool, cells):
+        for (gg, s), n in sorted(cells.items()):
+            if gg == g and s != longest.name and n > 0:
+                new = dict(cells)
+                if n > 1:
+                    new[(g, s)] = n - 1
+                else:
+                    del new[(g, s)]
+                new[(g, longest.name)] = new.get((g, longest.name), 0) + 1
+                if not cap or peak(pool, new) <= pool.registered:
+                    return new
+    return None
 
 
 def add_day(pool: Pool, cells: Cells) -> Cells | None:
@@ -228,6 +245,24 @@ def savings(pool: Pool, cells: Cells) -> list[tuple[tuple[Any, ...], Cells]]:
                             ("shrink", g, s, w2.name), alt))
     out.sort(key=lambda x: (-x[0], repr(x[1])))
     return [(d, c) for _, d, c in out]
+
+
+def savings_step(pool: Pool, cells: Cells, desc: tuple[Any, ...]) -> Cells:
+    """Apply one saving (``("remove", g, s)`` or ``("shrink", g, s, s2)``) if it still can be."""
+    g, s = desc[1], desc[2]
+    n = cells.get((g, s), 0)
+    if n < 1:
+        return cells
+    new = dict(cells)
+    if n > 1:
+        new[(g, s)] = n - 1
+    else:
+        del new[(g, s)]
+    if desc[0] == "shrink":
+        new[(g, desc[3])] = new.get((g, desc[3]), 0) + 1
+    elif len(clinic_days(pool, new)) < min(pool.min_days, len(clinic_days(pool, cells))):
+        return cells
+    return new
 
 
 # --------------------------------------------------------------------------- the search
@@ -303,30 +338,52 @@ def start_plan(base: Scenario, pools: Sequence[Pool], evaluator: Evaluator,
     return plan
 
 
-def search(base: Scenario, pools: Sequence[Pool], evaluator: Evaluator,
-           log: Log = lambda _: None) -> SearchState:
-    """Up, then down, on common random numbers (see the module docstring)."""
-    state = SearchState({}, [])
-    plan = start_plan(base, pools, evaluator, state, log)
-    state.start = {k: dict(v) for k, v in plan.items()}
-    managed = [p for p in pools if p.key in plan]
-    stuck: set[tuple[str, str]] = set()
-    judged = evaluator.judge([to_scenario(base, pools, plan)])[0]
-    rows = _note(state, managed, plan, judged)
-    for _ in range(MAX_ROUNDS):  # up
+def _hours_hit(pool: Pool, cell: tuple[int, str]) -> set[int]:
+    """Clock hours whose hourly targets a change to ``cell`` may move.
+
+    Its own hours and the next ``LAG_HOURS`` (a consult started late runs on).
+    """
+    w = pool.session(cell[1])
+    own = {h for h in range(24) if w.covers_hour(h)}
+    return {(h + k) % 24 for h in own for k in range(LAG_HOURS + 1)}
+
+
+def _hourly(pool: Pool) -> bool:
+    return bool(pool.targets) and all(t.hourly for t in pool.targets)
+
+
+def _rows_ok(rows: Sequence[Judged], hours: set[int] | None) -> bool:
+    """The rows (of those hours, if given) all met."""
+    return all(j.met for j in rows
+               if hours is None or int(j.group.split("/")[2]) in hours)
+
+
+def _up(base: Scenario, pools: Sequence[Pool], managed: Sequence[Pool], plan: Plan,
+        rows: dict[str, list[Judged]], evaluator: Evaluator, stuck: set[tuple[str, str]],
+        state: SearchState, log: Log, phase: str = "up") -> Plan:
+    """Add doctors or clinic days until every pool meets its targets (or cannot)."""
+    for _ in range(MAX_ROUNDS):
         failing = [p for p in managed if not pool_ok(rows.get(p.name, []))
                    and p.key not in stuck]
         if not failing:
             break
-        more, days = dict(plan), dict(plan)
+        more, days, longer = dict(plan), dict(plan), dict(plan)
         for p in failing:
-            worst = min(rows[p.name], key=lambda j: j.margin)
-            a, b = add_doctor(p, plan[p.key], worst, cap=True), add_day(p, plan[p.key])
-            if a is None and b is None:
+            short = sorted((j for j in rows[p.name] if not j.met), key=lambda j: j.margin)
+            a: Cells | None = plan[p.key]
+            for j in short if _hourly(p) else short[:1]:  # hourly: every short hour at once
+                nxt = add_doctor(p, a, j, cap=True) if a is not None else None
+                a = nxt if nxt is not None else a
+            if a == plan[p.key]:
+                a = None
+            b = add_day(p, plan[p.key])
+            c = lengthen(p, plan[p.key])
+            if a is None and b is None and c is None:
                 stuck.add(p.key)
             more[p.key] = a if a is not None else plan[p.key]
             days[p.key] = b if b is not None else plan[p.key]
-        candidates = [more, days]
+            longer[p.key] = c if c is not None else plan[p.key]
+        candidates = [more, days, longer]
         res = evaluator.judge([to_scenario(base, pools, c) for c in candidates])
         state.rounds += 1
         options = [_note(state, managed, c, r) for c, r in zip(candidates, res, strict=True)]
@@ -334,25 +391,46 @@ def search(base: Scenario, pools: Sequence[Pool], evaluator: Evaluator,
             if p.key in stuck:
                 continue
             scored = []
-            for c, o in zip(candidates, options, strict=True):
+            for n, (c, o) in enumerate(zip(candidates, options, strict=True)):
                 if c[p.key] != plan[p.key]:
                     r = o.get(p.name, [])
                     scored.append((not pool_ok(r), -pool_margin(r), week_hours(p, c[p.key]),
-                                   id(c), c[p.key], r))
-            scored.sort(key=lambda x: x[:3])
+                                   n, c[p.key], r))
+            scored.sort(key=lambda x: x[:4])
             plan[p.key], rows[p.name] = scored[0][4], scored[0][5]
-        log(f"up {state.rounds}: {len(failing)} pools short, {plan_hours(managed, plan):,.0f} "
-            "doctor-hours a week")
+        log(f"{phase} {state.rounds}: {len(failing)} pools short, "
+            f"{plan_hours(managed, plan):,.0f} doctor-hours a week")
+    return plan
+
+
+def _down(base: Scenario, pools: Sequence[Pool], managed: Sequence[Pool], plan: Plan,
+          rows: dict[str, list[Judged]], evaluator: Evaluator, stuck: set[tuple[str, str]],
+          state: SearchState, log: Log) -> Plan:
+    """Try savings until none is left that keeps every target met."""
     refused: dict[tuple[str, str], set[tuple[Any, ...]]] = {p.key: set() for p in managed}
-    for _ in range(MAX_ROUNDS):  # down
-        trial, tried = dict(plan), {}
+    for _ in range(MAX_ROUNDS):
+        trial = dict(plan)
+        tried: dict[tuple[str, str], list[tuple[tuple[Any, ...], set[int] | None]]] = {}
         for p in managed:
             if p.key in stuck or not pool_ok(rows.get(p.name, [])):
                 continue
-            for desc, cells in savings(p, plan[p.key]):
-                if desc not in refused[p.key]:
-                    trial[p.key], tried[p.key] = cells, desc
+            cells, taken, busy = dict(plan[p.key]), [], set()
+            for desc, _ in savings(p, plan[p.key]):
+                if desc in refused[p.key]:
+                    continue
+                hit = _hours_hit(p, (desc[1], desc[2])) if _hourly(p) else None
+                if hit is not None and hit & busy:
+                    continue
+                step = dict(savings_step(p, cells, desc))
+                if step == cells:
+                    continue
+                cells = step
+                taken.append((desc, hit))
+                if hit is None:
                     break
+                busy |= hit
+            if taken:
+                trial[p.key], tried[p.key] = cells, taken
         if not tried:
             break
         judged = evaluator.judge([to_scenario(base, pools, trial)])[0]
@@ -360,19 +438,56 @@ def search(base: Scenario, pools: Sequence[Pool], evaluator: Evaluator,
         new_rows = _note(state, managed, trial, judged)
         kept = 0
         for p in managed:
-            if p.key in tried:
-                r = new_rows.get(p.name, [])
-                if pool_ok(r):
-                    plan[p.key], rows[p.name] = trial[p.key], r
+            if p.key not in tried:
+                continue
+            r = new_rows.get(p.name, [])
+            if pool_ok(r):
+                plan[p.key], rows[p.name] = trial[p.key], r
+                kept += len(tried[p.key])
+                continue
+            cells = dict(plan[p.key])
+            for desc, hit in tried[p.key]:
+                if hit is not None and _rows_ok(r, hit):
+                    cells = savings_step(p, cells, desc)
                     kept += 1
                 else:
-                    refused[p.key].add(tried[p.key])
-        log(f"down {state.rounds}: {kept} of {len(tried)} savings kept, "
+                    refused[p.key].add(desc)
+            # the hourly savings whose hours held are kept; the next round (or the
+            # confirmation) judges the pool as a whole again
+            plan[p.key] = cells
+        log(f"down {state.rounds}: {kept} of {sum(map(len, tried.values()))} savings kept, "
             f"{plan_hours(managed, plan):,.0f} doctor-hours a week")
+    return plan
+
+
+def search(base: Scenario, pools: Sequence[Pool], evaluator: Evaluator,
+           log: Log = lambda _: None, confirm: Evaluator | None = None) -> SearchState:
+    """Up, then down, on common random numbers; then up again on ``confirm``'s seeds.
+
+    The down phase picks, among many rosters, the cheapest that passes on the search's
+    seeds, and so favours rosters that were lucky on them; ``confirm`` (other seeds) judges
+    the result afresh and adds doctors or days where it falls short.
+    """
+    state = SearchState({}, [])
+    plan = start_plan(base, pools, evaluator, state, log)
+    state.start = {k: dict(v) for k, v in plan.items()}
+    managed = [p for p in pools if p.key in plan]
+    stuck: set[tuple[str, str]] = set()
+    judged = evaluator.judge([to_scenario(base, pools, plan)])[0]
+    rows = _note(state, managed, plan, judged)
+    plan = _up(base, pools, managed, plan, rows, evaluator, stuck, state, log)
+    plan = _down(base, pools, managed, plan, rows, evaluator, stuck, state, log)
+    final = evaluator
+    if confirm is not None:
+        rows = pool_judged(confirm.judge([to_scenario(base, pools, plan)])[0])
+        state.rounds += 1
+        plan = _up(base, pools, managed, plan, rows, confirm, stuck, state, log, "confirm")
+        final = confirm
+    rows = pool_judged(final.judge([to_scenario(base, pools, plan)])[0])
     state.plan = plan
     state.judged = [j for p in managed for j in rows.get(p.name, [])]
-    state.infeasible = [_infeasible(base, pools, p, plan, rows[p.name], evaluator)
-                        for p in managed if p.key in stuck]
+    state.infeasible = [_infeasible(base, pools, p, plan, rows[p.name], final)
+                        for p in managed if p.key in stuck and not pool_ok(rows[p.name])]
     return state
 
 
