@@ -47,10 +47,11 @@ def staffing_rows(res: StaffingResult) -> list[dict[str, Any]]:
             for d in p.groups[g]:
                 plan[(d, w.start, w.end)] = plan.get((d, w.start, w.end), 0) + n
         now: dict[tuple[int, int, int], int] = {}
-        for s in res.base.hubs[p.hub].roster:
-            if s.specialty == p.specialty:
-                for d in s.weekdays:
-                    now[(d, s.start, s.end)] = now.get((d, s.start, s.end), 0) + s.doctors
+        for sess in res.base.hubs[p.hub].roster:
+            if sess.specialty == p.specialty:
+                for d in sess.weekdays:
+                    k = (d, sess.start, sess.end)
+                    now[k] = now.get(k, 0) + sess.doctors
         names = {(w.start, w.end): w.name for w in p.sessions}
         for d, a, b in sorted(set(plan) | set(now)):
             n, before = plan.get((d, a, b), 0), now.get((d, a, b), 0)

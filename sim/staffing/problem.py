@@ -10,6 +10,7 @@ plan that meets a standard in every pool meets it at every coarser grouping too.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,7 +51,7 @@ class Target:
         """The search's view of a scenario standard (``hourly``: judged per hour of arrival)."""
         w = std.where
 
-        def tup(x: list[str] | None) -> tuple[str, ...] | None:
+        def tup(x: Sequence[str] | None) -> tuple[str, ...] | None:
             return None if x is None else tuple(x)
 
         return cls(std.id, std.measure, std.target, std.sense, std.within_min, std.percentile,

@@ -377,12 +377,12 @@ def _up(base: Scenario, pools: Sequence[Pool], managed: Sequence[Pool], plan: Pl
             if a == plan[p.key]:
                 a = None
             b = add_day(p, plan[p.key])
-            c = lengthen(p, plan[p.key])
-            if a is None and b is None and c is None:
+            ln = lengthen(p, plan[p.key])
+            if a is None and b is None and ln is None:
                 stuck.add(p.key)
             more[p.key] = a if a is not None else plan[p.key]
             days[p.key] = b if b is not None else plan[p.key]
-            longer[p.key] = c if c is not None else plan[p.key]
+            longer[p.key] = ln if ln is not None else plan[p.key]
         candidates = [more, days, longer]
         res = evaluator.judge([to_scenario(base, pools, c) for c in candidates])
         state.rounds += 1
@@ -414,7 +414,9 @@ def _down(base: Scenario, pools: Sequence[Pool], managed: Sequence[Pool], plan: 
         for p in managed:
             if p.key in stuck or not pool_ok(rows.get(p.name, [])):
                 continue
-            cells, taken, busy = dict(plan[p.key]), [], set()
+            cells = dict(plan[p.key])
+            taken: list[tuple[tuple[Any, ...], set[int] | None]] = []
+            busy: set[int] = set()
             for desc, _ in savings(p, plan[p.key]):
                 if desc in refused[p.key]:
                     continue
@@ -519,14 +521,14 @@ def _solve(choices: Mapping[tuple[str, str], Sequence[Cells]], pools: Sequence[P
     from ortools.sat.python import cp_model
 
     m = cp_model.CpModel()
-    x = {(k, i): m.NewBoolVar(f"x{n}_{i}") for n, (k, cs) in enumerate(choices.items())
+    x = {(k, i): m.new_bool_var(f"x{n}_{i}") for n, (k, cs) in enumerate(choices.items())
          for i in range(len(cs))}
     by_key = {p.key: p for p in pools}
     for k, cs in choices.items():
-        m.AddExactlyOne(x[(k, i)] for i in range(len(cs)))
+        m.add_exactly_one(x[(k, i)] for i in range(len(cs)))
     if budget_per_day is not None:
         for d in range(7):
-            m.Add(sum(doctors_on(by_key[k], c, d) * x[(k, i)] for k, cs in choices.items()
+            m.add(sum(doctors_on(by_key[k], c, d) * x[(k, i)] for k, cs in choices.items()
                       for i, c in enumerate(cs)) <= budget_per_day)
     objective(m, x)
     if extra is not None:
@@ -534,9 +536,9 @@ def _solve(choices: Mapping[tuple[str, str], Sequence[Cells]], pools: Sequence[P
     solver = cp_model.CpSolver()
     solver.parameters.num_search_workers = 1  # deterministic
     solver.parameters.max_time_in_seconds = 30.0
-    if solver.Solve(m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if solver.solve(m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
-    return {k: cs[next(i for i in range(len(cs)) if solver.Value(x[(k, i)]))]
+    return {k: cs[next(i for i in range(len(cs)) if solver.value(x[(k, i)]))]
             for k, cs in choices.items()}
 
 
@@ -548,7 +550,7 @@ def fit_budget(state: SearchState, pools: Sequence[Pool], budget_per_day: int
                for k, v in state.plan.items()}
 
     def objective(m: Any, x: dict[Any, Any]) -> None:
-        m.Minimize(sum(int(round(60 * week_hours(by_key[k], c))) * x[(k, i)]
+        m.minimize(sum(int(round(60 * week_hours(by_key[k], c))) * x[(k, i)]
                        for k, cs in choices.items() for i, c in enumerate(cs)))
     return _solve(choices, pools, objective, budget_per_day)
 
@@ -562,12 +564,12 @@ def budget_plan(state: SearchState, pools: Sequence[Pool], hours_per_week: float
                    if state.seen.get(k) else 0.0 for c in cs] for k, cs in choices.items()}
 
     def objective(m: Any, x: dict[Any, Any]) -> None:
-        z = m.NewIntVar(-10_000, 10_000, "worst")
+        z = m.new_int_var(-10_000, 10_000, "worst")
         for k, cs in choices.items():
-            m.Add(z <= sum(int(round(1000 * max(-10.0, min(10.0, margins[k][i]))))
+            m.add(z <= sum(int(round(1000 * max(-10.0, min(10.0, margins[k][i]))))
                            * x[(k, i)] for i in range(len(cs))))
-        m.Add(sum(int(round(60 * week_hours(by_key[k], c))) * x[(k, i)]
+        m.add(sum(int(round(60 * week_hours(by_key[k], c))) * x[(k, i)]
                   for k, cs in choices.items() for i, c in enumerate(cs))
               <= int(round(60 * hours_per_week)))
-        m.Maximize(z)
+        m.maximize(z)
     return _solve(choices, pools, objective, budget_per_day)
