@@ -45,11 +45,19 @@ def format_summary(rows: Sequence[dict[str, Any]], by: str = "specialty") -> str
     for r in rows:
         if r["group_by"] in ("all", by):
             table.setdefault((r["group_by"], r["group"]), {})[r["metric"]] = float(r["value"])
-    cols = [("arrivals", "arrivals", "{:,.0f}"), ("served", "served", "{:,.0f}"),
-            ("abandoned", "aband.", "{:,.0f}"), ("unserved", "unserved", "{:,.0f}"),
-            ("wait_mean_min", "wait mean", "{:.1f}"), ("wait_p50_min", "p50", "{:.1f}"),
-            ("wait_p90_min", "p90", "{:.1f}"), ("wait_p95_min", "p95", "{:.1f}"),
-            ("utilisation", "util.", "{:.0%}"), ("queue_length_mean", "queue", "{:.2f}")]
+    from sim.present.console import fmt_wait
+
+    wait = fmt_wait
+    cols: list[tuple[str, str, Any]] = [
+        ("arrivals", "arrivals", "{:,.0f}".format), ("served", "served", "{:,.0f}".format),
+        ("abandonment_rate", "aband.", "{:.1%}".format),
+        ("unserved", "unserved", "{:,.0f}".format), ("wait_mean_min", "wait mean", wait),
+        ("wait_mean_all_min", "incl. aband.", wait), ("wait_p50_min", "p50", wait),
+        ("wait_p90_min", "p90", wait), ("wait_p95_min", "p95", wait),
+        ("utilisation", "util.", "{:.0%}".format),
+        ("queue_length_mean", "queue", "{:.2f}".format)]
+    present = {r["metric"] for r in rows}
+    cols = [c for c in cols if c[0] in present]
     head = [by if by != "all" else "", *(c[1] for c in cols)]
     lines = []
     keys = [("all", "all")] + sorted(k for k in table if k[0] == by)
@@ -60,7 +68,7 @@ def format_summary(rows: Sequence[dict[str, Any]], by: str = "specialty") -> str
         cells = [k[1] if k[0] != "all" else "ALL"]
         for metric, _, fmt in cols:
             v = vals.get(metric)
-            cells.append("-" if v is None or v != v else fmt.format(v))
+            cells.append("-" if v is None or v != v else fmt(v))
         lines.append(cells)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *lines, strict=True)]
     out = ["  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(head, widths,
@@ -93,15 +101,19 @@ def _load_with(path: str | None, seed: int | None = None, days: int | None = Non
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario (once, or N replications / to a precision) and write its outputs."""
-    from sim.experiment.runner import run_experiment
+    from sim.experiment.runner import PRECISION_METRICS, run_experiment
 
+    if args.precision_for and args.precision is None:
+        raise CLIError("--for names what --precision drives down; give --precision too")
     scenario = _load_with(args.scenario, args.seed, args.days, args.set)
     out = Path(args.out) if args.out else Path("results") / scenario.name
     t0 = time.perf_counter()
     with _experiment_errors():
         exp = run_experiment(
             scenario, args.replications, confidence=args.confidence, precision=args.precision,
-            max_replications=args.max_replications, jobs=args.jobs, executor=args.executor,
+            max_replications=args.max_replications,
+            precision_metrics=args.precision_for or PRECISION_METRICS, jobs=args.jobs,
+            executor=args.executor,
             out=out, plot=False, records=not args.no_records, progress=not args.quiet,
             command="run", arguments=_arguments(args))
     size = f"{len(exp.first.records):,} requests, " if exp.first is not None else ""
@@ -114,6 +126,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{scenario.name}: {reps} over {scenario.calendar.horizon_days} days "
               f"(warm-up {scenario.calendar.warmup_days:g}), {size}seed {exp.seed}, "
               f"{elapsed:.2f} s" + _resumed_note(exp.resumed, exp.computed))
+        from sim.present.console import format_standards
+
+        print("\n" + format_standards(exp.standards, exp.n, exp.confidence) + "\n")
         rows = exp.summary.to_dict("records")
         print(format_summary(rows, by="specialty"))
         if exp.n > 1:
@@ -121,9 +136,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if exp.precision is not None:
             pr = exp.precision
             state = "reached" if pr["achieved"] else "NOT reached (hit --max-replications)"
-            widths = ", ".join(f"{m} {w:.1%}" for m, w in pr["relative_half_widths"].items())
-            print(f"\nprecision {pr['target']:.1%} {state} with {exp.n} replications "
-                  f"(relative half-widths: {widths})")
+            worst = sorted(pr["relative_half_widths"].items(), key=lambda kv: -kv[1])[:5]
+            widths = ", ".join(f"{m} {w:.1%}" for m, w in worst) or "every verdict settled"
+            print(f"\nprecision {pr['target']:.1%} for {', '.join(pr['metrics'])} {state} "
+                  f"with {exp.n} replications (widest relative half-widths: {widths})")
         print(f"\nresults in {out}/: " + ", ".join(exp.files)
               + ("" if args.no_plot else ", plots/"))
     return EXIT_OK
@@ -269,8 +285,12 @@ class _experiment_errors:  # noqa: N801 - used as a context manager
 
 def format_intervals(summary: Any, confidence: float,
                      metrics: Sequence[str] | None = None) -> str:
-    """Whole-system key metrics as ``mean [ci_low, ci_high]`` lines (a summary DataFrame)."""
+    """Whole-system key metrics as ``mean [ci_low, ci_high]`` lines (a summary DataFrame).
+
+    Waits in min/h/d, shares and rates in %, counts with separators.
+    """
     from sim.analysis.metrics import KEY_METRICS
+    from sim.present.console import fmt_metric
 
     rows = summary[summary["group_by"] == "all"]
     wanted = list(metrics or KEY_METRICS)
@@ -281,8 +301,8 @@ def format_intervals(summary: Any, confidence: float,
             continue
         mean, lo, hi, n = (float(r["mean"].iloc[0]), float(r["ci_low"].iloc[0]),
                            float(r["ci_high"].iloc[0]), int(r["n"].iloc[0]))
-        ci = f"[{lo:,.4g}, {hi:,.4g}]" if lo == lo else "-"
-        lines.append(f"{m:<20} {mean:>12,.4g}   {ci:<28} {n:>3}")
+        ci = f"[{fmt_metric(m, lo)}, {fmt_metric(m, hi)}]" if lo == lo else "-"
+        lines.append(f"{m:<20} {fmt_metric(m, mean):>12}   {ci:<28} {n:>3}")
     return "\n".join(lines)
 
 
@@ -481,9 +501,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a scenario (once or N replications): summary, records, "
                        "plots",
                        description="Run a scenario once, or --replications N times (or until "
-                       "--precision is met). Writes summary.csv (with confidence intervals), "
-                       "replications.csv, records.csv.gz and scenario.resolved.yaml of "
-                       "replication 0, run.json and plots/ (PNG and SVG) to --out.")
+                       "--precision is met). Opens with the service standards breached, worst "
+                       "first. Writes summary.csv (with confidence intervals), standards.csv "
+                       "(each standard's verdict per group), replications.csv, records.csv.gz "
+                       "and scenario.resolved.yaml of replication 0, run.json and plots/ (PNG "
+                       "and SVG) to --out.")
     p.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     p.add_argument("--out", help="output folder (default: results/<scenario name>)")
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
@@ -494,8 +516,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     _experiment_options(p, replications=None)
     p.add_argument("--precision", type=_positive_float, metavar="REL",
-                   help="add replications until the relative CI half-width of the key metrics "
-                   "(wait_mean_min, utilisation, abandonment_rate) is at most REL, e.g. 0.05")
+                   help="add replications until the relative CI half-width of every --for "
+                   "target is at most REL, e.g. 0.05")
+    p.add_argument("--for", dest="precision_for", action="append", metavar="TARGET",
+                   help="what --precision drives down (repeatable): 'standards' (until every "
+                   "verdict is settled, or an undecided one's interval is within REL of its "
+                   "target), METRIC (whole system), METRIC@GROUP_BY (each group) or "
+                   "METRIC@GROUP_BY=GROUP, e.g. wait_mean_min@specialty=cardiology "
+                   "(default: wait_mean_min, utilisation, abandonment_rate)")
     p.add_argument("--max-replications", type=_positive_int, default=100, metavar="N",
                    help="upper limit for --precision (default: 100)")
     p.set_defaults(func=cmd_run)

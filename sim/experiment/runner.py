@@ -40,10 +40,19 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.metrics import KEY_METRICS, summary_rows
+from sim.analysis.standards import (
+    PREFIX,
+    STANDARDS_COLUMNS,
+    compare_standards,
+    judge,
+    measure,
+    sweep_standards,
+)
 from sim.engine.model import simulate
 from sim.engine.records import RunResult
 from sim.engine.streams import replication_seed
 from sim.experiment.executors import ExecutorSpec, describe, open_executor
+from sim.experiment.precision import check_targets, precision_state
 from sim.results.output import (
     read_csv,
     scenario_yaml,
@@ -65,10 +74,13 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
 SWEEP_STAT_COLUMNS: tuple[str, ...] = (
     "metric", "group_by", "group", "mean", "ci_low", "ci_high", "n")
 UNIT_COLUMNS: tuple[str, ...] = ("metric", "group_by", "group", "value")
+COMPARE_STANDARDS_COLUMNS: tuple[str, ...] = (
+    "plan", *STANDARDS_COLUMNS, "change", "change_ci_low", "change_ci_high")
 
 PRECISION_METRICS: tuple[str, ...] = ("wait_mean_min", "utilisation", "abandonment_rate")
-"""Whole-system metrics whose relative CI half-width ``precision`` mode drives down
-(a metric whose mean is 0 or undefined, e.g. abandonment without patience, is skipped)."""
+"""Whole-system metrics whose relative CI half-width ``precision`` mode drives down by
+default (a metric whose mean is 0 or undefined, e.g. abandonment without patience, is
+skipped); ``sim.experiment.precision`` names the other targets."""
 
 COMPARE_GROUPS: tuple[str, ...] = ("all", "hub", "specialty")
 
@@ -130,9 +142,12 @@ def summarise(replications: pd.DataFrame, confidence: float = 0.95,
 
     NaN values (a metric undefined in a replication) are left out of ``n``. Rows keep the
     order in which their keys first appear. ``value`` repeats ``mean`` (the agreed format).
+    The service standards' rows (``standard:...``) are left to ``sim.analysis.standards``.
     """
     _check_confidence(confidence)
     keys = [*by, "metric", "group_by", "group"]
+    if not replications.empty:
+        replications = replications[~replications["metric"].str.startswith(PREFIX)]
     if replications.empty:
         return pd.DataFrame(columns=[*keys, "value", "mean", "ci_low", "ci_high", "n"])
     g = replications.groupby(keys, sort=False, dropna=False)["value"]
@@ -219,6 +234,7 @@ def run_unit(scenario: Scenario, root_seed: int, replication: int, keep: bool) -
     result = simulate(scenario, seed=replication_seed(root_seed, replication))
     rows = [(str(r["metric"]), str(r["group_by"]), str(r["group"]), float(r["value"]))
             for r in summary_rows(result)]
+    rows += measure(result)
     return UnitOutput(rows, result if keep else None, os.getpid(), time.perf_counter() - t0)
 
 
@@ -416,6 +432,8 @@ class Experiment:
 
     ``replications``: scenario, replication, seed, metric, group_by, group, value.
     ``summary``: metric, group_by, group, value, mean, ci_low, ci_high, n.
+    ``standards``: the standards table (``sim.analysis.standards``): the scenario's
+    standards in order, each one's groups as they appear (``worst_first`` sorts it).
     ``first``: replication 0's ``RunResult`` when it was simulated in this call.
     """
 
@@ -432,6 +450,7 @@ class Experiment:
     resumed: int = 0
     computed: int = 0
     files: list[str] = field(default_factory=list)
+    standards: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass
@@ -439,7 +458,8 @@ class Comparison:
     """Plans against a base, with paired differences.
 
     ``comparison`` (agreed columns), ``replications``, per-plan ``summaries`` (label ->
-    summary table), and ``first``: replication 0 runs simulated in this call.
+    summary table), ``standards`` (each plan's standards table with its paired change
+    from the base) and ``first``: replication 0 runs simulated in this call.
     """
 
     base: str
@@ -455,6 +475,7 @@ class Comparison:
     resumed: int = 0
     computed: int = 0
     files: list[str] = field(default_factory=list)
+    standards: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass
@@ -462,7 +483,9 @@ class Sweep:
     """A grid of overrides over one scenario.
 
     ``table``: scenario, one column per swept key, metric, group_by, group, mean, ci_low,
-    ci_high, n; ``replications`` (scenario = point label); ``points`` (label -> settings).
+    ci_high, n; ``replications`` (scenario = point label); ``points`` (label -> settings);
+    ``standards`` (every point's standards table) and ``breaks`` (per standard and group,
+    the first point at which it is breached).
     """
 
     scenario: str
@@ -479,6 +502,8 @@ class Sweep:
     resumed: int = 0
     computed: int = 0
     files: list[str] = field(default_factory=list)
+    standards: pd.DataFrame = field(default_factory=pd.DataFrame)
+    breaks: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # --------------------------------------------------------------------------- writing
@@ -568,23 +593,6 @@ def _check_replications(n: int, least: int = 1) -> None:
         raise ValueError(f"replications must be an integer >= {least}, got {n!r}")
 
 
-def _precision_state(summary: pd.DataFrame,
-                     metrics: Sequence[str]) -> tuple[float, dict[str, float]]:
-    """The worst relative half-width among ``metrics`` (group all) and each one's value."""
-    widths: dict[str, float] = {}
-    for m in metrics:
-        row = summary[(summary["metric"] == m) & (summary["group_by"] == "all")]
-        if row.empty:
-            continue
-        mean = float(row["mean"].iloc[0])
-        lo, hi = float(row["ci_low"].iloc[0]), float(row["ci_high"].iloc[0])
-        if not math.isfinite(mean) or mean == 0.0:
-            continue
-        widths[m] = (hi - lo) / 2.0 / abs(mean) if math.isfinite(hi - lo) else math.inf
-    worst = max(widths.values()) if widths else 0.0
-    return worst, widths
-
-
 def run_experiment(
     scenario: Scenario,
     replications: int | None = None,
@@ -608,13 +616,15 @@ def run_experiment(
 
     Replication ``i`` uses ``replication_seed(seed, i)``; ``seed`` defaults to the
     scenario's. With ``precision`` (e.g. 0.05), replications are added (starting from
-    ``replications``, default 5) until the relative CI half-width of every metric in
+    ``replications``, default 5) until the relative CI half-width of every target in
     ``precision_metrics`` is at most ``precision``, or ``max_replications`` is reached;
-    ``Experiment.precision`` says which. ``jobs``/``executor`` choose where units run
-    (``sim.experiment.executors``). With ``out``, writes summary.csv, replications.csv, run.json,
-    replication 0's resolved scenario and records (unless ``records=False``) and, with
-    ``plot``, the plots of the replicated summary; it resumes from the units already in
-    ``out``.
+    ``Experiment.precision`` says which. A target is a metric of the whole system, a
+    metric in a grouping or group (``wait_mean_min@specialty=cardiology``), or
+    ``standards``: every verdict settled (``sim.experiment.precision``).
+    ``jobs``/``executor`` choose where units run (``sim.experiment.executors``). With
+    ``out``, writes summary.csv, standards.csv, replications.csv, run.json, replication
+    0's resolved scenario and records (unless ``records=False``) and, with ``plot``, the
+    plots of the replicated summary; it resumes from the units already in ``out``.
     """
     _check_confidence(confidence)
     n = replications if replications is not None else (5 if precision else 1)
@@ -624,6 +634,7 @@ def run_experiment(
             raise ValueError(
                 f"precision must be a positive fraction (e.g. 0.05), got {precision!r}")
         _check_replications(max_replications, n)
+        precision_metrics = check_targets(precision_metrics)
     root = _root_seed(seed, scenario)
     label = label or scenario.name
     out_path = Path(out) if out is not None else None
@@ -638,11 +649,12 @@ def run_experiment(
         runner.ensure(n)
         reps = runner.replications(n)
         summary = summarise(reps, confidence)
+        standards = judge(reps, scenario, replication_count=n)
         prec: dict[str, Any] | None = None
         if precision is not None:
             history = [n]
             while True:
-                worst, widths = _precision_state(summary, precision_metrics)
+                worst, widths = precision_state(summary, standards, precision_metrics)
                 if worst <= precision or n >= max_replications:
                     break
                 need = math.ceil(n * (worst / precision) ** 2) if math.isfinite(worst) else 2 * n
@@ -651,14 +663,17 @@ def run_experiment(
                 runner.ensure(n)
                 reps = runner.replications(n)
                 summary = summarise(reps, confidence)
+                standards = judge(reps, scenario, replication_count=n)
             prec = {"target": precision, "achieved": worst <= precision, "replications": n,
                     "max_replications": max_replications, "metrics": list(precision_metrics),
                     "relative_half_widths": widths, "steps": history}
     summary_table = summary.drop(columns=["scenario"]).reset_index(drop=True)
     exp = Experiment(scenario, label, root, confidence, reps, summary_table, n, prec,
-                     runner.first.get(label), runner.pids, runner.resumed, runner.computed)
+                     runner.first.get(label), runner.pids, runner.resumed, runner.computed,
+                     standards=standards)
     if out_path is not None:
         _write_table(out_path / "summary.csv", summary_table, SUMMARY_COLUMNS)
+        _write_table(out_path / "standards.csv", standards, STANDARDS_COLUMNS)
         _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
         extra: dict[str, Any] = {"precision": prec} if prec else {}
         exp.files = _finish(out_path, _metadata(command, [arm], root, n, confidence, runner,
@@ -748,10 +763,12 @@ def compare(
         table_parts.append(part[list(COMPARISON_COLUMNS)])
     table = pd.concat(table_parts, ignore_index=True)
     summaries = {a.label: _summary_of(summary, a.label) for a in arms}
+    standards = compare_standards(reps, [(a.label, a.scenario) for a in arms], confidence)
     result = Comparison(names[0], names[1:], root, confidence, replications, table, reps,
                         summaries, dict(runner.first), runner.pids, runner.resumed,
-                        runner.computed)
+                        runner.computed, standards=standards)
     if out_path is not None:
+        _write_table(out_path / "standards.csv", standards, COMPARE_STANDARDS_COLUMNS)
         for arm in arms:
             assert arm.folder is not None
             _write_table(arm.folder / "summary.csv", summaries[arm.label], SUMMARY_COLUMNS)
@@ -830,10 +847,16 @@ def sweep(
         parts.append(part)
     table = pd.concat(parts, ignore_index=True)
     summaries = {a.label: _summary_of(summary, a.label) for a in arms}
+    standards, breaks = sweep_standards(
+        reps, [(a.label, a.scenario, p) for a, p in zip(arms, points, strict=True)])
     result = Sweep(scenario.name, keys, {a.label: p for a, p in zip(arms, points, strict=True)},
                    root, confidence, replications, table, reps, summaries, dict(runner.first),
-                   runner.pids, runner.resumed, runner.computed)
+                   runner.pids, runner.resumed, runner.computed, standards=standards,
+                   breaks=breaks)
     if out_path is not None:
+        _write_table(out_path / "standards.csv", standards,
+                     ["point", *keys, *STANDARDS_COLUMNS])
+        _write_table(out_path / "standards_first_breach.csv", breaks, list(breaks.columns))
         for arm in arms:
             assert arm.folder is not None
             _write_table(arm.folder / "summary.csv", summaries[arm.label], SUMMARY_COLUMNS)
