@@ -2,10 +2,11 @@
 
 Candidates compared in the search all run on the same replication seeds (common random
 numbers: the same requests, consult lengths and patience), so a change in a pool's figures
-is the roster's doing, not the dice's. The verification uses other seeds. A target is
-*met* when its whole Student-t interval over the replications lies on the right side of
-the target (the standards' ``met``); its *margin* is how far that interval's near end is
-inside the target, as a fraction of the target (negative: short of it).
+is the roster's doing, not the dice's. The verification uses other seeds. Values, intervals
+and verdicts are the standards' own (``sim.analysis.standards``: Wilson intervals for
+shares, log-scale t for waits): a target is *met* when its whole interval over the
+replications lies on the right side of the target; its *margin* is how far that interval's
+near end is inside the target, as a fraction of the target (negative: short of it).
 
 The search judges with a *guard*: its interval widened by ``1 + sqrt(n_search /
 n_verify)`` (``search_guard``), room for the verification's own interval on top of the
@@ -27,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.analysis.standards import interval, seen_by_next_session, verdict_of
 from sim.engine.model import simulate
 from sim.engine.records import ABANDONED, SERVED, UNSERVED, RunResult
-from sim.engine.roster import DutyTimeline
 from sim.engine.streams import replication_seed
-from sim.experiment.runner import Arm, UnitStore, fingerprint, t_interval
+from sim.experiment.runner import Arm, UnitStore, fingerprint
 from sim.scenario.schema import CHANNELS, Scenario
 from sim.staffing.problem import Pool, Target
 
@@ -44,16 +45,6 @@ the search never saw."""
 
 Value = tuple[str, str, float, float]
 """(target id, group ``hub/specialty`` or ``hub/specialty/HH``, value, requests)."""
-
-
-def _session_ends(tl: DutyTimeline) -> tuple[np.ndarray, np.ndarray]:
-    """Starts and ends of the on-duty periods of a timeline."""
-    on = tl.levels > 0
-    edges = np.diff(np.concatenate(([0], on.astype(int), [0])))
-    starts = tl.times[np.flatnonzero(edges[:-1] == 1)]
-    ends_idx = np.flatnonzero(edges[1:] == -1) + 1
-    ends = np.append(tl.times, np.inf)[ends_idx]
-    return starts, ends
 
 
 def _value(t: Target, wait: np.ndarray, served: np.ndarray, decided: np.ndarray,
@@ -98,15 +89,7 @@ def pool_values(result: RunResult, pools: Sequence[Pool]) -> list[Value]:
         decided = outcome != UNSERVED
         ok_next = None
         if any(t.measure == "share_by_next_session" for t in pool.targets):
-            tl = result.duty.get((pool.hub, spec_index[pool.specialty]))
-            same_day = np.floor(start / DAY) == np.floor(arrival / DAY)
-            if tl is None:
-                ok_next = same_day
-            else:
-                s0, s1 = _session_ends(tl)
-                k = np.searchsorted(s0, arrival, side="right")
-                deadline = np.append(s1, np.inf)[k]
-                ok_next = same_day | (start <= deadline)
+            ok_next = seen_by_next_session(result, rows)
         hour = ((arrival % DAY) // 60).astype(int)
         class_names = ([c.name for c in sc.priorities.classes] if sc.priorities else ["routine"])
         for t in pool.targets:
@@ -193,17 +176,17 @@ def judge_values(pools: Sequence[Pool], reps: Sequence[Sequence[Value]],
     out: list[Judged] = []
     for (tid, group), (vs, ns) in table.items():
         t = by_id[tid]
-        mean, lo, hi, n = t_interval(vs, t.confidence)
-        requests = float(np.mean(ns)) if ns else 0.0
-        if requests < t.min_requests or n < 2:
-            verdict = "too small"
-        else:
-            lo_g, hi_g = mean - guard * (mean - lo), mean + guard * (hi - mean)
-            good_low, good_high = (lo_g, hi_g) if t.sense == "at_least" else (-hi_g, -lo_g)
-            tgt = t.target if t.sense == "at_least" else -t.target
-            verdict = ("met" if good_low >= tgt else "breached" if good_high < tgt
-                       else "not settled")
-        out.append(Judged(t, group, mean, lo, hi, n, requests, verdict, guard))
+        values, counts = np.asarray(vs, dtype=float), np.asarray(ns, dtype=float)
+        present = ~np.isnan(values)
+        mean = float(values[present].mean()) if present.any() else math.nan
+        lo, hi = interval(t.measure, values, counts, t.confidence)
+        requests = float(counts.sum()) / max(len(vs), 1)
+        lo_g, hi_g = mean - guard * (mean - lo), mean + guard * (hi - mean)
+        verdict = verdict_of(t.sense, t.target, lo_g, hi_g, requests, t.min_requests)
+        if verdict == "too small":
+            lo = hi = math.nan
+        out.append(Judged(t, group, mean, lo, hi, int(present.sum()), requests, verdict,
+                          guard))
     return out
 
 
