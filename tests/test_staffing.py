@@ -30,10 +30,11 @@ LAM, MEAN = 0.25, 40.0  # 15 an hour, 40-minute consults: 10 erlangs
 
 
 def _target(measure: str, target: float, within: float | None = None,
-            percentile: float | None = None, hourly: bool = False) -> Target:
+            percentile: float | None = None, hourly: bool = False,
+            confidence: float = 0.95) -> Target:
     sense = "at_least" if measure.startswith("share") else "at_most"
     return Target(f"{measure}-{target:g}", measure, target, sense, within, percentile,
-                  hourly=hourly)
+                  hourly=hourly, confidence=confidence)
 
 
 # ---- theory: the inverse functions -----------------------------------------------------
@@ -56,7 +57,7 @@ def test_erlang_a_share_within_limits() -> None:
     assert theory.erlang_a_share_within(5, 10, 0.2, 40, 1e9) == pytest.approx(
         theory.mmc_wait_cdf(5, 10, 0.2, 40), abs=1e-6)
     # as t grows, every arrival that is served is served within t
-    assert theory.erlang_a_share_within(2000, 10, 0.3, 40, 60) == pytest.approx(
+    assert theory.erlang_a_share_within(600, 10, 0.3, 40, 60) == pytest.approx(
         1 - theory.erlang_a(10, 0.3, 40, 60).p_abandon, abs=1e-6)
 
 
@@ -104,7 +105,10 @@ def sinusoid(days: int = 30) -> object:
 @pytest.mark.slow
 def test_time_varying_isa_meets_where_stationary_misses() -> None:
     sc = sinusoid()
-    t = _target("share_within", 0.8, within=0, hourly=True)  # P(wait > 0) <= 0.2 each hour
+    # P(wait > 0) <= 0.2 in each hour, judged (as this acceptance asks) by the mean: at
+    # confidence 0.5 the interval is the mean +- 0.67 standard errors. At 0.95 the search
+    # holds every hour to its whole interval and needs more doctor-hours (see the notes).
+    t = _target("share_within", 0.8, within=0, hourly=True, confidence=0.5)
     res = staff(sc, targets=[t], replications=20, verify_replications=30, jobs=2)
     (pool,) = res.managed
     plan = np.zeros(24, dtype=int)
