@@ -561,7 +561,7 @@ def staffing_benchmark(jobs: int = 2) -> str:
     state = "met" if wall < 120 else "NOT met"
     return "\n".join([
         STAFFING_BEGIN, "## Staffing (issue 13): `hubsim staff` on the Himachal baseline", "",
-        f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M')} UTC at commit "
+        f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M')} UTC at "
         f"{source_state()}, `--jobs {jobs}`, load average {load0:.1f} / "
         f"{os.getloadavg()[0]:.1f} at start / end (`python -m benchmarks.run --staffing`).", "",
         "| figure | value |", "|---|---:|",

@@ -253,3 +253,17 @@ def test_himachal_baseline_plan_verifies() -> None:
     assert res.feasible
     assert res.verified, [(j.target.id, j.group, j.verdict) for j in res.verification
                           if not j.met]
+
+
+def test_budget_per_day_is_kept_or_refused() -> None:
+    from sim.staffing.search import doctors_on
+
+    d = small_network().model_dump(mode="json", by_alias=True)
+    d["staffing"]["budget_per_day"] = 3
+    res = staff(scenario_from_dict(d), replications=4, verify_replications=4)
+    for day in range(7):
+        assert sum(doctors_on(p, res.plan[p.key], day) for p in res.managed) <= 3
+    # medicine needs a full day and a morning doctor every day, skin one more on its day
+    d["staffing"]["budget_per_day"] = 2
+    with pytest.raises(StaffingError, match="within 2 doctors on duty a day"):
+        staff(scenario_from_dict(d), replications=4, verify_replications=4)
