@@ -85,8 +85,7 @@ def _load_with(path: str | None, seed: int | None = None, days: int | None = Non
     overrides: dict[str, Any] = {}
     if days is not None:
         # a shorter horizon drops the holidays that no longer fall inside it
-        overrides["calendar.horizon_days"] = days
-        overrides["calendar.holidays"] = [h for h in scenario.calendar.holidays if h < days]
+        overrides.update(scenario.calendar.cut_to(days))
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep:
@@ -326,24 +325,34 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{len(paths)} plans x {res.n} paired replications, root seed {res.seed}, "
               f"{time.perf_counter() - t0:.1f} s" + _resumed_note(res.resumed, res.computed))
+        from sim.present.console import format_standard_changes
+
+        changes = format_standard_changes(res.standards)
+        if changes:
+            print(changes + "\n")
         print(format_comparison(res.comparison, res.confidence))
-        print(f"\nresults in {out}/: comparison.csv, replications.csv, run.json, plots/, "
+        print(f"\nresults in {out}/: comparison.csv, standards.csv, replications.csv, "
+              "run.json, plots/, "
               + ", ".join(f"{lb}/" for lb in labels))
     return EXIT_OK
 
 
 def format_comparison(table: Any, confidence: float) -> str:
     """Whole-system rows of a comparison table: each plan's mean, difference and verdict."""
+    from sim.present.console import fmt_metric, fmt_metric_change
+
     rows = table[table["group_by"] == "all"]
     base = rows[rows["verdict"] == "base"].set_index("metric")["mean"]
     out = []
     for plan, part in rows[rows["verdict"] != "base"].groupby("plan", sort=False):
         out.append(f"\n{plan} vs {rows['plan'].iloc[0]} (difference, {confidence:.0%} paired CI)")
         for _, r in part.iterrows():
-            diff = (f"{r['diff']:+,.4g} [{r['diff_ci_low']:+,.4g}, {r['diff_ci_high']:+,.4g}]"
+            m = str(r["metric"])
+            diff = (f"{fmt_metric_change(m, r['diff'])} [{fmt_metric_change(m, r['diff_ci_low'])}"
+                    f", {fmt_metric_change(m, r['diff_ci_high'])}]"
                     if r["diff_ci_low"] == r["diff_ci_low"] else "-")
-            out.append(f"  {r['metric']:<20} {base.get(r['metric'], float('nan')):>10,.4g} -> "
-                       f"{r['mean']:<10,.4g} {diff:<36} {r['verdict']}")
+            out.append(f"  {m:<20} {fmt_metric(m, base.get(m, float('nan'))):>10} -> "
+                       f"{fmt_metric(m, r['mean']):<10} {diff:<36} {r['verdict']}")
     return "\n".join(out).lstrip("\n")
 
 
@@ -386,8 +395,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                                                      values="mean", sort=False)
         print(wide.reindex(columns=[m for m in show if m in wide.columns]).to_string(
             float_format=lambda v: f"{v:,.4g}"))
-        print(f"\nresults in {out}/: sweep.csv, replications.csv, run.json, plots/, "
-              "one folder per point")
+        from sim.present.console import format_first_breaches
+
+        breaks = format_first_breaches(res.breaks)
+        if breaks:
+            print("\n" + breaks)
+        print(f"\nresults in {out}/: sweep.csv, standards.csv, standards_first_breach.csv, "
+              "replications.csv, run.json, plots/, one folder per point")
     return EXIT_OK
 
 
@@ -484,6 +498,45 @@ def _add_experiment_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_warmup)
 
 
+def cmd_new_state(args: argparse.Namespace) -> int:
+    """Build a scenario from a planner's tables, write it, and check that it validates."""
+    from sim.results.output import write_text
+    from sim.scenario.newstate import Options, scenario_text
+
+    opts = Options(name=args.name, days=args.days, warmup=args.warmup,
+                   start_date=args.start_date, hours=args.hours, seed=args.seed)
+    text = scenario_text(Path(args.tables), opts)
+    out = Path(args.out) if args.out else Path(f"{args.name}.yaml")
+    write_text(out, text)
+    scenario = load_scenario(out)  # problems the tables could not show point into the file
+    _say(f"{out}: {len(scenario.hubs)} hubs, {len(scenario.spokes.districts)} districts, "
+         f"{len(scenario.specialties)} specialties; valid", args.quiet)
+    return EXIT_OK
+
+
+def _add_new_state_command(sub: Any) -> None:
+    """The new-state subcommand."""
+    p = sub.add_parser(
+        "new-state", help="build a scenario from a planner's tables (CSV folder or Excel)",
+        description="Read districts, hubs, demand, specialties and (optionally) rosters from "
+        "TABLES, a folder of CSV files (districts.csv, ...) or an .xlsx workbook with sheets of "
+        "those names, and write a scenario YAML in which every number is commented FACT or "
+        "ASSUMPTION with the table, row and column it came from. Bad tables: exit 2 with "
+        "file, row and column.")
+    p.add_argument("tables", metavar="TABLES", help="folder of CSV files or .xlsx workbook")
+    p.add_argument("--name", default="new-state", help="scenario name (default: new-state)")
+    p.add_argument("--out", help="scenario file to write (default: NAME.yaml)")
+    p.add_argument("--days", type=_positive_int, default=35, help="horizon (default: 35)")
+    p.add_argument("--warmup", type=float, default=7.0, help="warm-up days (default: 7)")
+    p.add_argument("--start-date", metavar="YYYY-MM-DD", help="date of day 0 (optional)")
+    p.add_argument("--hours", default="09:30-16:00",
+                   help="spoke hours Mon-Sat, also the all-registered roster (default: "
+                   "09:30-16:00)")
+    p.add_argument("--seed", type=int, default=12345, help="the scenario's seed")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(func=cmd_new_state)
+
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -559,6 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     _add_experiment_commands(sub)
+    _add_new_state_command(sub)
     from sim.staffing.command import add_staff_command
 
     add_staff_command(sub)

@@ -2,19 +2,22 @@
 
 Two checks on a fixed set of scenarios and seeds (textbook queues with and without
 patience, ties, the 30-queue network, Himachal with every routing policy, ``session_end:
-drop``, and one realism scenario):
+drop``, and one scenario with every mechanism on):
 
-- ``Model.run`` returns exactly the records (every column, NaN equal to NaN) of
-  ``benchmarks.fast_engine.FastModel``, an independent event loop on ``heapq``;
+- without mechanisms, ``Model.run`` (the loop's inline arrival path and FIFO queues)
+  returns exactly the records (every column, NaN equal to NaN) of the loop's general
+  parts (the arrival function and class-ordered queues, ``Model._run_realism``);
 - the records (bytes and dtype of every column) and the tidy summary (every metric, value
   as ``float.hex``) hash to the digests recorded before the engine and metrics were
   optimised. Regenerate them only for an intended change of behaviour:
   ``.venv/bin/python tests/test_engine_equivalence.py`` prints the table.
 
-Intended changes so far: the summary digests once, when ``summary_rows`` was vectorised
-(summation order only); the records of ``himachal least_wait`` and ``himachal overflow``
-once, when expected waits stopped counting requests that had reneged but were still
-queued (``tests/test_model.py::test_routing_counts_only_requests_still_waiting``).
+The digests were kept through the change from two engine paths to one loop with
+mechanisms (issue 16). Intended changes so far: the summary digests once, when
+``summary_rows`` was vectorised (summation order only); the records of ``himachal
+least_wait`` and ``himachal overflow`` once, when expected waits stopped counting requests
+that had reneged but were still queued
+(``tests/test_model.py::test_routing_counts_only_requests_still_waiting``).
 """
 
 from __future__ import annotations
@@ -32,9 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import shapes  # noqa: E402
-from benchmarks.fast_engine import FastModel  # noqa: E402
 from sim.analysis.metrics import summary_rows  # noqa: E402
-from sim.engine.model import Model, uses_realism  # noqa: E402
+from sim.engine.model import Model, uses_mechanisms  # noqa: E402
 from sim.engine.records import COLUMNS, RunResult  # noqa: E402
 from sim.scenario.loader import apply_overrides, load_scenario  # noqa: E402
 from sim.scenario.schema import Scenario  # noqa: E402
@@ -159,10 +161,10 @@ def test_records_and_metrics_match_recorded_digests(name: str, seed: int) -> Non
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", sorted(k for k in SCENARIOS if "realism" not in k))
-def test_plain_path_matches_the_heapq_loop(name: str, seed: int) -> None:
+def test_fast_path_matches_the_general_parts(name: str, seed: int) -> None:
     sc = SCENARIOS[name]()
-    assert not uses_realism(sc)
-    a, b = Model(sc, seed).run(), FastModel(sc, seed).run()
+    assert not uses_mechanisms(sc)
+    a, b = Model(sc, seed).run(), Model(sc, seed)._run_realism()
     assert len(a.records) > 0
     assert a.records.equals(b.records)
     for c in COLUMNS:  # same dtypes too, not only equal values

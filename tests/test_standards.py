@@ -208,3 +208,18 @@ def test_measure_rows_name_each_group(tmp_path: Path) -> None:
         ("standard:a", "hub", "hub"), ("standard:a:n", "hub", "hub")]
     assert judge(pd.DataFrame(columns=["replication", "metric", "group_by", "group", "value"]),
                  sc).empty
+
+
+def test_the_ecdf_plot_and_summary_share_within_t_are_one_number() -> None:
+    """The curve of wait_ecdf_by_hub at T is summary.csv's share_within_T_min, per specialty."""
+    from sim.analysis.metrics import lookup, summary_rows
+    from sim.present.plots import records_table, served_waits
+
+    sc = queue_scenario(2, 0.25, 10.0, horizon_days=3, warmup_days=0.5, patience_mean=15.0)
+    res = simulate(sc, seed=2)
+    rows = summary_rows(res)
+    waits = served_waits(records_table(res), res.warmup, "specialty", unseen=True)["medicine"]
+    for t in sc.metrics.targets_min:
+        share = lookup(rows, f"share_within_{t:g}_min", "specialty", "medicine")
+        assert float(np.mean(waits <= t)) == pytest.approx(share, rel=1e-12)
+    assert np.isinf(waits).sum() == lookup(rows, "abandoned", "specialty", "medicine") > 0

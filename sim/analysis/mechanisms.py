@@ -7,6 +7,7 @@ Each is computed only when the scenario switches its mechanism on; ``summary_row
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -101,9 +102,11 @@ def realism_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, fl
 
 
 def _in_pools(hub: np.ndarray, spec: np.ndarray, pools: list[tuple[int, int]]) -> np.ndarray:
-    keys = set(pools)
-    return np.asarray([(h, s) in keys for h, s in zip(hub.tolist(), spec.tolist(), strict=True)],
-                      dtype=bool)
+    """Whether each (hub, specialty) row is one of ``pools`` (indices above -2, below 2**16)."""
+    def key(h: Any, s: Any) -> Any:
+        return (np.asarray(h, dtype=np.int64) + 1) * 65536 + (np.asarray(s, dtype=np.int64) + 1)
+
+    return np.isin(key(hub, spec), [int(key(h, s)) for h, s in pools])
 
 
 def booking_capacity_metrics(result: RunResult, pools: list[tuple[int, int]]) -> dict[str, float]:

@@ -114,3 +114,67 @@ def format_standards(table: Any, replications: int, confidence: float = 0.95) ->
             out.append(f"{what}: " + ", ".join(f"{s} {n} group{'s' if n != 1 else ''}"
                                                for s, n in per.items()))
     return "\n".join(out)
+
+
+def fmt_change(measure: str, value: float) -> str:
+    """A signed change of a standard's value: pp for shares, min/h/d for waits."""
+    if value is None or not math.isfinite(float(value)):
+        return "-"
+    v = float(value)
+    if measure in SHARE_MEASURES:
+        return f"{100 * v:+.1f} pp"
+    return ("+" if v >= 0 else "-") + fmt_wait(abs(v))
+
+
+def fmt_metric_change(metric: str, value: float) -> str:
+    """A signed change of a summary metric: min/h/d for waits, pp for shares, else a number."""
+    if value is None or not math.isfinite(float(value)):
+        return "-"
+    v = float(value)
+    if metric.startswith("wait_") and metric.endswith("_min"):
+        return ("+" if v >= 0 else "-") + fmt_wait(abs(v))
+    if metric.startswith("share_") or metric.endswith("_rate") or metric == "utilisation":
+        return f"{100 * v:+.1f} pp"
+    return "+" + fmt_metric(metric, v) if v >= 0 else fmt_metric(metric, v)
+
+
+def format_standard_changes(table: Any, limit: int = 10) -> str:
+    """Per plan: breaches against the base's, and the groups whose verdict or value moved most."""
+    if table is None or len(table) == 0:
+        return ""
+    base = str(table["plan"].iloc[0])
+    key = ["standard", "group"]
+    b = table[table["plan"] == base].set_index(key)
+    out = [f"Service standards, each plan against {base} (change, paired CI):"]
+    for plan, part in table[table["plan"] != base].groupby("plan", sort=False):
+        n_b = int((b["verdict"] == "breached").sum())
+        n_p = int((part["verdict"] == "breached").sum())
+        out.append(f"{plan}: {n_p} breached (base {n_b})")
+        part = part.assign(moved=(part.set_index(key).index.map(
+            lambda k: b["verdict"].get(k, "")) != part["verdict"].to_numpy()),
+            size=part["relative_gap"].abs())
+        part = part.sort_values(["moved", "size"], ascending=False, kind="stable")
+        lines = []
+        for _, r in part.head(limit).iterrows():
+            m = str(r["measure"])
+            was = b["verdict"].get((r["standard"], r["group"]), "-")
+            lo, hi = float(r["change_ci_low"]), float(r["change_ci_high"])
+            ci = f"[{fmt_change(m, lo)}, {fmt_change(m, hi)}]" if math.isfinite(lo) else ""
+            lines.append([str(r["standard"]), str(r["group"]), fmt_measure(m, float(r["mean"])),
+                          fmt_change(m, float(r["change"])), ci, f"{was} -> {r['verdict']}"])
+        out += _columns(lines)
+    return "\n".join(out)
+
+
+def format_first_breaches(breaks: Any, limit: int = 15) -> str:
+    """Where each standard first breaks along a sweep (grid order)."""
+    if breaks is None or len(breaks) == 0:
+        return ""
+    hit = breaks[breaks["first_breach"] != ""]
+    out = [f"Service standards along the sweep: {len(hit)} of {len(breaks)} groups breached "
+           "at some point; first breach:"]
+    out += _columns([[str(r["standard"]), str(r["group"]), str(r["first_breach"])]
+                     for _, r in hit.head(limit).iterrows()])
+    if len(hit) > limit:
+        out.append(f"  ... and {len(hit) - limit} more (standards_first_breach.csv)")
+    return "\n".join(out)
