@@ -239,7 +239,7 @@ def test_cli_staff_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "doctor-hours a week" in capsys.readouterr().out
     assert main(["staff", str(bad), "--out", str(tmp_path / "b"), "-n", "4",
                  "--verify-replications", "4"]) == 1
-    assert "NO roster within the registered doctors" in capsys.readouterr().out
+    assert "NO roster within the registered doctors was shown" in capsys.readouterr().out
     assert main(["staff", str(tmp_path / "missing.yaml")]) == 2
 
 

@@ -49,10 +49,14 @@ def format_result(res: Any, seconds: float) -> str:
     lines = [f"{res.base.name}: {len(res.managed)} pools staffed, {res.search.rounds} search "
              f"rounds, {res.runs} runs ({res.resumed} resumed), {seconds:.1f} s"]
     if res.infeasible:
-        lines.append("NO roster within the registered doctors meets these standards:")
+        lines.append("NO roster within the registered doctors was shown to meet these "
+                     "standards:")
         for r in infeasible_rows(res):
             more = (f"{r['extra_doctors']} more doctors met it" if r["extra_doctors"] != ""
                     else "more doctors than tried")
+            if r["reason"] == "unconfirmed":
+                more = (f"its mean meets the target, but {res.replications} replications "
+                        "cannot confirm it: run more (--replications)")
             lines.append(f"  {r['standard']} at {r['hub']} x {r['specialty']}: best "
                          f"{_val(r['best_mean'], r['target'])} against {r['target']:g} "
                          f"({r['sense'].replace('_', ' ')}); {more}")

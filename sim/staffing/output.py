@@ -32,7 +32,7 @@ VERIFICATION_COLUMNS: tuple[str, ...] = (
     "standard", "label", "measure", "group_by", "group", "target", "sense", "mean", "ci_low",
     "ci_high", "n", "requests", "confidence", "verdict", "gap", "unit", "relative_gap")
 INFEASIBLE_COLUMNS: tuple[str, ...] = (
-    "standard", "hub", "specialty", "target", "sense", "best_mean", "best_ci_low",
+    "standard", "hub", "specialty", "reason", "target", "sense", "best_mean", "best_ci_low",
     "best_ci_high", "registered", "extra_doctors")
 PLAN_FILES = (PLAN_FILE, "staffing.csv", "verification.csv")
 
@@ -83,12 +83,21 @@ def verification_rows(judged: Sequence[Judged]) -> list[dict[str, Any]]:
 
 
 def infeasible_rows(res: StaffingResult) -> list[dict[str, Any]]:
-    """Which standard at which hub x specialty no roster within the pool meets."""
+    """Which standard at which hub x specialty no roster within the pool meets.
+
+    ``reason`` is ``short`` when even the best roster's mean misses the target, and
+    ``unconfirmed`` when its mean meets it but its interval over the replications run
+    cannot show it (more replications may settle it).
+    """
     rows = []
     for inf in res.infeasible:
         for j in inf.worst:
+            good = (j.mean >= j.target.target if j.target.sense == "at_least"
+                    else j.mean <= j.target.target)
             rows.append({"standard": j.target.id, "hub": inf.pool.hub_id,
-                         "specialty": inf.pool.specialty, "target": j.target.target,
+                         "specialty": inf.pool.specialty,
+                         "reason": "unconfirmed" if good else "short",
+                         "target": j.target.target,
                          "sense": j.target.sense, "best_mean": j.mean, "best_ci_low": j.ci_low,
                          "best_ci_high": j.ci_high, "registered": inf.pool.registered,
                          "extra_doctors": "" if inf.extra_doctors is None
