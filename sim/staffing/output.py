@@ -120,7 +120,7 @@ def plan_overlay(res: StaffingResult, scenario_path: str | Path | None,
     else:
         rel = os.path.relpath(Path(scenario_path).resolve(), out.resolve())
         body = {"extends": rel, "name": f"{res.base.name}-staffed", "hubs": hubs}
-    return head + yaml.safe_dump(body, sort_keys=False, width=100)
+    return head + yaml.safe_dump(body, sort_keys=False, width=100, default_flow_style=None)
 
 
 def write_staffing(res: StaffingResult, out: str | Path,
