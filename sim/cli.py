@@ -393,8 +393,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         show = ["wait_mean_min", "wait_p90_min", "utilisation", "abandonment_rate"]
         wide = t[t["metric"].isin(show)].pivot_table(index=res.keys, columns="metric",
                                                      values="mean", sort=False)
-        print(wide.reindex(columns=[m for m in show if m in wide.columns]).to_string(
-            float_format=lambda v: f"{v:,.4g}"))
+        from sim.present.console import fmt_metric
+
+        wide = wide.reindex(columns=[m for m in show if m in wide.columns])
+        print(wide.apply(lambda col: col.map(lambda v, m=col.name: fmt_metric(m, v))
+                         ).to_string())
         from sim.present.console import format_first_breaches
 
         breaks = format_first_breaches(res.breaks)
