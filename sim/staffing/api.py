@@ -9,7 +9,7 @@ used (``VERIFY_OFFSET``), so its table is an independent check of the answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,6 @@ class StaffingResult:
     budget: float | None = None
     runs: int = 0
     resumed: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def feasible(self) -> bool:
@@ -132,7 +131,6 @@ def staff(scenario: Scenario, *, replications: int = DEFAULT_REPLICATIONS,
         ev.runs += confirm.runs
         ev.resumed += confirm.resumed
         plan = state.plan
-        notes: list[str] = []
         menu = scenario.staffing
         per_day = menu.budget_per_day if menu is not None else None
         if budget is not None:
@@ -177,4 +175,4 @@ def staff(scenario: Scenario, *, replications: int = DEFAULT_REPLICATIONS,
             ev.resumed += check.resumed
     return StaffingResult(scenario, result_scenario, pools, plan, verification,
                           state.infeasible, root, replications, verify_replications, state,
-                          budget, ev.runs, ev.resumed, notes)
+                          budget, ev.runs, ev.resumed)

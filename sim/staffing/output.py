@@ -23,6 +23,7 @@ from sim.scenario.schema import WEEKDAYS, format_clock
 from sim.scenario.standards import SHARE_MEASURES
 from sim.staffing.api import StaffingResult
 from sim.staffing.evaluate import Judged
+from sim.staffing.search import plan_hours
 
 PLAN_FILE = "plan.yaml"
 STAFFING_COLUMNS: tuple[str, ...] = (
@@ -151,7 +152,8 @@ def write_staffing(res: StaffingResult, out: str | Path,
         "verify_seeds": "replication_seed(seed, 1000000 + 0..verify_replications-1)",
         "replications": res.replications, "verify_replications": res.verify_replications,
         "feasible": res.feasible, "verified": res.verified, "budget": res.budget,
-        "doctor_hours_per_week": {"roster": now, "plan": planned},
+        "doctor_hours_per_week": {"roster": now, "analytic_start": plan_hours(
+            res.managed, res.search.start), "plan": planned},
         "search_rounds": res.search.rounds, "runs": res.runs, "resumed": res.resumed,
         "isa": res.search.isa, "files": [*files, "run.json"]})
     return [*files, "run.json"]

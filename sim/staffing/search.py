@@ -273,7 +273,6 @@ class Infeasible:
 
     pool: Pool
     worst: list[Judged]
-    best_cells: Cells
     extra_doctors: int | None
     """Doctors beyond the registered pool that met the targets (None: not within the tries)."""
 
@@ -506,9 +505,8 @@ def _infeasible(base: Scenario, pools: Sequence[Pool], pool: Pool, plan: Plan,
         sc = to_scenario(base, pools, {**plan, pool.key: cells}, unlimited=True)
         rows = pool_judged(evaluator.judge([sc])[0]).get(pool.name, [])
         if pool_ok(rows):
-            return Infeasible(pool, worst, dict(plan[pool.key]), peak(pool, cells)
-                              - pool.registered)
-    return Infeasible(pool, worst, dict(plan[pool.key]), None)
+            return Infeasible(pool, worst, peak(pool, cells) - pool.registered)
+    return Infeasible(pool, worst, None)
 
 
 # --------------------------------------------------------------------------- integer step
