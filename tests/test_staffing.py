@@ -173,6 +173,10 @@ def test_plan_is_an_overlay_run_accepts(tmp_path: Path) -> None:
     plan = load_scenario(out / "plan.yaml")
     assert plan.hubs == res.scenario.hubs
     assert "extends:" in (out / "plan.yaml").read_text()
+    from sim.analysis.standards import STANDARDS_COLUMNS
+
+    verification = (out / "verification.csv").read_text().splitlines()
+    assert verification[0] == ",".join(STANDARDS_COLUMNS)
     text = (out / "staffing.csv").read_text().splitlines()
     assert text[0] == ("hub,specialty,weekday,session,start,end,doctors,doctor_hours,"
                        "roster_doctors,change")

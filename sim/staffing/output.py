@@ -73,7 +73,7 @@ def verification_rows(judged: Sequence[Judged]) -> list[dict[str, Any]]:
         share = t.measure in SHARE_MEASURES
         short = (t.target - j.mean) if t.sense == "at_least" else (j.mean - t.target)
         rows.append({
-            "standard": t.id, "label": "", "measure": t.measure,
+            "standard": t.id, "label": t.label, "measure": t.measure,
             "group_by": "hub_specialty_hour" if t.hourly else "hub_specialty",
             "group": j.group, "target": t.target, "sense": t.sense, "mean": j.mean,
             "ci_low": j.ci_low, "ci_high": j.ci_high, "n": j.n, "requests": j.requests,

@@ -45,6 +45,7 @@ class Target:
     hourly: bool = False
     confidence: float = 0.95
     min_requests: float = 10.0
+    label: str = ""
 
     @classmethod
     def from_standard(cls, std: Standard, hourly: bool = False) -> Target:
@@ -56,7 +57,7 @@ class Target:
 
         return cls(std.id, std.measure, std.target, std.sense, std.within_min, std.percentile,
                    tup(w.specialties), tup(w.channels), tup(w.priorities), tup(w.hubs),
-                   hourly, std.confidence, std.min_requests)
+                   hourly, std.confidence, std.min_requests, std.label)
 
     def covers(self, hub: str, specialty: str) -> bool:
         """Whether this target applies to pool ``hub`` x ``specialty``."""
