@@ -664,6 +664,55 @@ def child_formats(per_day: int, days: int) -> None:
     print(json.dumps(out))
 
 
+STAFFING_BEGIN, STAFFING_END = "<!-- staffing: begin -->", "<!-- staffing: end -->"
+
+
+def staffing_benchmark(jobs: int = 2) -> str:
+    """``hubsim staff`` on the Himachal baseline: wall and CPU time, hours, verification.
+
+    Returns a RESULTS.md section (target: under 2 minutes on 2 cores, issue 13).
+    """
+    from sim.scenario.loader import load_scenario
+    from sim.staffing import staff
+
+    scenario = load_scenario(ROOT / "scenarios" / "himachal-baseline.yaml")
+    code = source_state()  # before the run: the code that is measured
+    load0 = os.getloadavg()[0]
+    wall, cpu = time.perf_counter(), time.process_time()
+    children0 = os.times().children_user + os.times().children_system
+    res = staff(scenario, jobs=jobs)
+    wall = time.perf_counter() - wall
+    cpu = time.process_time() - cpu + (os.times().children_user + os.times().children_system
+                                       - children0)
+    now, planned = res.hours()
+    met = sum(j.met for j in res.verification)
+    state = "met" if wall < 120 else "NOT met"
+    return "\n".join([
+        STAFFING_BEGIN, "## Staffing (issue 13): `hubsim staff` on the Himachal baseline", "",
+        f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M')} UTC at "
+        f"{code}, `--jobs {jobs}`, load average {load0:.1f} / "
+        f"{os.getloadavg()[0]:.1f} at start / end (`python -m benchmarks.run --staffing`).", "",
+        "| figure | value |", "|---|---:|",
+        f"| wall time (target < 120 s on 2 cores) | {wall:.0f} s ({state}) |",
+        f"| CPU time, this process and its workers | {cpu:.0f} s |",
+        f"| simulation runs (search, confirmation, verification) | {res.runs:,} |",
+        f"| search rounds | {res.search.rounds} |",
+        f"| doctor-hours a week: roster / plan | {now:,.1f} / {planned:,.1f} |",
+        f"| verification rows met (of standard x pool rows) | {met} / {len(res.verification)} |",
+        STAFFING_END, ""])
+
+
+def _keep_staffing(text: str, out: Path) -> str:
+    """A full run rewrites RESULTS.md; the staffing section of the old file is kept."""
+    if not out.exists():
+        return text
+    old = out.read_text(encoding="utf-8")
+    if STAFFING_BEGIN in old and STAFFING_END in old:
+        block = old[old.index(STAFFING_BEGIN):old.index(STAFFING_END) + len(STAFFING_END)]
+        return text.rstrip("\n") + "\n\n" + block + "\n"
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split(
         "\n")[0])
@@ -681,6 +730,9 @@ def main(argv: list[str] | None = None) -> int:
                    f"{', '.join(SECTIONS)}); writes nothing unless --out is given")
     p.add_argument("--formats-fraction", type=float, default=1.0, metavar="F",
                    help="formats section: run this fraction of the national days (default 1)")
+    p.add_argument("--staffing", action="store_true",
+                   help="only time hubsim staff on the Himachal baseline (2 jobs) and put its "
+                   "section into RESULTS.md (or --out)")
     p.add_argument("--child-national", choices=sorted(ENGINES), help=argparse.SUPPRESS)
     p.add_argument("--child-formats", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--national-size", type=int, nargs=2, help=argparse.SUPPRESS)
@@ -690,6 +742,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.child_formats:
         child_formats(*args.national_size)
+        return 0
+    if args.staffing:
+        section = staffing_benchmark()
+        print(section)
+        target = args.out if args.out is not None else RESULTS
+        old = target.read_text(encoding="utf-8") if target.exists() else ""
+        if STAFFING_BEGIN in old:
+            old = old[:old.index(STAFFING_BEGIN)] + old[old.index(STAFFING_END)
+                                                         + len(STAFFING_END):].lstrip("\n")
+        target.write_text(old.rstrip("\n") + "\n\n" + section, encoding="utf-8")
         return 0
     runs = args.runs or (1 if args.quick else 3)
     if runs < 1:
@@ -719,7 +781,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out if args.out is not None else (None if partial_run else RESULTS)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        out.write_text(_keep_staffing(text, out), encoding="utf-8")
         log(f"wrote {out}")
     return 0 if not math.isnan(seconds) else 1
 

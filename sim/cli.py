@@ -768,6 +768,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_experiment_commands(sub)
     _add_new_state_command(sub)
+    from sim.staffing.command import add_staff_command
+
+    add_staff_command(sub)
     for extend in EXTENSIONS:
         extend(sub)
     return parser

@@ -1,7 +1,8 @@
 """Queueing theory: exact formulas the engine is checked against.
 
 Erlang B and C (M/M/c), the M/M/c wait distribution, Erlang A / Palm (M/M/c+M, exponential
-patience) from its birth-death chain, and Little's law. Everything is computed with
+patience) from its birth-death chain, Little's law, and the inverse questions: the smallest
+number of servers that meets a service standard (``min_servers``). Everything is computed with
 recursions or in log space, so c = 1000 servers is as safe as c = 1 (no factorials).
 
 Conventions: ``servers`` is c; rates are per unit time and means are in the same unit
@@ -21,8 +22,11 @@ __all__ = [
     "ErlangA",
     "erlang_a",
     "erlang_b",
+    "erlang_a_share_within",
     "erlang_c",
     "littles_law",
+    "meets_standard",
+    "min_servers",
     "mmc_queue_length_mean",
     "mmc_utilisation",
     "mmc_wait_cdf",
@@ -250,3 +254,109 @@ def erlang_a(servers: int, arrival_rate: float, mean_service: float,
         utilisation=float(np.dot(np.minimum(n, c), p)) / c,
         states=len(p),
     )
+
+
+def erlang_a_share_within(t: float, servers: int, arrival_rate: float, mean_service: float,
+                          mean_patience: float) -> float:
+    """Share of all arrivals served within ``t`` of arriving in M/M/c+M (abandoners count as late).
+
+    This is the engine's ``share_within_<t>_min``. An arrival that sees ``j`` others waiting
+    reaches a server after ``V = sum_{k=0..j} Exp(c mu + k theta)``; weighting by its own
+    patience, ``P(served, V <= t) = c mu / (c mu + (j+1) theta) P(V' <= t)`` with ``V'`` the
+    same sum at rates ``c mu + (k+1) theta``, computed by uniformisation. With
+    ``mean_patience = inf`` it is ``mmc_wait_cdf``.
+    """
+    t = _nonneg("t", t)
+    c = _servers(servers)
+    lam = _positive("arrival_rate", arrival_rate)
+    mu = 1.0 / _positive("mean_service", mean_service)
+    patience = _positive("mean_patience", mean_patience, allow_inf=True)
+    if math.isinf(patience):
+        return mmc_wait_cdf(t, c, lam, mean_service)
+    theta = 1.0 / patience
+    logw = _log_weights(c, lam, mu, theta)
+    w = np.exp(logw - logw.max())
+    p = w / w.sum()
+    free = float(p[:c].sum())
+    waiting = p[c:]
+    if t == 0.0 or not len(waiting):
+        return free
+    from scipy import stats
+
+    j = np.arange(len(waiting), dtype=float)
+    cmu = c * mu
+    rates = cmu + (j + 1.0) * theta  # phase rate with k ahead, after the patience tilt
+    big = float(rates[-1])
+    steps = big * t
+    n_max = int(steps + 10.0 * math.sqrt(steps) + 30)
+    if n_max > 2_000_000:
+        raise ValueError(f"share within {t:g} needs {n_max:,} uniformisation steps; "
+                         "use a shorter t or patience")
+    move = rates / big
+    weights = stats.poisson.pmf(np.arange(n_max + 1), steps)
+    u = np.zeros(len(waiting))  # P(reached a server within n steps | k ahead)
+    done = np.zeros(len(waiting))
+    for n in range(n_max + 1):
+        done += weights[n] * u
+        below = np.concatenate(([1.0], u[:-1]))
+        u = move * below + (1.0 - move) * u
+    served = cmu / (cmu + (j + 1.0) * theta)
+    return free + float(np.dot(waiting, served * done))
+
+
+STANDARD_MEASURES: tuple[str, ...] = ("share_within", "wait_percentile", "wait_mean",
+                                      "abandonment")
+
+
+def meets_standard(servers: int, arrival_rate: float, mean_service: float, *,
+                   measure: str, target: float, within: float = 0.0,
+                   mean_patience: float = math.inf) -> bool:
+    """Whether M/M/c (or M/M/c+M) with ``servers`` meets one service standard in steady state.
+
+    Measures, as the engine counts them: ``share_within`` (share of arrivals served within
+    ``within`` minutes >= ``target``; ``within=0`` is 1 - P(wait)), ``wait_percentile`` (the
+    ``target`` quantile of served waits <= ``within``), ``wait_mean`` (mean served wait <=
+    ``target``) and ``abandonment`` (share abandoning <= ``target``). An unstable M/M/c
+    (load >= servers, no patience) meets nothing.
+    """
+    if measure not in STANDARD_MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(STANDARD_MEASURES)}, got {measure!r}")
+    c = _servers(servers)
+    load = offered_load(arrival_rate, mean_service)
+    if math.isinf(mean_patience) and load >= c:
+        return False
+    if measure == "share_within":
+        return erlang_a_share_within(within, c, arrival_rate, mean_service,
+                                     mean_patience) >= target
+    ea = erlang_a(c, arrival_rate, mean_service, mean_patience)
+    if measure == "wait_percentile":
+        share = erlang_a_share_within(within, c, arrival_rate, mean_service, mean_patience)
+        return share / (1.0 - ea.p_abandon) >= target
+    if measure == "wait_mean":
+        return ea.wait_mean_served <= target
+    return ea.p_abandon <= target
+
+
+def min_servers(arrival_rate: float, mean_service: float, *, measure: str, target: float,
+                within: float = 0.0, mean_patience: float = math.inf,
+                max_servers: int = 100_000) -> int:
+    """The smallest ``c`` with which M/M/c (M/M/c+M) meets a standard (see ``meets_standard``).
+
+    Every measure improves with ``c``, so the first ``c`` that meets it is the answer; the
+    search starts at the stable minimum ``floor(load) + 1`` without patience, and with it at
+    the throughput bound (no more than ``c / load`` of the arrivals can be served).
+    Raises ``ValueError`` when even ``max_servers`` does not (e.g. an unreachable target).
+    """
+    load = offered_load(arrival_rate, mean_service)
+    if math.isinf(mean_patience):
+        c = int(math.floor(load)) + 1
+    else:  # at most c / load of the arrivals can be served: a lower bound on c
+        share = {"share_within": target, "abandonment": 1.0 - target}.get(measure, 0.0)
+        c = max(1, int(math.floor(share * load)))
+    while c <= max_servers:
+        if meets_standard(c, arrival_rate, mean_service, measure=measure, target=target,
+                          within=within, mean_patience=mean_patience):
+            return c
+        c += 1
+    raise ValueError(f"no number of servers up to {max_servers:,} meets {measure} "
+                     f"{target:g} (within {within:g})")

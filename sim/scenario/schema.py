@@ -715,6 +715,55 @@ class Absence(Frozen):
     hubs: dict[str, Probability] = Field(default_factory=dict, description="Overrides by hub")
 
 
+class SessionWindow(Frozen):
+    """One session of the staffing menu: a daily duty window, e.g. 09:30-12:45."""
+
+    start: ClockTime
+    end: ClockTime
+
+    @model_validator(mode="after")
+    def _order(self) -> SessionWindow:
+        if self.end <= self.start:
+            raise ValueError(f"end time {format_clock(self.end)} is not after start time "
+                             f"{format_clock(self.start)}")
+        return self
+
+
+class SpecialtyMenu(Frozen):
+    """Where ``hubsim staff`` may put one specialty: weekdays, sessions, clinic days a week."""
+
+    days: DaySpec | None = Field(None, description="Weekdays it may sit; default staffing.days")
+    sessions: list[str] | None = Field(
+        None, description="Session names it may use; default every session of the menu")
+    min_days: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="Clinic days a week at least; default staffing.min_days")
+
+
+class PoolRef(Frozen):
+    """One hub x specialty pool."""
+
+    hub: str
+    specialty: str
+
+
+class StaffingMenu(Frozen):
+    """What ``hubsim staff`` may choose from: the session menu and the planner's limits."""
+
+    sessions: dict[str, SessionWindow] = Field(
+        min_length=1, description="Named daily sessions, e.g. full 09:30-16:00, morning, "
+        "afternoon; sessions that overlap are never combined on one day")
+    days: DaySpec = Field("working", description="Weekdays any pool may sit")
+    specialties: dict[str, SpecialtyMenu] = Field(
+        default_factory=dict, description="Per specialty overrides (clinic-day specialties)")
+    min_days: Annotated[int, Field(ge=0)] = Field(
+        1, description="Clinic days a week at least, for every pool with demand")
+    budget_per_day: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Most doctors on duty on any one day, all pools together "
+        "(a doctor counted once per session)")
+    fixed: list[PoolRef] = Field(
+        default_factory=list, description="Pools kept exactly as rostered")
+
+
 class Scenario(Frozen):
     """A complete, validated description of one network and its demand."""
 
@@ -737,6 +786,8 @@ class Scenario(Frozen):
     absence: Absence | None = Field(None, description="Doctor absence; off if absent")
     standards: list[Standard] = Field(
         default_factory=list, description="Service standards the results are judged against")
+    staffing: StaffingMenu | None = Field(
+        None, description="Session menu and limits for hubsim staff; default: the roster's")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
@@ -951,6 +1002,8 @@ class Scenario(Frozen):
         classes = (None if self.priorities is None
                    else {c.name for c in self.priorities.classes})
         yield from standards_problems(self.standards, specs, hubs, classes, unknown)
+        if self.staffing is not None:
+            yield from _staffing_problems(self.staffing, specs, hubs, unknown)
 
     def demanding_districts(self) -> dict[str, set[tuple[str, str]]]:
         """For each district, the (channel, specialty) pairs with positive demand."""
@@ -1052,3 +1105,28 @@ def _peak_on_duty(hub: Hub) -> dict[str, int]:
                 best = max(best, sum(k for a2, b2, _, k in todays if a2 <= a < b2))
         peak[spec] = best
     return peak
+
+
+def _staffing_problems(menu: StaffingMenu, specs: set[str], hubs: set[str],
+                       unknown: Callable[[str, str, set[str]], str]) -> Iterator[tuple[str, str]]:
+    """Cross-checks of the staffing menu: names defined, clinic days possible."""
+    for name, sm in menu.specialties.items():
+        if name not in specs:
+            yield f"staffing.specialties.{name}", unknown("specialty", name, specs)
+        for j, sess in enumerate(sm.sessions or []):
+            if sess not in menu.sessions:
+                yield f"staffing.specialties.{name}.sessions.{j}", unknown(
+                    "session", sess, set(menu.sessions))
+        days = expand_days(sm.days if sm.days is not None else menu.days)
+        need = sm.min_days if sm.min_days is not None else menu.min_days
+        if need > len(days):
+            yield f"staffing.specialties.{name}.min_days", (
+                f"{need} clinic days a week cannot fit in the {len(days)} weekdays allowed")
+    if menu.min_days > len(expand_days(menu.days)):
+        yield "staffing.min_days", (f"{menu.min_days} clinic days a week cannot fit in the "
+                                    f"{len(expand_days(menu.days))} weekdays allowed")
+    for i, ref in enumerate(menu.fixed):
+        if ref.hub not in hubs:
+            yield f"staffing.fixed.{i}.hub", unknown("hub", ref.hub, hubs)
+        if ref.specialty not in specs:
+            yield f"staffing.fixed.{i}.specialty", unknown("specialty", ref.specialty, specs)
