@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/hubsim run scenarios/himachal-baseline.yaml -n 5 --out results/himachal-baseline
 
-## make test: set up, lint and type-check, then the whole suite (slow statistical checks included)
+## make test: set up (Debian's Chromium too, for the browser test), lint and type-check, then
+## the whole suite (slow statistical checks included)
 test: $(STAMP)
+	bash .ci/chromium
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/mypy sim
 	$(BIN)/python -m pytest -q
