@@ -71,7 +71,7 @@ QUICK = Sizes(shape1=3_000, shape2=5_000, him_days=14, scaling=(1_000, 3_000),
               national=(2_000, 2))
 ENGINES: dict[str, type[Model]] = {"hubsim": Model}
 SECTIONS = ("shape1", "shape2", "himachal", "mechanisms", "scaling", "national", "profile",
-            "formats")
+            "plots", "formats")
 
 
 @dataclass
@@ -532,8 +532,18 @@ class Suite:
             self.national()
         if self.do_profile and "profile" in only:
             self.profile()
+        if "plots" in only:
+            self.plots()
         if self.do_national and "formats" in only:
             self.formats()
+
+    def plots(self) -> None:
+        """Plot cost against simulation cost (``benchmarks.plots``, its own section)."""
+        from benchmarks.plots import plot_section
+
+        text, targets = plot_section(self.quick, self.runs, self.log)
+        self.sections.append(text)
+        self.targets += targets
 
     def render(self, command: str, started: str, seconds: float, loads: tuple) -> str:
         targets = ["## Targets (issues 6 and 16)", "", "| target | engine | measured | |",

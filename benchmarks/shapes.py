@@ -214,3 +214,33 @@ def national(days: int = 30, per_day: int = 500_000, seed: int = 7) -> Scenario:
                            "specialty_mix": dict(zip(SPECIALTIES, spec_w, strict=True))}},
     }
     return scenario_from_dict(data, source="<benchmark national>")
+
+
+def himachal_times(k: int = 10, days: int | None = None) -> Scenario:
+    """The bundled baseline copied ``k`` times side by side: ``3k`` hubs, ``12k`` districts.
+
+    Copy ``j`` renames each hub and district with a ``-j`` suffix and keeps its rosters,
+    doctors, spokes and OPD volume, so the network carries ``k`` times the baseline's
+    requests (``k = 10``: 30 hubs, 120 districts, the plots' scaling case).
+    """
+    sc, _ = himachal()
+    data = sc.model_dump(mode="json", by_alias=True)
+    if days is not None:
+        data["calendar"]["horizon_days"] = days
+        data["calendar"]["warmup_days"] = min(data["calendar"]["warmup_days"], days / 5)
+        data["calendar"]["holidays"] = [d for d in data["calendar"]["holidays"] if d < days]
+    copies = range(1, k + 1)
+    data["hubs"] = [{**h, "id": f"{h['id']}-{j}", **({"name": f"{h['name']} {j}"}
+                                                    if h.get("name") else {})}
+                    for j in copies for h in data["hubs"]]
+    data["spokes"]["districts"] = [
+        {**d, "district": f"{d['district']}-{j}", "home_hub": f"{d['home_hub']}-{j}"}
+        for j in copies for d in data["spokes"]["districts"]]
+    opd = data["demand"].get("opd")
+    if opd:
+        opd["per_day"] = {f"{d}-{j}": v for j in copies for d, v in opd["per_day"].items()}
+    for s in data.get("standards") or []:
+        if (s.get("where") or {}).get("hubs"):
+            s["where"]["hubs"] = [f"{h}-{j}" for j in copies for h in s["where"]["hubs"]]
+    data["name"] = f"himachal x{k}"
+    return scenario_from_dict(data, source=f"<benchmark himachal x{k}>")

@@ -22,7 +22,8 @@ def test_quick_suite_runs_and_writes_every_section(tmp_path: Path) -> None:
     for heading in ("## Machine", "## Targets", "### Shape 1: M/M/10",
                     "### Shape 2: 30 independent", "### Shape 3: Himachal",
                     "### Mechanisms:", "### Shape 4: scaling", "### National size",
-                    "### Profile of the shipped engine", "### Records as CSV.gz and Parquet"):
+                    "### Profile of the shipped engine", "### Plots against the simulation",
+                    "### Records as CSV.gz and Parquet"):
         assert heading in text, heading
     assert "flat within" not in text  # the withdrawn scaling target
     # every implementation of shapes 1 and 2 reports a positive customers/s figure

@@ -42,5 +42,5 @@ def test_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 5, "the notebook should show the baseline, comparison and sweep plots"
     assert (tmp_path / "compare" / "report.html").stat().st_size > 10_000
-    assert (tmp_path / "baseline" / "plots" / "queue_length.svg").exists()
+    assert (tmp_path / "baseline" / "plots" / "queue_length.png").exists()
     print(f"notebook executed in {elapsed:.1f} s")

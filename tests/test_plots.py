@@ -196,23 +196,51 @@ def test_box_plot_still_works(run: Any) -> None:
     assert len(ax.collections[0].get_offsets()) == 3           # a mean marker per specialty
 
 
-def test_waits_by_time_shows_median_and_p90(run: Any, rec: dict[str, np.ndarray]) -> None:
+def test_waits_by_time_is_a_row_per_specialty_worst_first(
+        run: Any, rec: dict[str, np.ndarray]) -> None:
     fig = waits_by_time(rec, run.warmup, run.scenario.calendar.start_weekday)
-    hour_ax, weekday_ax = fig.axes
-    median = next(ln for ln in hour_ax.get_lines() if ln.get_label() == "median wait")
-    p90 = next(ln for ln in hour_ax.get_lines() if ln.get_label() == "90th percentile")
-    assert any(isinstance(c, PolyCollection) for c in hour_ax.collections)   # the band
+    hour_ax, weekday_ax = fig.axes[:2]
     served = (rec["outcome"] == "served") & (rec["arrival"] >= run.warmup)
     hours = np.floor(rec["arrival"][served] % 1440 / 60).astype(int)
+    day = np.floor(rec["arrival"][served] / 1440).astype(int) % 7   # starts on a Monday
     wait = (rec["start"] - rec["arrival"])[served]
-    for x, y50, y90 in zip(median.get_xdata(), median.get_ydata(), p90.get_ydata(),
-                           strict=True):
-        assert y50 == pytest.approx(np.median(wait[hours == x]))
-        assert y90 == pytest.approx(np.percentile(wait[hours == x], 90))
-    assert set(np.asarray(median.get_xdata()).tolist()) == set(hours.tolist())
-    # spokes are closed on Sundays: six weekday points, Monday first
-    wd_median = next(ln for ln in weekday_ax.get_lines() if ln.get_label() == "median wait")
-    assert list(wd_median.get_xdata()) == [0, 1, 2, 3, 4, 5]
+    spec = rec["specialty"][served]
+    rows = [t.get_text().split(" (")[0] for t in hour_ax.get_yticklabels()]
+    p90 = [np.percentile(wait[spec == s], 90) for s in rows]
+    assert sorted(rows) == ["medicine", "paediatrics", "psychiatry"]
+    assert p90 == sorted(p90, reverse=True)                   # longest wait at the top
+    cols = [int(t.get_text()) for t in hour_ax.get_xticklabels()]
+    grid = hour_ax.get_images()[0].get_array()
+    for i, s in enumerate(rows):
+        for j, h in enumerate(cols):
+            m = (spec == s) & (hours == h)
+            if m.any():
+                assert grid[i, j] == pytest.approx(np.percentile(wait[m], 90))
+            else:
+                assert np.ma.is_masked(grid[i, j])
+    week = weekday_ax.get_images()[0].get_array()
+    assert np.ma.is_masked(week[0, 6])                        # spokes closed on Sundays
+    m = (spec == rows[0]) & (day == 0)
+    assert week[0, 0] == pytest.approx(np.percentile(wait[m], 90))
+
+
+def test_waits_by_time_outlines_cells_over_a_standard(run: Any,
+                                                      rec: dict[str, np.ndarray]) -> None:
+    from matplotlib.patches import Rectangle
+
+    from sim.present.plots import WaitLine
+
+    line = WaitLine(1.0, "quick: 90% within 1 min", 0.9, frozenset({"medicine"}))
+    fig = waits_by_time(rec, run.warmup, "mon", lines=[line])
+    hour_ax = fig.axes[0]
+    rows = [t.get_text().split(" (")[0] for t in hour_ax.get_yticklabels()]
+    grid = hour_ax.get_images()[0].get_array()
+    boxes = {(round(p.get_y() + 0.5), round(p.get_x() + 0.5)) for p in hour_ax.patches
+             if isinstance(p, Rectangle) and not p.get_fill()}
+    med = rows.index("medicine")
+    want = {(med, j) for j in range(grid.shape[1])
+            if not np.ma.is_masked(grid[med, j]) and grid[med, j] > 1.0}
+    assert want and boxes == want                             # only medicine's rows
 
 
 def test_queue_length_reconstruction_matches_the_queue_length_metric(
@@ -224,10 +252,24 @@ def test_queue_length_reconstruction_matches_the_queue_length_metric(
     edges = np.clip(np.r_[t, t1], t0, t1)
     area = float(np.sum(n * np.diff(edges)))
     assert area / (t1 - t0) == pytest.approx(lookup(summary, "queue_length_mean"), rel=1e-9)
-    fig = queue_length(rec, t1, t0)
-    ax = fig.axes[0]
-    assert [ln.get_label() for ln in _lines(ax)] == ["all", "hub shimla", "hub tanda"]
-    assert max(_lines(ax)[0].get_ydata()) == n.max()
+    fig = queue_length(rec, t1, t0, bin_min=120.0)
+    top, low = fig.axes[:2]
+    assert max(_lines(top)[0].get_ydata()) == n.max()
+    labels = [t.get_text() for t in low.get_yticklabels()]
+    assert sorted(x.split(" (")[0] for x in labels) == ["medicine", "paediatrics",
+                                                        "psychiatry"]
+    # each row is that specialty's 2-hour means over its own peak; the peak is labelled
+    exits = queue_exit(rec, t1)
+    spec = labels[0].split(" (")[0]
+    m = rec["specialty"] == spec
+    ts, ns = queue_length_series(rec["arrival"][m], exits[m])
+    bins = np.arange(0.0, t1 + 120.0, 120.0)
+    grid_edges = np.clip(np.r_[ts, t1], 0, t1)
+    row = low.get_images()[0].get_array()[0]
+    total = float(np.sum(ns * np.diff(grid_edges)))
+    peak = float(labels[0].split("peak ")[1].split(",")[0])
+    assert float(np.sum(row)) * peak * 120.0 == pytest.approx(total, rel=0.02)
+    assert len(row) == len(bins) - 1 and row.max() == pytest.approx(1.0)
 
 
 def test_utilisation_heatmap_holds_the_summary_values(summary: list[dict[str, Any]]) -> None:
@@ -332,8 +374,10 @@ def test_plot_results_makes_every_plot_the_tables_allow(run: Any, tmp_path: Path
     stems = {p.stem for p in paths}
     assert stems == {"wait_by_specialty", "wait_ecdf_by_hub", "wait_by_time", "queue_length",
                      "utilisation_heatmap", "equity_by_district", "comparison", "sweep"}
-    assert {p.suffix for p in paths} == {".png", ".svg"}
-    for p in paths:
+    assert {p.suffix for p in paths} == {".png"}
+    svg = plot_results(tmp_path, ("png", "svg"))
+    assert {p.suffix for p in svg} == {".png", ".svg"} and len(svg) == 2 * len(paths)
+    for p in svg:
         assert p.parent == tmp_path / "plots" and p.stat().st_size > 5000, p
         head = p.read_bytes()[:8]
         assert head.startswith(b"\x89PNG") if p.suffix == ".png" else b"<?xml" in head
@@ -349,6 +393,9 @@ def test_cli_plot(run: Any, tmp_path: Path) -> None:
     write_csv(tmp_path / "summary.csv", summary_rows(run), ("metric", "group_by", "group",
                                                             "value"))
     assert main(["plot", str(tmp_path), "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "equity_by_district.png", "utilisation_heatmap.png"]
+    assert main(["plot", str(tmp_path), "-q", "--svg"]) == 0
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         "equity_by_district.png", "equity_by_district.svg", "utilisation_heatmap.png",
         "utilisation_heatmap.svg"]

@@ -17,7 +17,9 @@ from sim import apply_overrides, scenario_from_dict
 from sim.analysis.theory import mmc_wait_mean
 from sim.experiment.runner import compare, sweep
 from sim.present.plots import plot_results
-from sim.present.report import SECTIONS, build_report, erlang_c_check, write_report
+from sim.present.report import SECTIONS, build_report, write_report
+from sim.present.units import difference
+from sim.present.validation import erlang_c_check
 
 NET: dict[str, Any] = {
     "name": "report-net",
@@ -69,7 +71,7 @@ def _embedded(html: str) -> set[bytes]:
 def test_report_has_every_section_and_embeds_every_plot(compared: Path) -> None:
     html = build_report(compared, validation=False)
     for sid, title in SECTIONS:
-        assert f'<section id="{sid}">' in html, sid
+        assert f'<section id="{sid}"' in html, sid
         assert title.split(" ", 1)[1] in html
     pngs = sorted(compared.rglob("plots/*.png"))
     stems = {p.stem for p in pngs}
@@ -86,7 +88,7 @@ def test_report_states_inputs_settings_results_and_verdicts(compared: Path) -> N
                         validation=False)
     text = re.sub(r"<[^>]+>", " ", html)
     assert "Does a second doctor at South help?" in text
-    for must in ("base", "south+1", "09:30", "16:00", "Mon-Sat", "exponential (mean 8)",
+    for must in ("base", "south+1", "09:30", "16:00", "Mon-Sat", "exponential (mean 8 min)",
                  "root seed", "replications", "warm-up", "horizon", "0.95"):
         assert must in text, must
     # every non-base comparison row at the whole-system level appears with its verdict
@@ -97,7 +99,7 @@ def test_report_states_inputs_settings_results_and_verdicts(compared: Path) -> N
                 if r["group_by"] == "all" and r["plan"] == "south+1"
                 and r["metric"] == "wait_mean_min"]
     assert rows and rows[0]["verdict"] in text
-    assert f"{float(rows[0]['diff']):.2f}" in text
+    assert difference(rows[0]["diff"], "wait_mean_min", like=rows[0]["mean"]) in text
 
 
 def test_all_text_is_escaped(compared: Path) -> None:
@@ -128,7 +130,7 @@ def test_erlang_c_check_is_computed_and_reported(compared: Path) -> None:
     assert check.theory == pytest.approx(mmc_wait_mean(5, 0.4, 10.0))
     assert check.ci_low < check.simulated_mean < check.ci_high
     html = build_report(compared)
-    section = html.split('<section id="validation">', 1)[1].split("</section>", 1)[0]
+    section = html.split('<section id="validation"', 1)[1].split("</section>", 1)[0]
     assert "Erlang C" in section and "computed" in section
     assert ("PASSED" in section) != ("FAILED" in section)
     assert "not read from a recorded result" in section

@@ -223,3 +223,16 @@ def test_the_ecdf_plot_and_summary_share_within_t_are_one_number() -> None:
         share = lookup(rows, f"share_within_{t:g}_min", "specialty", "medicine")
         assert float(np.mean(waits <= t)) == pytest.approx(share, rel=1e-12)
     assert np.isinf(waits).sum() == lookup(rows, "abandoned", "specialty", "medicine") > 0
+
+
+def test_gap_in_planner_units_and_the_allowance_it_exceeds() -> None:
+    from sim.analysis.standards import gap_of
+    from sim.scenario.standards import Standard
+
+    seen = Standard(id="s", measure="share_within", within_min=30, target=0.95)
+    lost = Standard(id="a", measure="abandonment", target=0.05)
+    slow = Standard(id="w", measure="wait_mean", target=60)
+    assert gap_of(seen, 0.90) == pytest.approx((5.0, "pp", 1.0))
+    assert gap_of(lost, 0.10) == pytest.approx((5.0, "pp", 1.0))
+    assert gap_of(slow, 60 + 3 * 1440) == pytest.approx((3.0, "d", 72.0))
+    assert gap_of(slow, 30)[:2] == pytest.approx((-30.0, "min"))

@@ -15,7 +15,8 @@ One row per (standard, group). Columns, in this order:
   or ``too small`` (under ``min_requests`` requests per replication);
 - ``gap``: how far the mean misses the target (positive: short of it, negative: better
   than it), in ``unit``: ``pp`` (percentage points) for shares, ``min``, ``h`` or ``d``
-  for waits; ``relative_gap``: the shortfall as a fraction of the target (for ordering).
+  for waits; ``relative_gap``: the excess over what the target allows, as a multiple of it
+  (``gap_of``; it orders the breaches worst first).
 
 ``compare`` puts ``plan`` first and adds ``change``, ``change_ci_low``, ``change_ci_high``
 (plan minus base, paired over replications, in the measure's unit); ``sweep`` puts
@@ -275,9 +276,16 @@ def wait_unit(minutes: float) -> tuple[float, str]:
 
 
 def gap_of(standard: Standard, mean: float) -> tuple[float, str, float]:
-    """(gap in planner units, its unit, shortfall relative to the target); positive: short."""
+    """(gap in planner units, its unit, relative gap); positive: short of the target.
+
+    The relative gap is the excess over what the target allows, as a multiple of that
+    allowance: of the target itself for an at-most target (abandonment, waits), of the
+    allowed miss ``1 - target`` for an at-least share. 90% seen when 95% is the standard
+    (twice the allowed 5% missed) and 10% abandoned when 5% is allowed both score 1.
+    """
     short = (standard.target - mean) if standard.sense == "at_least" else (mean - standard.target)
-    rel = short / standard.target if standard.target else (math.inf if short > 0 else 0.0)
+    allowed = 1.0 - standard.target if standard.sense == "at_least" else standard.target
+    rel = short / allowed if allowed > 0 else (math.inf if short > 0 else 0.0)
     if standard.measure in SHARE_MEASURES:
         return short * 100.0, "pp", rel
     g, unit = wait_unit(short)

@@ -51,19 +51,23 @@ from sim.analysis.standards import (
 from sim.engine.model import simulate
 from sim.engine.records import RunResult
 from sim.engine.streams import replication_seed
+from sim.experiment.budget import check_memory
 from sim.experiment.executors import ExecutorSpec, describe, open_executor
 from sim.experiment.precision import check_targets, precision_state
 from sim.results import columnar
 from sim.results.output import (
     read_csv,
     scenario_yaml,
+    software_versions,
     write_csv,
     write_json,
     write_records,
     write_text,
 )
+from sim.results.staging import STAGING, adopt, begin, publish
 from sim.scenario.loader import apply_overrides
-from sim.scenario.schema import Scenario
+from sim.scenario.overlay import Select, parse_path
+from sim.scenario.schema import MAX_SEED, Scenario
 
 REPLICATION_COLUMNS: tuple[str, ...] = (
     "scenario", "replication", "seed", "metric", "group_by", "group", "value")
@@ -241,11 +245,16 @@ def run_unit(scenario: Scenario, root_seed: int, replication: int, keep: bool) -
 
 @dataclass(frozen=True)
 class Arm:
-    """One scenario in an experiment: its label in the tables and its output subfolder."""
+    """One scenario in an experiment: its label in the tables and its output subfolder.
+
+    ``folder`` is where its files are written (in the staging folder), ``final`` where
+    they end up once the run is complete (``sim.results.staging``).
+    """
 
     label: str
     scenario: Scenario
     folder: Path | None = None
+    final: Path | None = None
 
 
 _ENGINE_PACKAGES = ("scenario", "engine", "analysis", "experiment")
@@ -280,6 +289,22 @@ def safe_name(label: str) -> str:
     return s or "scenario"
 
 
+SHORT_NAME = 40
+
+
+def short_name(label: str) -> str:
+    """``safe_name``, cut to 40 characters plus a hash of the whole label when longer.
+
+    Folder names stay far below file-system limits however many keys a label holds, and
+    two long labels that share their first 40 characters still get different names.
+    """
+    s = safe_name(label)
+    if len(s) <= SHORT_NAME:
+        return s
+    digest = hashlib.sha256(label.encode()).hexdigest()[:8]
+    return f"{s[:SHORT_NAME].rstrip('._=,+-')}-{digest}"
+
+
 class UnitStore:
     """Finished units on disk: ``out/.units/<label>-<fingerprint>/rep-NNNNN.csv``."""
 
@@ -288,7 +313,7 @@ class UnitStore:
 
     def path(self, arm: Arm, key: str, replication: int) -> Path:
         """Where unit (``arm``, ``replication``) with fingerprint ``key`` is kept."""
-        return self.root / f"{safe_name(arm.label)}-{key[:16]}" / f"rep-{replication:05d}.csv"
+        return self.root / f"{short_name(arm.label)}-{key[:16]}" / f"rep-{replication:05d}.csv"
 
     def load(self, arm: Arm, key: str, replication: int) -> list[Row] | None:
         """The saved rows of a unit, or None if it has not finished."""
@@ -312,6 +337,29 @@ class UnitStore:
 FirstWriter = Callable[[Arm, RunResult], None]
 FIRST_MARKER = ".replication0"
 """File in a results folder naming the unit key whose replication 0 wrote its records."""
+FIRST_FILES = ("records.csv.gz", "scenario.resolved.yaml", FIRST_MARKER)
+"""Replication 0's files in an arm's folder."""
+
+
+def _staged(out: Path | None, subfolders: Sequence[str] | None) -> Path | None:
+    """The staging folder of ``out``, made ready; replication 0's files of the arms kept.
+
+    ``subfolders``: the arms' folder names (None: one arm, the folder itself).
+    """
+    if out is None:
+        return None
+    stage = out / STAGING
+    keep = [stage] if subfolders is None else [stage / f for f in subfolders]
+    return begin(out, keep)
+
+
+def _drop_records(arms: Sequence[Arm], records: bool) -> None:
+    """Without ``records``, no records file (of this run or an earlier one) is published."""
+    if not records:
+        for arm in arms:
+            assert arm.folder is not None
+            for name in ("records.csv.gz", FIRST_MARKER):
+                (arm.folder / name).unlink(missing_ok=True)
 
 
 class _Runner:
@@ -320,7 +368,7 @@ class _Runner:
     def __init__(self, arms: Sequence[Arm], root_seed: int, pool: cf.Executor,
                  store: UnitStore | None, write_first: FirstWriter | None,
                  keep_first: bool, progress: bool, out: Path | None = None,
-                 records: str = "first"):
+                 records: str = "first", final: Path | None = None):
         labels = [a.label for a in arms]
         if len(set(labels)) != len(labels):
             raise ValueError(f"scenario labels must be unique, got {labels}")
@@ -331,7 +379,8 @@ class _Runner:
         self.write_first = write_first
         self.keep_first = keep_first
         self.progress = progress
-        self.out = out
+        self.out = out  # where Parquet records are written (the staging folder)
+        self.final = final  # where they are published, to adopt unchanged ones from
         self.records = records
         self.keys = {a.label: fingerprint(a.scenario, root_seed) for a in arms} if store else {}
         self.rows: dict[tuple[str, int], list[Row]] = {}
@@ -342,15 +391,25 @@ class _Runner:
         self.unit_seconds = 0.0
 
     def _artefacts_missing(self, arm: Arm) -> bool:
-        """Replication 0's files are absent, or belong to another scenario or seed."""
+        """Replication 0's files are absent, or belong to another scenario or seed.
+
+        Files of the same scenario and seed in the published folder are adopted.
+        """
         if self.write_first is None or arm.folder is None:
             return False
-        marker = arm.folder / FIRST_MARKER
-        if not (arm.folder / "records.csv.gz").exists() or not marker.exists():
-            return True
         if self._records_missing(arm, 0):
             return True
-        return marker.read_text(encoding="utf-8").strip() != self.keys.get(arm.label, "")
+        key = self.keys.get(arm.label, "")
+
+        def current(folder: Path) -> bool:
+            marker = folder / FIRST_MARKER
+            return ((folder / "records.csv.gz").exists() and marker.exists()
+                    and marker.read_text(encoding="utf-8").strip() == key)
+
+        if current(arm.folder):
+            return False
+        return not (arm.final is not None and current(arm.final)
+                    and adopt(arm.folder, arm.final, FIRST_FILES))
 
     def _wants_records(self, i: int) -> bool:
         return self.out is not None and (self.records == "all" or
@@ -363,7 +422,15 @@ class _Runner:
         assert self.out is not None
         p = columnar.records_path(self.out, arm.label, i)
         key = self.keys.get(arm.label, "")
-        return not p.exists() or columnar.file_metadata(p).get("fingerprint") != key
+
+        def current(path: Path) -> bool:
+            return path.exists() and columnar.file_metadata(path).get("fingerprint") == key
+
+        if current(p):
+            return False
+        published = columnar.records_path(self.final, arm.label, i) if self.final else None
+        return not (published is not None and current(published)
+                    and adopt(p.parent, published.parent, [p.name]))
 
     def ensure(self, n: int) -> None:
         """Make sure replications ``0..n-1`` of every arm are done (run or resumed)."""
@@ -574,8 +641,6 @@ def _files_under(out: Path) -> list[str]:
 def _metadata(command: str, arms: Sequence[Arm], seed: int, n: int, confidence: float,
               runner: _Runner, executor: ExecutorSpec, jobs: int,
               arguments: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    from sim import __version__
-
     first = arms[0].scenario
     return {
         "command": command,
@@ -591,7 +656,7 @@ def _metadata(command: str, arms: Sequence[Arm], seed: int, n: int, confidence: 
         "confidence": confidence,
         "warmup_days": first.calendar.warmup_days,
         "horizon_days": first.calendar.horizon_days,
-        "hubsim_version": __version__,
+        **software_versions(),
         "executor": describe(executor, jobs),
         "jobs": jobs,
         "units_computed": runner.computed,
@@ -621,8 +686,8 @@ def _finish(out: Path, meta: dict[str, Any]) -> list[str]:
 
 def _root_seed(seed: int | None, scenario: Scenario) -> int:
     s = scenario.seed if seed is None else seed
-    if isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {s!r}")
+    if isinstance(s, bool) or not isinstance(s, int | np.integer) or not 0 <= s <= MAX_SEED:
+        raise ValueError(f"seed must be an integer from 0 to 2**63-1, got {s!r}")
     return int(s)
 
 
@@ -676,9 +741,11 @@ def run_experiment(
         _check_replications(max_replications, n)
         precision_metrics = check_targets(precision_metrics)
     root = _root_seed(seed, scenario)
+    check_memory([scenario], min(jobs, max_replications if precision else n))
     label = label or scenario.name
     out_path = Path(out) if out is not None else None
-    arm = Arm(label, scenario, out_path)
+    stage = _staged(out_path, None)
+    arm = Arm(label, scenario, stage, out_path)
 
     # replication 0's resolved scenario and records as soon as it is done; the summary and
     # run.json (and the plots, which read them) once every replication is in
@@ -687,8 +754,8 @@ def run_experiment(
                    else None)
     with open_executor(executor, jobs) as pool:
         runner = _Runner([arm], root, pool, UnitStore(out_path) if out_path else None,
-                         write_first, keep_first=True, progress=progress, out=out_path,
-                         records=mode)
+                         write_first, keep_first=True, progress=progress, out=stage,
+                         records=mode, final=out_path)
         runner.ensure(n)
         reps = runner.replications(n)
         summary = summarise(reps, confidence)
@@ -714,20 +781,22 @@ def run_experiment(
     exp = Experiment(scenario, label, root, confidence, reps, summary_table, n, prec,
                      runner.first.get(label), runner.pids, runner.resumed, runner.computed,
                      standards=standards)
-    if out_path is not None:
-        _write_table(out_path / "summary.csv", summary_table, SUMMARY_COLUMNS)
-        _write_table(out_path / "standards.csv", standards, STANDARDS_COLUMNS)
-        _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
-        columnar.write_tables(out_path, {"summary": summary_table, "replications": reps,
-                                         "standards": standards})
+    if out_path is not None and stage is not None:
+        _write_table(stage / "summary.csv", summary_table, SUMMARY_COLUMNS)
+        _write_table(stage / "standards.csv", standards, STANDARDS_COLUMNS)
+        _write_table(stage / "replications.csv", reps, REPLICATION_COLUMNS)
+        columnar.write_tables(stage, {"summary": summary_table, "replications": reps,
+                                      "standards": standards})
         extra: dict[str, Any] = {"precision": prec} if prec else {}
-        exp.files = _finish(out_path, _metadata(command, [arm], root, n, confidence, runner,
-                                                executor, jobs, arguments, **extra))
+        _drop_records([arm], mode != "none")
+        exp.files = _finish(stage, _metadata(command, [arm], root, n, confidence, runner,
+                                             executor, jobs, arguments, **extra))
         if plot:
             from sim.present.plots import plot_results
 
-            plot_results(out_path)
-            exp.files = record_files(out_path)
+            plot_results(stage)
+            exp.files = record_files(stage)
+        publish(out_path, stage)
     return exp
 
 
@@ -778,15 +847,18 @@ def compare(
         raise ValueError(f"plan labels must be unique, got {names}; pass labels=")
     root = _root_seed(seed, base)
     out_path = Path(out) if out is not None else None
-    arms = [Arm(lb, sc, out_path / safe_name(lb) if out_path else None)
+    stage = _staged(out_path, [short_name(lb) for lb in names])
+    arms = [Arm(lb, sc, stage / short_name(lb) if stage else None,
+                out_path / short_name(lb) if out_path else None)
             for lb, sc in zip(names, scenarios, strict=True)]
     mode = records_mode(records)
+    check_memory(scenarios, min(jobs, len(scenarios) * replications))
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
                          partial(_write_first_minimal, records=mode != "none")
                          if out_path else None,
-                         keep_first=out_path is None, progress=progress, out=out_path,
-                         records=mode)
+                         keep_first=out_path is None, progress=progress, out=stage,
+                         records=mode, final=out_path)
         runner.ensure(replications)
     reps = runner.replications(replications)
     summary = summarise(reps, confidence)
@@ -814,18 +886,20 @@ def compare(
     result = Comparison(names[0], names[1:], root, confidence, replications, table, reps,
                         summaries, dict(runner.first), runner.pids, runner.resumed,
                         runner.computed, standards=standards)
-    if out_path is not None:
-        _write_table(out_path / "standards.csv", standards, COMPARE_STANDARDS_COLUMNS)
+    if out_path is not None and stage is not None:
+        _write_table(stage / "standards.csv", standards, COMPARE_STANDARDS_COLUMNS)
         for arm in arms:
             assert arm.folder is not None
             _write_table(arm.folder / "summary.csv", summaries[arm.label], SUMMARY_COLUMNS)
-        _write_table(out_path / "comparison.csv", table, COMPARISON_COLUMNS)
-        _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
-        columnar.write_tables(out_path, {"comparison": table, "replications": reps,
-                                         "summary": summary, "standards": standards})
-        result.files = _finish(out_path, _metadata(command, arms, root, replications,
-                                                   confidence, runner, executor, jobs,
-                                                   arguments, base=names[0], plans=names[1:]))
+        _write_table(stage / "comparison.csv", table, COMPARISON_COLUMNS)
+        _write_table(stage / "replications.csv", reps, REPLICATION_COLUMNS)
+        columnar.write_tables(stage, {"comparison": table, "replications": reps,
+                                      "summary": summary, "standards": standards})
+        _drop_records(arms, mode != "none")
+        result.files = _finish(stage, _metadata(command, arms, root, replications,
+                                                confidence, runner, executor, jobs,
+                                                arguments, base=names[0], plans=names[1:]))
+        publish(out_path, stage)
     return result
 
 
@@ -843,6 +917,27 @@ def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 def point_label(point: Mapping[str, Any]) -> str:
     """A point's label, e.g. ``demand.growth=1.5,routing.policy=pooled``."""
     return ",".join(f"{k}={v}" for k, v in point.items())
+
+
+def point_folder(index: int, n_points: int, point: Mapping[str, Any],
+                 grid: Mapping[str, Sequence[Any]]) -> str:
+    """A point's folder: its number and the values that vary, shortened (``short_name``).
+
+    Each varying key is named by its last part, so ``hubs[x].roster[...].doctors`` gives
+    ``doctors=2``: e.g. ``p03-growth=1.5,policy=pooled``. run.json maps folders to points.
+    """
+    varying = {_last_part(k): v for k, v in point.items() if len(grid[k]) > 1}
+    text = point_label(varying) if varying else point_label(point)
+    return f"p{index:0{max(2, len(str(n_points)))}d}-{short_name(text)}"
+
+
+def _last_part(key: str) -> str:
+    """``demand.growth`` -> ``growth``; ``spokes.districts[Kinnaur]`` -> ``districts[Kinnaur]``."""
+    parts = parse_path(key)
+    last = parts[-1]
+    if isinstance(last, Select) and len(parts) > 1:
+        return f"{parts[-2]}[{last.text}]"
+    return str(last.text if isinstance(last, Select) else last)
 
 
 def sweep(
@@ -865,27 +960,31 @@ def sweep(
     Each point is ``apply_overrides(scenario, point)``, validated before anything runs;
     all points share the root seed (default: the scenario's), so they see common random
     numbers where the swept keys allow. With ``out``: sweep.csv, replications.csv,
-    run.json and one subfolder per point (summary.csv, scenario.resolved.yaml,
-    replication 0's records.csv.gz; ``records`` as for ``run_experiment``), and the tables
-    as Parquet.
+    run.json and one subfolder per point (``point_folder``: summary.csv,
+    scenario.resolved.yaml, replication 0's records.csv.gz; ``records`` as for
+    ``run_experiment``), and the tables as Parquet; run.json's ``points`` maps each
+    folder to its label and settings.
     """
     _check_confidence(confidence)
     _check_replications(replications)
     points = grid_points(grid)
     root = _root_seed(seed, scenario)
     out_path = Path(out) if out is not None else None
-    arms = []
-    for p in points:
-        lb = safe_name(point_label(p))
-        arms.append(Arm(lb, apply_overrides(scenario, p, source=f"sweep {point_label(p)}"),
-                        out_path / lb if out_path else None))
     mode = records_mode(records)
+    labels = [point_label(p) for p in points]
+    folders = [point_folder(i, len(points), p, grid) for i, p in enumerate(points, start=1)]
+    variants = [apply_overrides(scenario, p, source=f"sweep {lb}")
+                for p, lb in zip(points, labels, strict=True)]
+    stage = _staged(out_path, folders)
+    arms = [Arm(lb, sc, stage / f if stage else None, out_path / f if out_path else None)
+            for lb, sc, f in zip(labels, variants, folders, strict=True)]
+    check_memory([a.scenario for a in arms], min(jobs, len(arms) * replications))
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
                          partial(_write_first_minimal, records=mode != "none")
                          if out_path else None,
-                         keep_first=out_path is None, progress=progress, out=out_path,
-                         records=mode)
+                         keep_first=out_path is None, progress=progress, out=stage,
+                         records=mode, final=out_path)
         runner.ensure(replications)
     reps = runner.replications(replications)
     summary = summarise(reps, confidence)
@@ -905,19 +1004,23 @@ def sweep(
                    root, confidence, replications, table, reps, summaries, dict(runner.first),
                    runner.pids, runner.resumed, runner.computed, standards=standards,
                    breaks=breaks)
-    if out_path is not None:
-        _write_table(out_path / "standards.csv", standards,
+    if out_path is not None and stage is not None:
+        _write_table(stage / "standards.csv", standards,
                      ["point", *keys, *STANDARDS_COLUMNS])
-        _write_table(out_path / "standards_first_breach.csv", breaks, list(breaks.columns))
+        _write_table(stage / "standards_first_breach.csv", breaks, list(breaks.columns))
         for arm in arms:
             assert arm.folder is not None
             _write_table(arm.folder / "summary.csv", summaries[arm.label], SUMMARY_COLUMNS)
-        _write_table(out_path / "sweep.csv", table, ["scenario", *keys, *SWEEP_STAT_COLUMNS])
-        _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
-        columnar.write_tables(out_path, {"sweep": table, "replications": reps,
-                                         "summary": summary, "standards": standards,
-                                         "standards_first_breach": breaks})
-        result.files = _finish(out_path, _metadata(
+        _write_table(stage / "sweep.csv", table, ["scenario", *keys, *SWEEP_STAT_COLUMNS])
+        _write_table(stage / "replications.csv", reps, REPLICATION_COLUMNS)
+        columnar.write_tables(stage, {"sweep": table, "replications": reps,
+                                      "summary": summary, "standards": standards,
+                                      "standards_first_breach": breaks})
+        _drop_records(arms, mode != "none")
+        result.files = _finish(stage, _metadata(
             command, arms, root, replications, confidence, runner, executor, jobs, arguments,
-            grid={k: list(v) for k, v in grid.items()}))
+            grid={k: list(v) for k, v in grid.items()},
+            points=[{"folder": a.folder.name if a.folder else None, "label": a.label,
+                     "settings": dict(p)} for a, p in zip(arms, points, strict=True)]))
+        publish(out_path, stage)
     return result

@@ -1,29 +1,35 @@
-"""A self-contained HTML report of a results folder, structured after STRESS-DES.
+"""A self-contained HTML report of a results folder: the answer first, then STRESS-DES.
 
-STRESS-DES (Monks et al. 2019, "Strengthening the reporting of empirical simulation
-studies") asks a simulation report for its objectives, model logic, data, experimentation,
-implementation and code access; the sections here follow that order. The report reads
-only the folder's tables (``run.json``, ``scenario.resolved.yaml``, ``summary.csv``,
-``comparison.csv``, ``sweep.csv``, ``replications.csv``) and its plots, embeds every image
-as base64 so the one file opens offline, and escapes every piece of text it shows.
+The first page states the question, answers it in sentences made from the tables (which
+service standards are breached where and by how much; what a compared plan or a sweep
+changes) and gives the breach table, worst first. The methods follow the STRESS-DES
+checklist (Monks et al. 2019): objectives, model logic, data, experimentation,
+implementation and code access. The page is rendered from Jinja2 templates
+(``sim/present/templates``) with autoescaping on, every image embedded as base64 so the
+one file opens offline, and a print stylesheet for A4.
 """
 
 from __future__ import annotations
 
 import base64
-import html
-import json
 import math
 import platform
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sim.present.plots import PLOT_DIR, metric_label
+from sim.present import findings, units
+from sim.present.folder import ResultsFolder, command_line
+from sim.present.plan_diff import plan_changes
+from sim.present.plots import PLOT_DIR, sweep_keys
+from sim.present.validation import erlang_c_check
+
+__all__ = ["SECTIONS", "ResultsFolder", "build_report", "command_line", "erlang_c_check",
+           "write_report"]
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("objectives", "1. Objectives"),
@@ -38,7 +44,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("validation", "5.2 Validation status"),
     ("code-access", "6. Code access and reproduction"),
 )
-"""Every section of the report: its HTML id and heading."""
+"""Every methods section of the report (after the first page): its HTML id and heading."""
 
 OPTIONAL_SECTIONS: tuple[str, ...] = (
     "booking", "failures", "phc_tier", "followups", "priorities", "absence",
@@ -48,20 +54,24 @@ KEY_METRICS: tuple[str, ...] = (
     "wait_p90_min", "wait_p95_min", "share_same_day", "abandonment_rate", "utilisation",
     "overtime_min_per_day", "queue_length_mean", "throughput_per_day",
 )
-PLOT_ORDER: tuple[str, ...] = (
-    "comparison", "sweep", "wait_ecdf_by_hub", "wait_by_specialty", "wait_by_time",
-    "queue_length", "utilisation_heatmap", "equity_by_district",
+GROUP_METRICS: tuple[str, ...] = (
+    "arrivals", "wait_mean_min", "wait_p90_min", "share_same_day", "abandonment_rate",
+    "utilisation",
 )
-"""The order plots appear in the report: experiment-level first, then each run's."""
+"""The columns of the by-specialty and by-hub-x-specialty tables (those the folder has)."""
+EFFECT_METRICS: tuple[str, ...] = ("wait_mean_min", "wait_p90_min", "abandonment_rate")
+MAX_ROWS = 40
+"""The most rows a group table shows (worst first); the rest are in the CSV files."""
 PLOT_CAPTIONS: dict[str, str] = {
     "wait_by_specialty": "Wait for a consult by specialty (box: quartiles; whiskers: 5th-95th "
                          "percentile; diamond: mean; dotted: service-level targets).",
     "wait_ecdf_by_hub": "Share of consults seen within a given wait, by specialty, for the "
                         "whole network and each hub; dotted lines mark the service targets.",
     "wait_by_time": "Median wait with a band up to the 90th percentile, by the hour and the "
-                    "weekday the request was made.",
+                    "weekday the request was made, one panel per specialty (own scale).",
     "queue_length": "Requests waiting over simulated time in one replication (arrival to "
-                    "consult start or leaving), total and per hub; grey: warm-up.",
+                    "consult start or leaving), one panel per specialty (own scale); grey: "
+                    "warm-up.",
     "utilisation_heatmap": "Utilisation (consult time / rostered doctor time) and overtime per "
                            "hub and specialty.",
     "equity_by_district": "Waits and abandonment by district, worst first (and on a map where "
@@ -69,240 +79,43 @@ PLOT_CAPTIONS: dict[str, str] = {
     "comparison": "Each plan's key metrics with confidence intervals, and the paired "
                   "differences to the base plan (common random numbers).",
     "sweep": "Sweep curves: each metric against the swept parameter, one line per plan, "
-             "with confidence bands.",
+             "with confidence bands and the standards' thresholds.",
 }
 
 
-def esc(value: Any) -> str:
-    """Text for HTML: escaped, quotes included."""
-    return html.escape(str(value), quote=True)
-
-
-def _fmt(v: Any, metric: str = "") -> str:
-    """A number formatted for a table (shares as %, counts with separators)."""
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    if math.isnan(x):
-        return "–"
-    if metric.startswith("share_") or metric in ("utilisation", "abandonment_rate"):
-        return f"{100 * x:.1f}%"
-    if metric in ("arrivals", "served", "abandoned", "unserved", "dropped") or (
-            x == int(x) and abs(x) >= 1000):
-        return f"{x:,.0f}"
-    return f"{x:,.2f}" if abs(x) < 100 else f"{x:,.1f}"
-
-
-def _table(head: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = "") -> str:
-    """An HTML table; every cell escaped."""
-    out = [f'<table class="{esc(cls)}"><thead><tr>'
-           + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr></thead><tbody>"]
-    for row in rows:
-        out.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
-
-
-def _p(text: str) -> str:
-    return f"<p>{esc(text)}</p>"
-
-
-# --- reading the folder ----------------------------------------------------------------------
-
 @dataclass(frozen=True)
-class ResultsFolder:
-    """The tables found in a results folder (missing ones empty)."""
+class Table:
+    """A table for the template: header cells, rows of text cells, a note under it."""
 
-    path: Path
-    run: dict[str, Any]
-    scenario: dict[str, Any]
-    summary: list[dict[str, str]]
-    comparison: list[dict[str, str]]
-    sweep: list[dict[str, str]]
-    replications: list[dict[str, str]]
+    head: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    cls: str = ""
+    note: str = ""
 
-    @classmethod
-    def read(cls, path: str | Path) -> ResultsFolder:
-        """Read whatever tables ``path`` holds."""
-        import yaml
 
-        from sim.results.output import read_csv
+@dataclass
+class Section:
+    """One methods section: id, heading, and what its template block shows."""
 
-        folder = Path(path)
-        if not folder.is_dir():
-            raise FileNotFoundError(2, "no such results folder", str(folder))
-
-        def csv(name: str) -> list[dict[str, str]]:
-            return read_csv(folder / name) if (folder / name).exists() else []
-
-        run: dict[str, Any] = {}
-        if (folder / "run.json").exists():
-            run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-        scenario: dict[str, Any] = {}
-        # The base plan's scenario for a comparison (its folder is listed first in run.json).
-        listed = run.get("scenarios")
-        arms: list[Any] = listed if isinstance(listed, list) else []
-        first = [folder / str(a["folder"]) / "scenario.resolved.yaml" for a in arms[:1]
-                 if isinstance(a, dict) and a.get("folder")]
-        candidates = [folder / "scenario.resolved.yaml", *first,
-                      *sorted(folder.glob("*/scenario.resolved.yaml"))]
-        for p in candidates:
-            if p.exists():
-                data = yaml.safe_load(p.read_text(encoding="utf-8"))
-                scenario = data if isinstance(data, dict) else {}
-                break
-        return cls(folder, run, scenario, csv("summary.csv"), csv("comparison.csv"),
-                   csv("sweep.csv"), csv("replications.csv"))
+    id: str
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[tuple[str, Table]] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
 
     @property
-    def kind(self) -> str:
-        """``compare``, ``sweep`` or ``run``: what produced the folder."""
-        if self.comparison:
-            return "compare"
-        if self.sweep:
-            return "sweep"
-        return "run"
-
-    def plots(self) -> list[Path]:
-        """The PNG plots of the folder, then those of its plan/point subfolders."""
-        order = list(PLOT_ORDER)
-
-        def key(p: Path) -> tuple[int, str]:
-            return (order.index(p.stem) if p.stem in order else len(order), p.stem)
-
-        own = sorted((self.path / PLOT_DIR).glob("*.png"), key=key)
-        subs = sorted(self.path.glob(f"*/{PLOT_DIR}/*.png"), key=lambda p: (p.parts[-3], *key(p)))
-        return own + subs
+    def level(self) -> int:
+        """2 for a numbered section (``4.``), 3 for a subsection (``4.2``)."""
+        return 3 if self.title[1] == "." and self.title[2].isdigit() else 2
 
 
-def command_line(run: Mapping[str, Any]) -> str | None:
-    """The ``hubsim`` command line that produced a folder, from run.json's ``arguments``."""
-    import shlex
-
-    args = run.get("arguments")
-    if not isinstance(args, Mapping) or not args.get("command"):
-        return None
-    parts = ["hubsim", str(args["command"])]
-    for key in ("scenario", "base"):
-        if args.get(key):
-            parts.append(str(args[key]))
-    parts += [str(p) for p in args.get("plans") or []]
-    for key, value in args.items():
-        if key in ("command", "scenario", "base", "plans", "func") or value in (None, False, ""):
-            continue
-        flag = "--" + key.replace("_", "-")
-        if value is True:
-            parts.append(flag)
-        elif isinstance(value, list):
-            for item in value:
-                parts += [flag, str(item)]
-        else:
-            parts += [flag, str(value)]
-    return shlex.join(parts)
+def _cap(rows: Sequence[Sequence[Any]], what: str, limit: int = MAX_ROWS) -> tuple[list[Any], str]:
+    if len(rows) <= limit:
+        return list(rows), ""
+    return list(rows[:limit]), f"The {limit} worst of {len(rows)} {what}; all are in the CSV files."
 
 
-# --- validation ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ValidationCheck:
-    """A simulated M/M/c mean wait over replications against the Erlang C value."""
-
-    servers: int
-    arrival_rate: float
-    mean_service: float
-    replications: int
-    horizon_days: int
-    warmup_days: float
-    seed: int
-    confidence: float
-    simulated_mean: float
-    ci_low: float
-    ci_high: float
-    theory: float
-    seconds: float
-
-    @property
-    def passed(self) -> bool:
-        """The Erlang C mean wait lies inside the simulated confidence interval."""
-        return self.ci_low <= self.theory <= self.ci_high
-
-
-def erlang_c_check(servers: int = 5, utilisation: float = 0.8, mean_service: float = 10.0,
-                   replications: int = 20, horizon_days: int = 30, warmup_days: float = 2.0,
-                   seed: int = 2024, confidence: float = 0.99) -> ValidationCheck:
-    """Simulate M/M/c ``replications`` times and compare the mean wait with Erlang C.
-
-    Uses ``sim.textbook.queue_scenario`` (an ordinary scenario through the normal engine)
-    and ``sim.theory.mmc_wait_mean``; one ``SeedSequence`` child per replication. A 99%
-    interval by default, so a correct engine fails the check by chance about 1 time in 100
-    (and, the seed being fixed, always the same way for the same engine).
-    """
-    from sim.analysis.metrics import lookup, summary_rows
-    from sim.analysis.theory import mmc_wait_mean
-    from sim.engine.model import simulate
-    from sim.experiment.runner import t_interval
-    from sim.scenario.textbook import queue_scenario
-
-    rate = servers * utilisation / mean_service
-    scenario = queue_scenario(servers, rate, mean_service, horizon_days=horizon_days,
-                              warmup_days=warmup_days, seed=seed)
-    t0 = time.perf_counter()
-    waits = np.array([
-        lookup(summary_rows(simulate(scenario, seed=child), by=()), "wait_mean_min")
-        for child in np.random.SeedSequence(seed).spawn(replications)
-    ])
-    mean, low, high, _ = t_interval(waits, confidence)
-    return ValidationCheck(servers, rate, mean_service, replications, horizon_days,
-                           warmup_days, seed, confidence, mean, low, high,
-                           float(mmc_wait_mean(servers, rate, mean_service)),
-                           time.perf_counter() - t0)
-
-
-def _validation_html(run_check: bool) -> str:
-    if not run_check:
-        return _p("Validation was not run for this report (--no-validation). Run `hubsim "
-                  "report` without that option to add a live M/M/c check against Erlang C.")
-    try:
-        check = erlang_c_check()
-    except ImportError as exc:
-        return _p(f"Validation status unknown: the theory module is not available ({exc}).")
-    level = f"{check.confidence:.0%}"
-    verdict = (f"PASSED: the Erlang C mean wait lies inside the simulated {level} confidence "
-               "interval." if check.passed else
-               f"FAILED: the Erlang C mean wait lies outside the simulated {level} confidence "
-               "interval; treat the results with caution.")
-    rows = [
-        ("queue", f"M/M/{check.servers}, arrival rate {check.arrival_rate:.3g}/min, "
-                  f"mean consult {check.mean_service:g} min, utilisation "
-                  f"{check.arrival_rate * check.mean_service / check.servers:.0%}"),
-        ("runs", f"{check.replications} replications x {check.horizon_days} days "
-                 f"(warm-up {check.warmup_days:g} days), root seed {check.seed}"),
-        ("simulated mean wait", f"{check.simulated_mean:.3f} min "
-                                f"({level} CI {check.ci_low:.3f} to {check.ci_high:.3f})"),
-        ("Erlang C mean wait", f"{check.theory:.3f} min"),
-        ("result", verdict),
-        ("computed", f"at report time in {check.seconds:.1f} s by sim.report.erlang_c_check "
-                     "with sim.theory.mmc_wait_mean (not read from a recorded result)"),
-    ]
-    cls = "pass" if check.passed else "fail"
-    return (_p("The engine is checked against queueing theory: an M/M/c queue written as an "
-               "ordinary scenario is simulated and its mean wait compared with the Erlang C "
-               "formula. This check was run when this report was made.")
-            + f'<div class="{cls}">' + _table(("check", "value"), rows) + "</div>")
-
-
-# --- sections --------------------------------------------------------------------------------
-
-def _days(spec: Any) -> str:
-    if spec == "working":
-        return "Mon-Sat"
-    if spec == "all":
-        return "every day"
-    if isinstance(spec, list):
-        return ", ".join(str(d).capitalize() for d in spec)
-    return str(spec)
-
+# --- inputs in words -------------------------------------------------------------------------
 
 def _clock(v: Any) -> str:
     from sim.scenario.schema import format_clock
@@ -311,68 +124,216 @@ def _clock(v: Any) -> str:
     return format_clock(v) if isinstance(v, int) else str(v)
 
 
+UNITLESS: frozenset[str] = frozenset({"kind", "shape", "cv", "k", "p", "weights", "probability"})
+
+
 def _dist(d: Any) -> str:
+    """A distribution of minutes in words: ``lognormal (mean 9 min, sd 6 min)``."""
     if not isinstance(d, Mapping):
         return str(d)
-    rest = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
-                     for k, v in d.items() if k != "kind" and v is not None)
+    rest = ", ".join(
+        f"{k} {units.duration(v) if isinstance(v, int | float) and k not in UNITLESS else v}"
+        for k, v in d.items() if k != "kind" and v is not None)
     return f"{d.get('kind', '?')} ({rest})" if rest else str(d.get("kind", "?"))
 
 
-def _objectives(f: ResultsFolder, question: str | None) -> str:
-    sc = f.scenario
-    name = sc.get("name") or f.run.get("scenario") or f.path.name
-    if question is None:
-        if f.kind == "compare":
-            question = (f"Which staffing plan serves requests best, compared with the base "
-                        f"plan of {name}?")
-        elif f.kind == "sweep":
-            keys = ", ".join(_sweep_keys(f))
-            question = f"How do waits and utilisation change as {keys} changes?"
-        else:
-            question = f"How does the network described by scenario {name} perform?"
-    parts = [f"<p><strong>Question.</strong> {esc(question)}</p>"]
-    if sc.get("description"):
-        parts.append(_p(f"Scenario {name}: {sc['description']}"))
-    plans = _plans(f)
-    if plans:
-        parts.append(f"<p>Scenarios compared ({len(plans)}):</p><ul>"
-                     + "".join(f"<li>{esc(p)}</li>" for p in plans) + "</ul>")
-    parts.append(_p("Outputs of interest: waits from request to consult start (mean, median, "
-                    "90th and 95th percentiles), the share seen within the service-level "
-                    f"targets ({', '.join(f'{t:g}' for t in _targets(f))} min), abandonment, "
-                    "doctor utilisation and overtime, by hub, specialty and district."))
-    return "".join(parts)
+def _where(where: Any) -> str:
+    if not isinstance(where, Mapping) or not any(where.values()):
+        return "everywhere"
+    return "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                     for k, v in where.items() if v)
 
 
-def _targets(f: ResultsFolder) -> list[float]:
-    return [float(t) for t in f.scenario.get("metrics", {}).get("targets_min", [])]
+# --- the first page --------------------------------------------------------------------------
+
+def _base_label(f: ResultsFolder) -> str:
+    base = [r["plan"] for r in f.comparison if r.get("verdict") == "base"]
+    return base[0] if base else next(iter(f.arms), f.name)
 
 
-def _plans(f: ResultsFolder) -> list[str]:
-    if f.comparison:
-        return list(dict.fromkeys(r["plan"] for r in f.comparison))
-    if f.sweep:
-        return list(dict.fromkeys(r.get("scenario", "") for r in f.sweep))
-    scen = f.run.get("scenarios")
-    if not isinstance(scen, list) or len(scen) < 2:
+def _title(f: ResultsFolder) -> str:
+    if f.kind == "compare":
+        base = _base_label(f)
+        plans = [p for p in dict.fromkeys(r["plan"] for r in f.comparison) if p != base]
+        return f"Plans compared: {', '.join(plans)} against {base}"
+    if f.kind == "sweep":
+        keys = ", ".join(units.key_label(k, f.scenario) for k in sweep_keys(f.sweep))
+        return f"Sweep of {keys} on {f.name}"
+    return f"Teleconsultation network simulation: {f.name}"
+
+
+def _question(f: ResultsFolder, question: str | None) -> str:
+    if question:
+        return question
+    if f.standards:
+        where = "under each plan" if f.kind == "compare" else (
+            "as the swept setting changes" if f.kind == "sweep" else "")
+        return f"Where does the network miss its service standards {where}, and by how much?" \
+            .replace("  ", " ").replace(" ,", ",")
+    if f.kind == "compare":
+        return f"Which staffing plan serves requests best, compared with {_base_label(f)}?"
+    if f.kind == "sweep":
+        keys = ", ".join(units.key_label(k, f.scenario) for k in sweep_keys(f.sweep))
+        return f"How do waits and utilisation change as {keys} changes?"
+    return f"How does the network described by scenario {f.name} perform?"
+
+
+def _answer(f: ResultsFolder) -> list[str]:
+    names: dict[str, str] = {}  # sentences name hubs by id; the legend below gives names
+    arm = findings.arm_column(f.standards)
+    out: list[str] = []
+    if f.kind == "compare":
+        base = _base_label(f)
+        mine = [r for r in f.standards if not arm or r.get(arm) == base]
+        said = findings.run_answer(mine, names, f.scenario)[:3]
+        out += [f"Base plan {base}: {s[0].lower()}{s[1:]}" if i == 0 else s
+                for i, s in enumerate(said)]
+        out += findings.compare_answer(f.standards, f.comparison, names, base)
+    elif f.kind == "sweep":
+        out += findings.sweep_answer(f.standards, names, f.scenario)
+    else:
+        out += findings.run_answer(f.standards, names, f.scenario)
+    if not f.standards:
+        out.insert(0, "No standards.csv in this folder: no service standard was judged.")
+        out += findings.network_answer(f.summary)
+    if f.hub_names:
+        out.append("Hubs: " + "; ".join(f"{k} is {v}" for k, v in f.hub_names.items()) + ".")
+    return out
+
+
+def _breach_table(f: ResultsFolder) -> Table | None:
+    if not f.standards:
+        return None
+    found = findings.breaches(f.standards, f.hub_names)
+    arm = findings.arm_column(f.standards)
+    by_hub = any(b.hub for b in found)
+    head = ([arm] if arm else []) + ["standard", *(["hub"] if by_hub else []), "where",
+                                     "achieved (95% CI)", "target", "miss",
+                                     "requests per replication"]
+    def arm_text(a: str) -> list[str]:
+        return [findings.point_label(a, f.scenario) if arm == "point" else a] if arm else []
+
+    rows, note = _cap([arm_text(b.arm) + [b.standard, *([b.hub] if by_hub else []), b.where,
+                                         b.achieved, b.target, b.miss, b.n]
+                       for b in found], "breaches")
+    if not rows:
+        note = "No standard is breached in any group."
+    return Table(head, rows, "breaches", note)
+
+
+def _changes(f: ResultsFolder) -> list[tuple[str, Table]]:
+    """Per plan, what it changes against the base (from the resolved scenarios)."""
+    if f.kind != "compare" or len(f.arms) < 2:
         return []
-    return [str(s.get("label", s.get("name"))) if isinstance(s, dict) else str(s) for s in scen]
+    labels = list(f.arms)
+    base = f.arms[labels[0]]
+    out = []
+    for label in labels[1:]:
+        diff = plan_changes(base, f.arms[label])
+        rows = [(units.hub_label(c.where, f.hub_names), c.what, c.base, c.plan) for c in diff]
+        out.append((f"{label} against {labels[0]}", Table(
+            ("where", "what", labels[0], label), rows, "changes",
+            "" if rows else "No difference in the resolved scenarios.")))
+    return out
 
 
-def _sweep_keys(f: ResultsFolder) -> list[str]:
-    from sim.present.plots import sweep_keys
+def _effects(f: ResultsFolder) -> Table | None:
+    """Each plan's paired difference per hub x specialty (or per hub and specialty)."""
+    if not f.comparison:
+        return None
+    present = {r["group_by"] for r in f.comparison if r["metric"] in EFFECT_METRICS}
+    levels = ["hub_specialty"] if "hub_specialty" in present else [
+        g for g in ("hub", "specialty") if g in present]
+    rows = [r for r in f.comparison if r["group_by"] in levels and r["metric"] in EFFECT_METRICS
+            and r.get("verdict") != "base"]
+    base = {(r["metric"], r["group_by"], r["group"]): r for r in f.comparison
+            if r.get("verdict") == "base"}
 
-    return sweep_keys(f.sweep)
+    def rank(r: Mapping[str, Any]) -> tuple[int, float]:
+        b = units.number(base.get((r["metric"], r["group_by"], r["group"]), {}).get("mean"))
+        d = units.number(r.get("diff"))
+        rel = abs(d) / max(abs(b), 1e-9) if not (math.isnan(d) or math.isnan(b)) else 0.0
+        return (0 if r.get("verdict") in ("better", "worse") else 1, -rel)
+
+    body = []
+    for r in sorted(rows, key=rank):
+        m = r["metric"]
+        b = base.get((m, r["group_by"], r["group"]), {})
+        body.append((r["plan"], units.group_label(r["group_by"], r["group"], f.hub_names),
+                     units.metric_label(m).split(" (")[0], units.value(b.get("mean"), m),
+                     units.value(r.get("mean"), m, like=b.get("mean")),
+                     units.difference(r.get("diff"), m, like=b.get("mean")),
+                     units.interval(r.get("diff_ci_low"), r.get("diff_ci_high"), m,
+                                    like=b.get("mean")), r.get("verdict", "")))
+    rows_shown, note = _cap(body, "group differences")
+    return Table(("plan", "where", "metric", "base", "plan value", "difference",
+                  "95% CI of difference", "verdict"), rows_shown, "effects", note or (
+        "Paired differences (plan minus base, same random numbers); detected ones first, "
+        "then by size relative to the base."))
 
 
-def _logic(f: ResultsFolder) -> str:
+def _standard_effects(f: ResultsFolder) -> Table | None:
+    """Each plan's paired change in every standard's value per group (``change`` columns)."""
+    rows = [r for r in f.standards if r.get("change") not in (None, "")]
+    if not rows:
+        return None
+    base = {findings.key(r): r for r in f.standards if r.get("plan") == _base_label(f)}
+    body = []
+    for r in sorted(rows, key=lambda r: -abs(units.number(r.get("change")))
+                    / max(abs(units.number(r.get("target"))), 1e-9)):
+        unit = findings.unit_of(r)
+        lo, hi = units.number(r.get("change_ci_low")), units.number(r.get("change_ci_high"))
+        good = -1.0 if findings.sense_of(r) == "at_most" else 1.0
+        effect = ("better" if min(lo * good, hi * good) > 0 else
+                  "worse" if max(lo * good, hi * good) < 0 else "no detectable change")
+        hub, where = units.split_group(str(r["group_by"]), str(r["group"]), f.hub_names)
+        b = base.get(findings.key(r), {})
+        body.append((r.get("plan", ""), r["standard"], hub, where,
+                     units.value(b.get("mean"), "", unit), units.value(r.get("mean"), "", unit),
+                     units.difference(r.get("change"), "", unit, like=b.get("mean")),
+                     units.interval(lo, hi, "", unit, like=b.get("mean")) if unit != "share"
+                     else f"{100 * lo:+.1f} to {100 * hi:+.1f} points", effect))
+    shown, note = _cap(body, "changes")
+    return Table(("plan", "standard", "hub", "where", "base", "plan value", "change",
+                  "95% CI of change", "effect"), shown, "effects wide", note or (
+        "Plan minus base, paired over replications (same random numbers); largest changes "
+        "relative to the target first."))
+
+
+# --- the methods sections --------------------------------------------------------------------
+
+def _objectives(f: ResultsFolder, question: str) -> Section:
+    s = Section("objectives", "1. Objectives", [f"Question. {question}"])
+    if f.scenario.get("description"):
+        s.paragraphs.append(f"Scenario {f.name}: {f.scenario['description']}")
+    plans = (list(dict.fromkeys(r["plan"] for r in f.comparison)) if f.comparison else
+             list(dict.fromkeys(r.get("scenario", "") for r in f.sweep)) if f.sweep else [])
+    if plans:
+        s.paragraphs.append(f"Scenarios compared ({len(plans)}):")
+        s.items = plans
+    targets = [float(t) for t in f.scenario.get("metrics", {}).get("targets_min", [])]
+    s.paragraphs.append(
+        "Outputs of interest: waits from request to consult start (mean, median, 90th and 95th "
+        "percentiles), the share seen within the service-level targets ("
+        + (", ".join(units.duration(t) for t in targets) or "none set")
+        + "), abandonment, doctor utilisation and overtime, by hub, specialty and district.")
+    standards = [x for x in f.scenario.get("standards") or [] if isinstance(x, Mapping)]
+    if standards:
+        s.tables.append(("Service standards (from the scenario)", Table(
+            ("standard", "measure", "target", "applies to", "confidence"),
+            [(x.get("id", ""), findings.describe(str(x.get("id")), f.scenario).partition(
+                " (")[2].rstrip(")") or x.get("measure", ""), x.get("target", ""),
+              _where(x.get("where")), x.get("confidence", 0.95)) for x in standards])))
+    return s
+
+
+def _logic(f: ResultsFolder) -> Section:
     sc = f.scenario
-    routing = sc.get("routing", {}) or {}
-    queue = sc.get("queue", {}) or {}
-    demand = sc.get("demand", {}) or {}
+    routing, queue, demand = (sc.get(k, {}) or {} for k in ("routing", "queue", "demand"))
     process = {ch: (demand.get(ch) or {}).get("process", "poisson") for ch in ("d2d", "opd")
                if demand.get(ch)}
+    optional = [k for k in OPTIONAL_SECTIONS if sc.get(k)]
+    threshold = routing.get("overflow_threshold_min")
     items = [
         "Requests arrive from spoke facilities (doctor-to-doctor, D2D: sub-centres and PHCs) "
         "and from patients at home (OPD mode), as arrival processes "
@@ -380,8 +341,8 @@ def _logic(f: ResultsFolder) -> str:
         + ", shaped by hour-of-day and weekday profiles and only while the spokes are open.",
         "Each request names a specialty and is routed to a hub's queue for that specialty "
         f"under the routing policy '{routing.get('policy', 'home_hub')}'"
-        + (f" (overflow threshold {routing.get('overflow_threshold_min')} min)"
-           if routing.get("policy") == "overflow" else "") + ".",
+        + (f" (overflow threshold {units.duration(threshold)})"
+           if routing.get("policy") == "overflow" and threshold is not None else "") + ".",
         "Doctors on the hub's duty roster take requests first come, first served (by "
         "priority class first when priorities are switched on); a consult that runs past the "
         "end of a session finishes and counts as overtime.",
@@ -393,67 +354,59 @@ def _logic(f: ResultsFolder) -> str:
         "Warm-up is handled by filtering: request metrics count requests that arrived after "
         "the warm-up; time-based metrics integrate over [warm-up, horizon). Requests still "
         "waiting at the horizon are reported as unserved.",
+        "Optional mechanisms switched on: " + (", ".join(optional) if optional else
+                                               "none (no booking, call failures, PHC tier, "
+                                               "follow-ups, priorities or absence)") + ".",
     ]
-    optional = [k for k in OPTIONAL_SECTIONS if sc.get(k)]
-    items.append("Optional mechanisms switched on: " + (", ".join(optional) if optional else
-                 "none (no booking, call failures, PHC tier, follow-ups, priorities or "
-                 "absence)") + ".")
-    return "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
+    return Section("logic", "2. Model logic", items=items)
 
 
-def _data(f: ResultsFolder) -> str:
+def _data(f: ResultsFolder) -> Section:
     sc = f.scenario
+    s = Section("data", "3. Data and inputs")
     if not sc:
-        return _p("No scenario.resolved.yaml in this folder: inputs cannot be listed.")
-    parts = []
+        s.paragraphs.append("No scenario.resolved.yaml in this folder: inputs cannot be listed.")
+        return s
     specs = sc.get("specialties", {}) or {}
-    parts.append("<h3>Specialties and consult lengths (minutes)</h3>" + _table(
+    names = f.hub_names
+    s.tables.append(("Specialties and consult lengths", Table(
         ("specialty", "consult length distribution"),
-        ((name, _dist((s or {}).get("consult"))) for name, s in specs.items())))
+        [(n, _dist((x or {}).get("consult"))) for n, x in specs.items()])))
     hubs = sc.get("hubs", []) or []
     spec_names = list(specs)
-    parts.append("<h3>Hubs: registered doctors per specialty</h3>" + _table(
-        ("hub", "name", "district", *spec_names, "total"),
-        ((h.get("id"), h.get("name", ""), h.get("district", ""),
-          *((h.get("doctors") or {}).get(s, 0) for s in spec_names),
-          sum((h.get("doctors") or {}).values())) for h in hubs)))
-    parts.append("<h3>Duty rosters</h3>" + _table(
+    s.tables.append(("Hubs: registered doctors per specialty", Table(
+        ("hub", "district", *spec_names, "total"),
+        [(units.hub_label(str(h.get("id")), names), h.get("district", ""),
+          *((h.get("doctors") or {}).get(x, 0) for x in spec_names),
+          sum((h.get("doctors") or {}).values())) for h in hubs], "wide")))
+    s.tables.append(("Duty rosters", Table(
         ("hub", "specialty", "days", "from", "to", "doctors on duty"),
-        ((h.get("id"), r.get("specialty"), _days(r.get("days")), _clock(r.get("start")),
+        [(h.get("id"), r.get("specialty"), units.days_text(r.get("days")), _clock(r.get("start")),
           _clock(r.get("end")), r.get("doctors")) for h in hubs
-         for r in (h.get("roster") or []))))
-    spokes = sc.get("spokes", {}) or {}
-    hours = spokes.get("hours") or {}
-    dists = spokes.get("districts", []) or []
-    parts.append("<h3>Spokes by district</h3>"
-                 + _p(f"Spoke opening hours: {_days(hours.get('days'))} "
-                      f"{_clock(hours.get('start'))}-{_clock(hours.get('end'))}.")
-                 + _table(("district", "home hub", "sub-centres", "PHCs", "population",
-                           "lat", "lon"),
-                          ((d.get("district"), d.get("home_hub"), d.get("subcentres", 0),
-                            d.get("phcs", 0), _fmt(d["population"])
-                            if d.get("population") is not None else "–",
-                            d.get("lat") if d.get("lat") is not None else "–",
-                            d.get("lon") if d.get("lon") is not None else "–")
-                           for d in dists)))
+         for r in (h.get("roster") or [])])))
+    hours = (sc.get("spokes", {}) or {}).get("hours") or {}
+    dists = (sc.get("spokes", {}) or {}).get("districts", []) or []
+    s.tables.append((f"Spokes by district (open {units.days_text(hours.get('days'))} "
+                     f"{_clock(hours.get('start'))}-{_clock(hours.get('end'))})", Table(
+        ("district", "home hub", "sub-centres", "PHCs", "population", "lat (°N)", "lon (°E)"),
+        [(d.get("district"), d.get("home_hub"), d.get("subcentres", 0), d.get("phcs", 0),
+          f"{d['population']:,}" if d.get("population") is not None else "–",
+          d.get("lat") if d.get("lat") is not None else "–",
+          d.get("lon") if d.get("lon") is not None else "–") for d in dists])))
     demand = sc.get("demand", {}) or {}
-    rows: list[tuple[str, str]] = [("growth multiplier", f"{demand.get('growth', 1.0):g}")]
-    d2d = demand.get("d2d")
-    if d2d:
-        rows.append(("D2D requests per spoke per open day", ", ".join(
-            f"{k}: {v:g}" for k, v in (d2d.get("per_spoke_per_day") or {}).items())))
-        rows.append(("D2D specialty mix", ", ".join(
-            f"{k} {v:.0%}" for k, v in (d2d.get("specialty_mix") or {}).items())))
-    opd = demand.get("opd")
-    if opd:
-        rows.append(("OPD requests per open day by district", ", ".join(
-            f"{k}: {v:g}" for k, v in (opd.get("per_day") or {}).items())))
-        rows.append(("OPD specialty mix", ", ".join(
-            f"{k} {v:.0%}" for k, v in (opd.get("specialty_mix") or {}).items())))
-    parts.append("<h3>Demand</h3>" + _table(("input", "value"), rows))
-    parts.append(_p("These are the resolved inputs actually simulated (every default filled "
-                    "in); the sources of the figures are cited in the scenario file."))
-    return "".join(parts)
+    rows: list[tuple[str, str]] = [("growth multiplier", f"{demand.get('growth', 1.0):g} x")]
+    for ch, what in (("d2d", "D2D requests per spoke per open day"),
+                     ("opd", "OPD requests per open day by district")):
+        block = demand.get(ch)
+        if block:
+            rates = block.get("per_spoke_per_day") or block.get("per_day") or {}
+            rows.append((what, ", ".join(f"{k}: {v:g}" for k, v in rates.items())))
+            rows.append((f"{ch.upper()} specialty mix", ", ".join(
+                f"{k} {v:.0%}" for k, v in (block.get("specialty_mix") or {}).items())))
+    s.tables.append(("Demand", Table(("input", "value"), rows)))
+    s.paragraphs.append("These are the resolved inputs actually simulated (every default filled "
+                        "in); the sources of the figures are cited in the scenario file.")
+    return s
 
 
 def _holiday_text(h: Any) -> str:
@@ -464,15 +417,14 @@ def _holiday_text(h: Any) -> str:
     return f"{h.get('date')} {h.get('name', '')}".strip() + hubs
 
 
-def _settings(f: ResultsFolder) -> str:
-    run, sc = f.run, f.scenario
-    cal = sc.get("calendar", {}) or {}
+def _settings(f: ResultsFolder) -> Section:
+    run, cal = f.run, f.scenario.get("calendar", {}) or {}
     reps = run.get("replications")
     if reps is None and f.replications:
         reps = len({r["replication"] for r in f.replications})
     rows: list[tuple[str, Any]] = [
         ("command", command_line(run) or run.get("command", "–")),
-        ("root seed", run.get("seed", sc.get("seed", "–"))),
+        ("root seed", run.get("seed", f.scenario.get("seed", "–"))),
         ("replications", reps if reps is not None else 1),
         ("confidence level", run.get("confidence", "–")),
         ("horizon", f"{run.get('horizon_days', cal.get('horizon_days', '–'))} days"),
@@ -484,151 +436,178 @@ def _settings(f: ResultsFolder) -> str:
     ]
     if cal.get("roster_exceptions"):
         rows.append(("roster exceptions", len(cal["roster_exceptions"])))
-    if f.kind == "sweep":
-        for k in _sweep_keys(f):
-            vals = list(dict.fromkeys(r[k] for r in f.sweep))
-            rows.append((f"swept {k}", ", ".join(vals)))
-    return _table(("setting", "value"), rows) + _p(
-        "Randomness: one root seed per experiment, one SeedSequence child per replication, "
-        "one named numpy Generator per source of randomness; every plan sees the same "
-        "arrivals (common random numbers).")
+    for k in sweep_keys(f.sweep) if f.sweep else []:
+        rows.append((f"swept {units.key_label(k, f.scenario)} ({k})",
+                     ", ".join(dict.fromkeys(r[k] for r in f.sweep))))
+    return Section("experimentation", "4. Experimentation", [
+        "Randomness: one root seed per experiment, one SeedSequence child per replication, one "
+        "named numpy Generator per source of randomness; every plan sees the same arrivals "
+        "(common random numbers)."], [("4.1 Run settings", Table(("setting", "value"), rows))])
 
 
-def _ci_cell(r: Mapping[str, Any], metric: str) -> tuple[str, str]:
+def _cells(r: Mapping[str, Any], metric: str) -> tuple[str, str]:
     mean = r.get("mean")
     if mean not in (None, ""):
-        lo, hi = r.get("ci_low", ""), r.get("ci_high", "")
-        ci = f"{_fmt(lo, metric)} to {_fmt(hi, metric)}" if lo not in (None, "") else "–"
-        return _fmt(mean, metric), ci
-    return _fmt(r.get("value"), metric), "– (one run)"
+        return (units.value(mean, metric),
+                units.interval(r.get("ci_low"), r.get("ci_high"), metric, like=mean))
+    return units.value(r.get("value"), metric), "– (one run)"
 
 
-def _results(f: ResultsFolder) -> str:
-    rows = [r for r in f.summary if r["group_by"] == "all"]
+def _group_table(f: ResultsFolder, group_by: str, what: str,
+                 head: Sequence[str]) -> Table | None:
+    rows = [r for r in f.summary if r["group_by"] == group_by]
+    look = {(r["group"], r["metric"]): r for r in rows}
+    cols = [m for m in GROUP_METRICS if any(k[1] == m for k in look)]
+    if not cols:
+        return None
+    sort = next(m for m in ("wait_p90_min", "wait_mean_min", "utilisation") if m in cols)
+
+    def worst(g: str) -> float:
+        r = look.get((g, sort), {})
+        v = units.number(r.get("mean") if r.get("mean") not in (None, "") else r.get("value"))
+        return -v if not math.isnan(v) else math.inf
+
+    groups = sorted(dict.fromkeys(r["group"] for r in rows), key=worst)
+    def names(g: str) -> tuple[str, ...]:
+        hub, rest = units.split_group(group_by, g, f.hub_names)
+        return tuple(x for x in (hub, rest) if x) if len(head) > 1 else (hub or rest,)
+
+    body, note = _cap([(*names(g), *(_cells(look[(g, c)], c)[0] if (g, c) in look else "–"
+                                     for c in cols)) for g in groups], what)
+    return Table((*head, *(units.column_label(c) for c in cols)), body, "wide",
+                 note or f"Means over replications, worst {units.metric_label(sort)} first.")
+
+
+def _results(f: ResultsFolder) -> Section:
+    s = Section("results", "4.2 Key results")
+    rows = {r["metric"]: r for r in f.summary if r["group_by"] == "all"}
     if not rows:
-        if f.comparison or f.sweep:
-            return _p("This folder holds an experiment; its results are in the next sections "
-                      "and each plan's folder.")
-        return _p("No summary.csv in this folder.")
-    by_metric = {r["metric"]: r for r in rows}
-    metrics = [m for m in KEY_METRICS if m in by_metric]
-    metrics += [m for m in by_metric if m.startswith("share_within_")]
-    table = _table(("metric", "value (mean)", "95% confidence interval"),
-                   ((metric_label(m), *_ci_cell(by_metric[m], m)) for m in metrics))
-    hubs = [r for r in f.summary if r["group_by"] == "hub"]
-    hub_names = list(dict.fromkeys(r["group"] for r in hubs))
-    per_hub = ""
-    if hub_names:
-        cols = ["arrivals", "wait_mean_min", "wait_p90_min", "abandonment_rate",
-                "utilisation"]
-        look = {(r["group"], r["metric"]): r for r in hubs}
-        per_hub = "<h3>By hub</h3>" + _table(
-            ("hub", *(metric_label(c) for c in cols)),
-            ((h, *(_ci_cell(look[(h, c)], c)[0] if (h, c) in look else "–" for c in cols))
-             for h in hub_names))
-    return table + per_hub
+        s.paragraphs.append("This folder holds an experiment; its results are in the next "
+                            "sections and each plan's folder." if f.comparison or f.sweep
+                            else "No summary.csv in this folder.")
+        return s
+    empty = _empty_note(rows)
+    if empty:
+        s.paragraphs.append(empty)
+    metrics = [m for m in KEY_METRICS if m in rows] + [m for m in rows
+                                                       if m.startswith("share_within_")]
+    s.tables.append(("Whole network", Table(("metric", "value (mean)", "95% confidence interval"),
+                                            [(units.column_label(m), *_cells(rows[m], m))
+                                             for m in metrics])))
+    for group_by, title, head in (("specialty", "specialty", ("specialty",)),
+                                  ("hub", "hub", ("hub",)),
+                                  ("hub_specialty", "hub x specialty", ("hub", "specialty"))):
+        t = _group_table(f, group_by, f"{title} groups", head)
+        if t is not None:
+            s.tables.append((f"By {title}", t))
+    return s
 
 
-def _verdicts(f: ResultsFolder) -> str:
+def _empty_note(by_metric: Mapping[str, Mapping[str, Any]]) -> str:
+    """A warning when nothing arrived or nothing was served after the warm-up."""
+    def value(metric: str) -> float:
+        r = by_metric.get(metric) or {}
+        return units.number(r.get("mean") if r.get("mean") not in (None, "") else r.get("value"))
+
+    arrivals, served = value("arrivals"), value("served")
+    if arrivals == 0:
+        return ("No request arrived after the warm-up (zero demand, every day a holiday, or a "
+                "warm-up as long as the run): there are no waits to report.")
+    if served == 0:
+        return (f"No request was served after the warm-up ({arrivals:,.0f} arrived): every "
+                "wait statistic below is empty.")
+    return ""
+
+
+def _verdicts(f: ResultsFolder) -> Section:
+    s = Section("verdicts", "4.3 Comparison of plans")
     if not f.comparison:
-        return _p("No comparison in this folder (a single scenario).")
+        s.paragraphs.append("No comparison in this folder (a single scenario).")
+        return s
     rows = [r for r in f.comparison if r["group_by"] == "all"]
-    metrics = list(dict.fromkeys(r["metric"] for r in rows))
-    shown = [m for m in KEY_METRICS if m in metrics] + [
-        m for m in metrics if m.startswith("share_within_")]
-    head = ("plan", "metric", "mean", "95% CI", "difference to base", "95% CI of difference",
-            "verdict")
+    shown = set(KEY_METRICS) | {r["metric"] for r in rows if r["metric"].startswith("share_")}
     body = []
     for r in rows:
-        if r["metric"] not in shown:
-            continue
         m = r["metric"]
-        mean, ci = _ci_cell(r, m)
+        if m not in shown:
+            continue
         base = r.get("verdict") == "base"
-        diff = "–" if base else _fmt(r.get("diff"), m)
-        dci = ("–" if base else
-               f"{_fmt(r.get('diff_ci_low'), m)} to {_fmt(r.get('diff_ci_high'), m)}")
-        body.append((r["plan"], metric_label(m), mean, ci, diff, dci, r.get("verdict", "")))
-    return _p("Differences are paired: each plan ran with the same random numbers as the base, "
-              "replication by replication.") + _table(head, body, "verdicts")
+        body.append((r["plan"], units.column_label(m), *_cells(r, m),
+                     "–" if base else units.difference(r.get("diff"), m, like=r.get("mean")),
+                     "–" if base else units.interval(r.get("diff_ci_low"), r.get("diff_ci_high"),
+                                                     m, like=r.get("mean")),
+                     r.get("verdict", "")))
+    s.paragraphs.append("Differences are paired: each plan ran with the same random numbers as "
+                        "the base, replication by replication.")
+    s.tables.append(("Whole network", Table(("plan", "metric", "mean", "95% CI",
+                                             "difference to base", "95% CI of difference",
+                                             "verdict"), body, "verdicts")))
+    by_standard = _standard_effects(f)
+    if by_standard is not None and by_standard.rows:
+        s.tables.append(("Effect on each standard, by group", by_standard))
+    effects = _effects(f)
+    if effects is not None and effects.rows:
+        s.tables.append(("Effect by hub and specialty", effects))
+    return s
 
 
-def _sweep(f: ResultsFolder) -> str:
+def _sweep(f: ResultsFolder) -> Section:
+    s = Section("sweep", "4.4 Sweep")
     if not f.sweep:
-        return _p("No sweep in this folder.")
-    keys = _sweep_keys(f)
+        s.paragraphs.append("No sweep in this folder.")
+        return s
+    keys = sweep_keys(f.sweep)
     rows = [r for r in f.sweep if r["group_by"] == "all"
             and r["metric"] in ("wait_p90_min", "wait_mean_min", "utilisation",
                                 "abandonment_rate")]
-    body = [(r.get("scenario", ""), *(r[k] for k in keys), metric_label(r["metric"]),
-             *_ci_cell(r, r["metric"])) for r in rows]
-    return _table(("plan", *keys, "metric", "mean", "95% CI"), body)
+    s.tables.append(("Whole network at each point", Table(
+        (*(units.key_label(k, f.scenario) for k in keys), "metric", "mean", "95% CI"),
+        [(*(r[k] for k in keys), units.column_label(r["metric"]), *_cells(r, r["metric"]))
+         for r in rows])))
+    return s
 
 
-def _plots(f: ResultsFolder) -> str:
-    plots = f.plots()
-    if not plots:
-        return _p("No plots were found in this folder.")
+def _plots(f: ResultsFolder) -> list[dict[str, str]]:
     out = []
-    for p in plots:
+    for p in f.plots():
         rel = p.relative_to(f.path)
         where = "" if rel.parts[0] == PLOT_DIR else f" Plan/point: {rel.parts[0]}."
-        caption = PLOT_CAPTIONS.get(p.stem, p.stem.replace("_", " ")) + where
-        data = base64.b64encode(p.read_bytes()).decode("ascii")
-        out.append(f'<figure id="plot-{esc(str(rel.with_suffix("")).replace("/", "-"))}">'
-                   f'<img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
-                   f"<figcaption>{esc(caption)} ({esc(rel.as_posix())})</figcaption></figure>")
-    return "".join(out)
+        out.append({"id": "plot-" + str(rel.with_suffix("")).replace("/", "-"),
+                    "src": "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode(),
+                    "caption": PLOT_CAPTIONS.get(p.stem, p.stem.replace("_", " ")) + where,
+                    "file": rel.as_posix()})
+    return out
 
 
-def _implementation(f: ResultsFolder) -> str:
+def _implementation(f: ResultsFolder) -> Table:
     from sim import __version__
 
     run = f.run
-    rows = [
-        ("simulator", f"hubsim {run.get('hubsim_version', run.get('version', __version__))} "
-                      "(Python, SimPy discrete-event engine, numpy)"),
-        ("Python used for the run", run.get("python", "not recorded")),
-        ("numpy used for the run", run.get("numpy", "not recorded")),
+    versions = ", ".join(f"{k} {run[k]}" for k in ("python", "numpy", "simpy") if run.get(k))
+    return Table(("item", "value"), [
+        ("simulator", f"hubsim {run.get('hubsim_version', __version__)} (Python; SimPy "
+                      "drives simulated time; numpy)"),
+        ("software used for the run", versions or
+         "not recorded (run.json predates version recording)"),
         ("report made with", f"hubsim {__version__}, Python {platform.python_version()}, "
                              f"numpy {np.__version__}"),
         ("platform", platform.platform()),
-    ]
-    return _table(("item", "value"), rows) + _p(
-        "SimPy's event queue drives simulated time (consult completions and roster changes "
-        "are SimPy events, see sim/model.py); the model appends one record per request and "
-        "metrics are pure functions of those records.")
+    ])
 
 
-def _code_access(f: ResultsFolder) -> str:
-    files = sorted(p.relative_to(f.path).as_posix() for p in f.path.rglob("*")
-                   if p.is_file() and p.suffix != ".html"
-                   and not any(part.startswith(".") or part == PLOT_DIR
-                               for part in p.relative_to(f.path).parts))
-    cmd = command_line(f.run) or str(f.run.get("command", ""))
-    parts = [_p("The simulator is the hubsim Python package (MIT licence), kept in the "
-                "project's git repository with its tests; the resolved scenario in this "
-                "folder reproduces the inputs exactly.")]
-    if cmd.startswith("hubsim"):
-        parts.append(f"<p>Reproduce with: <code>{esc(cmd)}</code></p>")
-    elif cmd:
-        parts.append(f"<p>Produced by the Python API (<code>{esc(cmd)}</code>); the same "
-                     "seed and resolved scenarios reproduce it.</p>")
-    parts.append("<p>Files in this folder:</p><ul>"
-                 + "".join(f"<li><code>{esc(x)}</code></li>" for x in files) + "</ul>")
-    return "".join(parts)
+def _files(f: ResultsFolder) -> list[str]:
+    return sorted(p.relative_to(f.path).as_posix() for p in f.path.rglob("*")
+                  if p.is_file() and p.suffix != ".html"
+                  and not any(part.startswith(".") or part == PLOT_DIR
+                              for part in p.relative_to(f.path).parts))
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;
-margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-h1{font-size:1.6em}h2{border-bottom:2px solid #ccc;padding-bottom:.2em;margin-top:1.8em}
-table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.92em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f2f2f2}figure{margin:1.2em 0}img{max-width:100%;border:1px solid #ddd}
-figcaption{font-size:.9em;color:#444}.pass td{background:#eef8ee}.fail td{background:#fbeaea}
-code{background:#f4f4f4;padding:0 .2em}nav li{display:inline;margin-right:1em}
-"""
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.PackageLoader("sim.present", "templates"),
+                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                              undefined=jinja2.StrictUndefined)
 
 
 def build_report(results_dir: str | Path, question: str | None = None,
@@ -639,33 +618,19 @@ def build_report(results_dir: str | Path, question: str | None = None,
     f = ResultsFolder.read(results_dir)
     if not f.plots():
         plot_results(f.path)
-    name = f.scenario.get("name") or f.run.get("scenario") or f.path.name
-    body = {
-        "objectives": _objectives(f, question),
-        "logic": _logic(f),
-        "data": _data(f),
-        "experimentation": "<h3>4.1 Run settings</h3>" + _settings(f),
-        "results": _results(f),
-        "verdicts": _verdicts(f),
-        "sweep": _sweep(f),
-        "plots": _plots(f),
-        "implementation": "<h3>5.1 Software</h3>" + _implementation(f),
-        "validation": _validation_html(validation),
-        "code-access": _code_access(f),
-    }
-    nav = "<nav><ul>" + "".join(f'<li><a href="#{sid}">{esc(title)}</a></li>'
-                                for sid, title in SECTIONS) + "</ul></nav>"
-    sections = []
-    for sid, title in SECTIONS:
-        tag = "h3" if title[1] == "." and title[2].isdigit() else "h2"
-        sections.append(f'<section id="{sid}"><{tag}>{esc(title)}</{tag}>{body[sid]}</section>')
-    made = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{esc(f'hubsim report: {name}')}</title><style>{_CSS}</style></head><body>"
-            f"<h1>{esc(f'Teleconsultation network simulation: {name}')}</h1>"
-            + _p(f"Results folder {f.path.name}; report made {made}. Structured after the "
-                 "STRESS-DES reporting checklist for discrete-event simulation studies.")
-            + nav + "".join(sections) + "</body></html>\n")
+    q = _question(f, question)
+    exp = _settings(f)
+    sections = [_objectives(f, q), _logic(f), _data(f), exp, _results(f), _verdicts(f),
+                _sweep(f)]
+    check = erlang_c_check() if validation else None
+    cmd = command_line(f.run) or str(f.run.get("command", ""))
+    return _environment().get_template("report.html.j2").render(
+        title=_title(f), question=q, answer=_answer(f), breaches=_breach_table(f),
+        changes=_changes(f), sections=sections, plots=_plots(f),
+        implementation=_implementation(f), check=check, command=cmd,
+        files=_files(f), folder=f.path.name, made=time.strftime("%Y-%m-%d %H:%M UTC",
+                                                                time.gmtime()),
+        titles=dict(SECTIONS), toc=SECTIONS)
 
 
 def write_report(results_dir: str | Path, out: str | Path | None = None,

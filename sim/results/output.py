@@ -38,6 +38,9 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # named by the file meant, not the hidden temporary one
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -209,17 +212,23 @@ def scenario_yaml(scenario: Scenario) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
-def run_metadata(result: RunResult, **extra: Any) -> dict[str, Any]:
-    """Seed, versions and sizes of a run, for ``run.json``."""
+def software_versions() -> dict[str, str]:
+    """The versions a run was made with (hubsim, Python, numpy, SimPy), for ``run.json``."""
+    import simpy
+
     from sim import __version__
 
+    return {"hubsim_version": __version__, "python": platform.python_version(),
+            "numpy": np.__version__, "simpy": str(getattr(simpy, "__version__", "unknown"))}
+
+
+def run_metadata(result: RunResult, **extra: Any) -> dict[str, Any]:
+    """Seed, versions and sizes of a run, for ``run.json``."""
     return {
         "scenario": result.scenario.name,
         "seed": result.seed_entropy,
         "seed_spawn_key": list(result.seed_key),
-        "hubsim_version": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
+        **software_versions(),
         "requests": len(result.records),
         "horizon_days": result.scenario.calendar.horizon_days,
         "warmup_days": result.scenario.calendar.warmup_days,
