@@ -182,7 +182,7 @@ def test_edit_run_download_in_a_real_browser(app_url: str, browser: object,
     shimla = [row for row in breaches_after if "igmc_shimla/medicine" in row]
     assert shimla, "one doctor cannot see Shimla's medicine requests within 30 minutes"
     assert not set(shimla) & set(breaches_before)
-    assert "igmc_shimla medicine working 09:30-16:00: 2 to 1 doctors on duty" in body
+    assert "igmc_shimla medicine working 09:30-16:00, doctors: 2 to 1" in body
     assert after != before
     base_wait, plan_wait = (float(v.replace(",", ""))
                             for v in _wait_row(after, "wait_mean_min").split()[2:4])
