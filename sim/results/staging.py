@@ -29,6 +29,10 @@ OUTPUT_NAMES = frozenset({"summary.csv", "replications.csv", "run.json", "record
 """Names a run writes at the top of its folder (besides its plan or point folders)."""
 STAGE_KEEP = frozenset({"records.csv.gz", "scenario.resolved.yaml", ".replication0"})
 """Replication 0's files, which a resumed run may reuse from an interrupted staging folder."""
+STAGE_KEEP_DIRS = {"parquet": "records"}
+"""Staging subfolders kept for a resumed run, with the one subfolder of each kept: the
+Parquet records of finished units (each file names its unit's fingerprint, checked before
+reuse, ``sim.results.columnar``)."""
 
 
 def remove_temp_files(folder: Path) -> int:
@@ -87,8 +91,8 @@ def begin(out: Path, keep: Iterable[Path] = ()) -> Path:
     """Get ``out/.staging`` ready for a run and return it.
 
     Finishes a swap an earlier run left half done, deletes temporary files, and empties
-    the staging folder but for replication 0's files in the folders ``keep`` (so a resumed
-    run need not simulate it again).
+    the staging folder but for replication 0's files in the folders ``keep`` and the
+    finished units' Parquet records (so a resumed run need not simulate them again).
     """
     out = Path(out)
     stage = out / STAGING
@@ -99,12 +103,13 @@ def begin(out: Path, keep: Iterable[Path] = ()) -> Path:
     stage.mkdir(parents=True, exist_ok=True)
     kept = {Path(k).resolve() for k in keep}
     for p in list(stage.iterdir()):  # the arm folders to keep, replication 0's files
-        if not (p.is_dir() and p.resolve() in kept
+        if not (p.is_dir() and (p.resolve() in kept or p.name in STAGE_KEEP_DIRS)
                 or stage.resolve() in kept and p.name in STAGE_KEEP and p.is_file()):
             _clear(p)
     for folder in (p for p in stage.iterdir() if p.is_dir()):
+        sub = STAGE_KEEP_DIRS.get(folder.name)
         for p in list(folder.iterdir()):
-            if not (p.name in STAGE_KEEP and p.is_file()):
+            if not (p.name in STAGE_KEEP and p.is_file() or p.is_dir() and p.name == sub):
                 _clear(p)
     return stage
 
