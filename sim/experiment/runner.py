@@ -379,8 +379,8 @@ class _Runner:
         self.write_first = write_first
         self.keep_first = keep_first
         self.progress = progress
-        self.out = out  # the staging folder the Parquet records are written to
-        self.final = final  # the published folder, whose records of the same key are adopted
+        self.out = out  # where Parquet records are written (the staging folder)
+        self.final = final  # where they are published, to adopt unchanged ones from
         self.records = records
         self.keys = {a.label: fingerprint(a.scenario, root_seed) for a in arms} if store else {}
         self.rows: dict[tuple[str, int], list[Row]] = {}
@@ -397,6 +397,8 @@ class _Runner:
         """
         if self.write_first is None or arm.folder is None:
             return False
+        if self._records_missing(arm, 0):
+            return True
         key = self.keys.get(arm.label, "")
 
         def current(folder: Path) -> bool:
@@ -404,9 +406,10 @@ class _Runner:
             return ((folder / "records.csv.gz").exists() and marker.exists()
                     and marker.read_text(encoding="utf-8").strip() == key)
 
-        have = current(arm.folder) or (arm.final is not None and current(arm.final)
-                                       and adopt(arm.folder, arm.final, FIRST_FILES))
-        return not have or self._records_missing(arm, 0)
+        if current(arm.folder):
+            return False
+        return not (arm.final is not None and current(arm.final)
+                    and adopt(arm.folder, arm.final, FIRST_FILES))
 
     def _wants_records(self, i: int) -> bool:
         return self.out is not None and (self.records == "all" or
@@ -422,16 +425,14 @@ class _Runner:
         assert self.out is not None
         key = self.keys.get(arm.label, "")
 
-        def current(p: Path) -> bool:
-            return p.exists() and columnar.file_metadata(p).get("fingerprint") == key
+        def current(path: Path) -> bool:
+            return path.exists() and columnar.file_metadata(path).get("fingerprint") == key
 
-        p = columnar.records_path(self.out, arm.label, i)
         if current(p):
             return False
-        if self.final is None:
-            return True
-        old = columnar.records_path(self.final, arm.label, i)
-        return not (current(old) and adopt(p.parent, old.parent, [old.name]))
+        published = columnar.records_path(self.final, arm.label, i) if self.final else None
+        return not (published is not None and current(published)
+                    and adopt(p.parent, published.parent, [p.name]))
 
     def ensure(self, n: int) -> None:
         """Make sure replications ``0..n-1`` of every arm are done (run or resumed)."""
@@ -755,9 +756,8 @@ def run_experiment(
                    else None)
     with open_executor(executor, jobs) as pool:
         runner = _Runner([arm], root, pool, UnitStore(out_path) if out_path else None,
-                         write_first, keep_first=True, progress=progress,
-                         out=stage, final=out_path,
-                         records=mode)
+                         write_first, keep_first=True, progress=progress, out=stage,
+                         records=mode, final=out_path)
         runner.ensure(n)
         reps = runner.replications(n)
         summary = summarise(reps, confidence)
@@ -853,15 +853,14 @@ def compare(
     arms = [Arm(lb, sc, stage / short_name(lb) if stage else None,
                 out_path / short_name(lb) if out_path else None)
             for lb, sc in zip(names, scenarios, strict=True)]
-    check_memory(scenarios, min(jobs, len(scenarios) * replications))
     mode = records_mode(records)
+    check_memory(scenarios, min(jobs, len(scenarios) * replications))
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
                          partial(_write_first_minimal, records=mode != "none")
                          if out_path else None,
-                         keep_first=out_path is None, progress=progress,
-                         out=stage, final=out_path,
-                         records=mode)
+                         keep_first=out_path is None, progress=progress, out=stage,
+                         records=mode, final=out_path)
         runner.ensure(replications)
     reps = runner.replications(replications)
     summary = summarise(reps, confidence)
@@ -965,14 +964,15 @@ def sweep(
     numbers where the swept keys allow. With ``out``: sweep.csv, replications.csv,
     run.json and one subfolder per point (``point_folder``: summary.csv,
     scenario.resolved.yaml, replication 0's records.csv.gz; ``records`` as for
-    ``run_experiment``), and the tables as Parquet; run.json's ``points`` maps each folder
-    to its label and settings.
+    ``run_experiment``), and the tables as Parquet; run.json's ``points`` maps each
+    folder to its label and settings.
     """
     _check_confidence(confidence)
     _check_replications(replications)
     points = grid_points(grid)
     root = _root_seed(seed, scenario)
     out_path = Path(out) if out is not None else None
+    mode = records_mode(records)
     labels = [point_label(p) for p in points]
     folders = [point_folder(i, len(points), p, grid) for i, p in enumerate(points, start=1)]
     variants = [apply_overrides(scenario, p, source=f"sweep {lb}")
@@ -981,14 +981,12 @@ def sweep(
     arms = [Arm(lb, sc, stage / f if stage else None, out_path / f if out_path else None)
             for lb, sc, f in zip(labels, variants, folders, strict=True)]
     check_memory([a.scenario for a in arms], min(jobs, len(arms) * replications))
-    mode = records_mode(records)
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
                          partial(_write_first_minimal, records=mode != "none")
                          if out_path else None,
-                         keep_first=out_path is None, progress=progress,
-                         out=stage, final=out_path,
-                         records=mode)
+                         keep_first=out_path is None, progress=progress, out=stage,
+                         records=mode, final=out_path)
         runner.ensure(replications)
     reps = runner.replications(replications)
     summary = summarise(reps, confidence)

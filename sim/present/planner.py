@@ -179,33 +179,30 @@ def apply_duty(sc: Scenario, table: pd.DataFrame) -> Scenario:
 
 
 def changes(base: Scenario, plan: Scenario) -> list[str]:
-    """The sessions whose doctors on duty differ, in words (for the page and the YAML)."""
+    """The roster changes from ``base`` to ``plan`` in words (``sim.scenario.diff``)."""
+    from sim.scenario.diff import diff_scenarios
+
     out = []
-    b, p = duty_table(base), duty_table(plan)
-    key = ["hub", "specialty", "days", "start", "end"]
-    m = b.merge(p, on=key, how="outer", suffixes=(" base", " plan"))
-    for r in m.to_dict("records"):
-        before = 0 if r["on duty base"] != r["on duty base"] else int(r["on duty base"])
-        after = 0 if r["on duty plan"] != r["on duty plan"] else int(r["on duty plan"])
-        if before != after:
-            out.append(f"{r['hub']} {r['specialty']} {r['days']} {r['start']}-{r['end']}: "
-                       f"{before} to {after} doctors on duty")
+    for c in diff_scenarios(base, plan):
+        if c.area in ("roster", "doctors"):
+            out.append(f"{c.where} {c.what}: {c.before} to {c.after}" if c.change == "changed"
+                       else f"{c.where} {c.what}: {c.change}")
     return out
 
 
 def plan_overlay(base: Scenario, plan: Scenario, base_file: str) -> str:
-    """The plan as an overlay YAML: ``extends: base_file`` and the hubs with their rosters.
+    """The plan as an overlay YAML: ``extends: base_file`` and only what differs.
 
     Save it in the folder ``base_file`` is relative to (``scenarios/`` for a bundled
     base); ``hubsim validate`` and ``hubsim compare`` then read it like any plan file.
     """
+    from sim.scenario.diff import as_overlay
+
     lines = [f"# Plan made in the hubsim app from {base_file}: doctors on duty edited.",
              *(f"#   {c}" for c in changes(base, plan) or ["(no change)"]),
              f"# Save it in scenarios/ (where extends: finds {base_file}), then:",
              f"#   hubsim compare scenarios/{base_file} scenarios/<this file>", ""]
-    hubs = [h.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-            for h in plan.hubs]
-    body = {"extends": base_file, "name": plan.name, "hubs": hubs}
+    body = {"extends": base_file, **as_overlay(base, plan)}
     return "\n".join(lines) + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 
 

@@ -30,8 +30,10 @@ OUTPUT_NAMES = frozenset({"summary.csv", "replications.csv", "run.json", "record
 """Names a run writes at the top of its folder (besides its plan or point folders)."""
 STAGE_KEEP = frozenset({"records.csv.gz", "scenario.resolved.yaml", ".replication0"})
 """Replication 0's files, which a resumed run may reuse from an interrupted staging folder."""
-PARQUET_DIR = "parquet"
-"""Its ``records`` subfolder is kept too: each file carries its unit's key, checked on reuse."""
+STAGE_KEEP_DIRS = {"parquet": "records"}
+"""Staging subfolders kept for a resumed run, with the one subfolder of each kept: the
+Parquet records of finished units (each file names its unit's fingerprint, checked before
+reuse, ``sim.results.columnar``)."""
 
 
 def remove_temp_files(folder: Path) -> int:
@@ -90,8 +92,8 @@ def begin(out: Path, keep: Iterable[Path] = ()) -> Path:
     """Get ``out/.staging`` ready for a run and return it.
 
     Finishes a swap an earlier run left half done, deletes temporary files, and empties
-    the staging folder but for replication 0's files in the folders ``keep`` (so a resumed
-    run need not simulate it again).
+    the staging folder but for replication 0's files in the folders ``keep`` and the
+    finished units' Parquet records (so a resumed run need not simulate them again).
     """
     out = Path(out)
     stage = out / STAGING
@@ -102,13 +104,13 @@ def begin(out: Path, keep: Iterable[Path] = ()) -> Path:
     stage.mkdir(parents=True, exist_ok=True)
     kept = {Path(k).resolve() for k in keep}
     for p in list(stage.iterdir()):  # the arm folders to keep, replication 0's files
-        if not (p.is_dir() and (p.resolve() in kept or p.name == PARQUET_DIR)
+        if not (p.is_dir() and (p.resolve() in kept or p.name in STAGE_KEEP_DIRS)
                 or stage.resolve() in kept and p.name in STAGE_KEEP and p.is_file()):
             _clear(p)
     for folder in (p for p in stage.iterdir() if p.is_dir()):
+        sub = STAGE_KEEP_DIRS.get(folder.name)
         for p in list(folder.iterdir()):
-            if not (p.name in STAGE_KEEP and p.is_file()
-                    or folder.name == PARQUET_DIR and p.name == "records" and p.is_dir()):
+            if not (p.name in STAGE_KEEP and p.is_file() or p.is_dir() and p.name == sub):
                 _clear(p)
     return stage
 
