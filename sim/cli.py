@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.scenario.loader import ScenarioError, apply_overrides, load_scenario
+from sim.scenario.yamlread import shown
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 BASELINE_NAME = "himachal-baseline.yaml"
@@ -25,6 +27,14 @@ class CLIError(Exception):
     """A problem to report to the user in one line, with exit status 2."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that temporary files are removed on the way out."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def default_scenario() -> Path:
     """The bundled Himachal baseline: ./scenarios first, else the one beside the package."""
     for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
@@ -32,6 +42,13 @@ def default_scenario() -> Path:
         if p.exists():
             return p
     raise CLIError(f"cannot find the bundled scenario scenarios/{BASELINE_NAME}; name a file")
+
+
+def _folder_name(name: str) -> str:
+    """A scenario name as a folder name under results/ (no ``/`` or ``..`` to escape it)."""
+    from sim.experiment.runner import safe_name
+
+    return safe_name(name)
 
 
 def _say(msg: str, quiet: bool = False) -> None:
@@ -81,21 +98,24 @@ def format_summary(rows: Sequence[dict[str, Any]], by: str = "specialty") -> str
 
 def _load_with(path: str | None, seed: int | None = None, days: int | None = None,
                sets: Sequence[str] = ()) -> Any:
+    """Load a scenario, then apply --set, --days and --seed, each error labelled by its option."""
+    from sim.scenario.loader import parse_value
+
     scenario = load_scenario(path or default_scenario())
     overrides: dict[str, Any] = {}
-    if days is not None:
-        # a shorter horizon drops the holidays that no longer fall inside it
-        overrides.update(scenario.calendar.cut_to(days))
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep:
             raise CLIError(f"--set needs KEY=VALUE, got {item!r}")
-        from sim.scenario.loader import parse_value
-
         overrides[key.strip()] = parse_value(value)
+    if overrides:
+        scenario = apply_overrides(scenario, overrides)
+    if days is not None:
+        # a shorter horizon drops the holidays that no longer fall inside it
+        scenario = apply_overrides(scenario, scenario.calendar.cut_to(days), source="--days")
     if seed is not None:
-        overrides["seed"] = seed
-    return apply_overrides(scenario, overrides) if overrides else scenario
+        scenario = apply_overrides(scenario, {"seed": seed}, source="--seed")
+    return scenario
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -105,7 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.precision_for and args.precision is None:
         raise CLIError("--for names what --precision drives down; give --precision too")
     scenario = _load_with(args.scenario, args.seed, args.days, args.set)
-    out = Path(args.out) if args.out else Path("results") / scenario.name
+    out = Path(args.out) if args.out else Path("results") / _folder_name(scenario.name)
     t0 = time.perf_counter()
     with _experiment_errors():
         exp = run_experiment(
@@ -166,6 +186,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _say(f"{f}: ok ({sc.name}: {len(sc.hubs)} hubs, {len(sc.specialties)} specialties, "
                  f"{len(sc.spokes.districts)} districts)", args.quiet)
     return EXIT_USAGE if bad else EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Print what changed between two scenarios, or the overlay that makes the change."""
+    import csv
+    import os
+
+    import yaml
+
+    from sim.scenario.diff import as_overlay, change_rows, diff_scenarios, format_changes
+
+    a = load_scenario(args.a)
+    b = _load_with(args.b, sets=args.set)
+    if args.overlay:
+        over = as_overlay(a, b)
+        print("# the overlay that turns", args.a, "into", args.b)
+        print(yaml.safe_dump({"extends": os.path.relpath(args.a), **over}, sort_keys=False,
+                             allow_unicode=True), end="")
+        return EXIT_OK
+    changes = diff_scenarios(a, b)
+    if args.csv:
+        rows = change_rows(changes)
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["area"],
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return EXIT_OK
+    print(format_changes(changes, args.a, args.b))
+    return EXIT_OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -314,7 +363,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(set(labels)) != len(labels):
         raise CLIError(f"plan files need distinct names, got {', '.join(labels)}")
     scenarios = [_load_with(p, None, args.days, args.set) for p in paths]
-    out = Path(args.out) if args.out else Path("results") / f"compare-{labels[0]}"
+    out = Path(args.out) if args.out else Path("results") / _folder_name(f"compare-{labels[0]}")
     t0 = time.perf_counter()
     with _experiment_errors():
         res = compare(scenarios[0], scenarios[1:], args.replications, labels=labels,
@@ -378,7 +427,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     scenario = _load_with(args.scenario, None, args.days, ())
     grid = _sweep_grid(args.set)
-    out = Path(args.out) if args.out else Path("results") / f"sweep-{scenario.name}"
+    out = Path(args.out) if args.out else Path("results") / _folder_name(f"sweep-{scenario.name}")
     t0 = time.perf_counter()
     with _experiment_errors():
         res = sweep(scenario, grid, args.replications, seed=args.seed,
@@ -393,8 +442,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         show = ["wait_mean_min", "wait_p90_min", "utilisation", "abandonment_rate"]
         wide = t[t["metric"].isin(show)].pivot_table(index=res.keys, columns="metric",
                                                      values="mean", sort=False)
-        print(wide.reindex(columns=[m for m in show if m in wide.columns]).to_string(
-            float_format=lambda v: f"{v:,.4g}"))
+        from sim.present.console import fmt_metric
+
+        wide = wide.reindex(columns=[m for m in show if m in wide.columns])
+        print(wide.apply(lambda col: col.map(lambda v, m=col.name: fmt_metric(m, v))
+                         ).to_string())
         from sim.present.console import format_first_breaches
 
         breaks = format_first_breaches(res.breaks)
@@ -411,7 +463,8 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     from sim.results.output import atomic_write, write_csv, write_json
 
     scenario = _load_with(args.scenario, args.seed, args.days, args.set)
-    out = Path(args.out) if args.out else Path("results") / f"warmup-{scenario.name}"
+    out = Path(args.out) if args.out else Path("results") / _folder_name(
+        f"warmup-{scenario.name}")
     with _experiment_errors():
         a = analyse_warmup(scenario, args.replications, metric=args.metric,
                            bin_hours=args.bin_hours, batch=args.batch, window=args.window,
@@ -564,7 +617,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
     p.add_argument("--days", type=int, help="override the horizon in days")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario field, e.g. demand.growth=1.5 (repeatable)")
+                   help="override a scenario field, e.g. demand.growth=1.5 or "
+                   "'hubs[igmc_shimla].doctors.cardiology=5' (repeatable; list items by key)")
     p.add_argument("--no-plot", action="store_true", help="skip the plots")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     _experiment_options(p, replications=None)
@@ -585,6 +639,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", help="scenario YAML files")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "diff", help="what changed between two scenarios (roster, doctors, demand, routing)",
+        description="Load A and B (plan files welcome) and list what B changes: roster lines "
+        "added, removed or changed, doctor pools, demand rates, routing and the rest, hubs, "
+        "districts and roster lines matched by key. --overlay prints instead the plan file "
+        "that turns A into B; --csv the changes as a table.")
+    p.add_argument("a", metavar="A", help="the scenario compared against")
+    p.add_argument("b", metavar="B", help="the changed scenario")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of B first (repeatable)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--overlay", action="store_true",
+                     help="print the overlay (plan file) that turns A into B")
+    how.add_argument("--csv", action="store_true", help="print the changes as CSV")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("schema", help="print the scenario JSON Schema (for editor completion)")
     p.set_defaults(func=cmd_schema)
@@ -630,17 +700,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (a notebook's worker thread): leave it be
+        previous = None
+    try:
         return int(args.func(args))
     except ScenarioError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
     except CLIError as exc:
-        print(f"hubsim: error: {exc}", file=sys.stderr)
+        print(f"hubsim: error: {shown(exc, 1000)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        print(f"hubsim: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+        where = shown(exc.filename, 300) if exc.filename is not None else ""
+        print(f"hubsim: error: {exc.strerror or shown(exc, 300)}: {where}".rstrip(": "),
               file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("hubsim: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"hubsim: {what}; finished replications are kept in the output folder and the "
+              "same command resumes from them", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -23,8 +23,9 @@ from sim.analysis.metrics import queue_exit
 from sim.engine.model import simulate
 from sim.engine.records import SERVED, RunResult
 from sim.engine.streams import replication_seed
+from sim.experiment.budget import check_memory
 from sim.experiment.executors import ExecutorSpec, open_executor
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import MAX_SEED, Scenario
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -105,6 +106,10 @@ def welch(series: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
+MAX_BINS = 100_000
+"""Most bins a warm-up series may have (an hour's bins over ten years is 87,600)."""
+
+
 def _series_unit(scenario: Scenario, root_seed: int, replication: int, metric: SeriesKind,
                  bin_minutes: float) -> np.ndarray:
     result = simulate(scenario, seed=replication_seed(root_seed, replication))
@@ -164,7 +169,13 @@ def analyse_warmup(
     if replications < 1:
         raise ValueError(f"replications must be >= 1, got {replications!r}")
     root = scenario.seed if seed is None else int(seed)
+    if not 0 <= root <= MAX_SEED:
+        raise ValueError(f"seed must be an integer from 0 to 2**63-1, got {root}")
+    check_memory([scenario], min(jobs, replications))
     bin_minutes = bin_hours * 60.0
+    if not scenario.horizon_min / bin_minutes <= MAX_BINS:
+        raise ValueError(f"bins of {bin_hours:g} h cut the {scenario.calendar.horizon_days}-day "
+                         f"horizon into more than {MAX_BINS:,} bins; use longer bins")
     with open_executor(executor, jobs) as pool:
         futs = [pool.submit(_series_unit, scenario, root, i, metric, bin_minutes)
                 for i in range(replications)]

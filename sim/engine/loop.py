@@ -20,9 +20,11 @@ Optional mechanisms (``sim.engine.mechanisms``) plug into the loop at a few poin
   None if this request does not book);
 - ``begin[p](r, d, p, t)``: doctor ``d`` of pool ``p`` takes ``r`` (a PHC consult, a video
   call that may fail); True if handled, False for an ordinary consult;
-- ``after_consult``: the callback of a finished hub consult (follow-ups), which then calls
-  ``complete``;
-- ``ordered``: the queue discipline (priority class, booked first), instead of FIFO.
+- ``after_consult(r, t)``: hub consult ``r`` has ended at ``t`` (follow-ups); called
+  before the doctor moves on;
+- ``prio``, ``slot``: columns by which the queues serve (priority class, then booked
+  before token, then first come), instead of first come alone;
+- ``grow_hooks``: called for each request added during the run (follow-ups).
 """
 
 from __future__ import annotations
@@ -147,7 +149,7 @@ class Engine:
         self.booked_wait: list[Callable[[int, int, float], float | None] | None] | None = None
         self.begin: list[Callable[[int, int, int, float], bool] | None] = (
             [None] * len(net.pool_hub))
-        self.after_consult: Callable[[Consult], None] | None = None
+        self.after_consult: Callable[[int, float], None] | None = None
         self.prio: Any = None  # priority class per request (None: all one class)
         self.slot: Any = None  # booked slot per request (None: no booking)
         self.general = False  # ordered queues and the general arrival path, needed or not
@@ -200,6 +202,7 @@ class Engine:
         start, end, overtime, outcome = self.start, self.end, self.overtime, self.outcome
         doctor, routed = self.doctor, self.routed
         divert, book, booked_wait = self.divert, self.book, self.booked_wait
+        after_consult = self.after_consult
         begin = self.begin
         hooked = any(b is not None for b in begin)
         general = self.general
@@ -239,6 +242,8 @@ class Engine:
             r = ev._value
             t = end[r]
             now = ev.at  # the clock: this event's time, as env.schedule computed it
+            if after_consult is not None:
+                after_consult(r, now)
             p = ev.pool
             lv = leaving[p]
             if lv:
@@ -273,12 +278,10 @@ class Engine:
             idle[p].append(ev.doctor)
             q_idle[ev.q] += 1
 
-        on_done: list[Callable[[Any], None]] = [  # shared; env.step never mutates it
-            complete if self.after_consult is None else self.after_consult]
+        on_done: list[Callable[[Any], None]] = [complete]  # shared; env.step never mutates it
         consults = [Consult(env, d, p, pool_queue[p], queues[pool_queue[p]], pool_hub[p])
                     for d, p in enumerate(net.doctor_pool)]
         self.consults = consults
-        self.complete = complete
 
         def serve(r: int, d: int, p: int, t: float) -> None:
             """Doctor ``d`` of pool ``p`` takes request ``r`` at ``t``."""
@@ -475,7 +478,6 @@ class Engine:
                 route(r, t)
 
         self.join, self.route, self.arrive, self.release = join, route, arrive, release
-        self.take_next = take_next
 
         peek, step = env.peek, env.step
         # ``nxt`` is env.peek(): only env.step's callbacks and the arrivals below schedule

@@ -20,6 +20,10 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import logging
+import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -47,6 +51,44 @@ class SequentialExecutor(cf.Executor):
                 raise
             fut.set_exception(exc)
         return fut
+
+
+def _quiet_worker() -> None:
+    """In a worker process: Ctrl-C (sent to the whole terminal group) ends it silently.
+
+    The parent reports the interruption once; the workers' tracebacks would bury it.
+    """
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+
+
+def _quiet_broken_pool() -> None:
+    """Keep an interrupted pool's manager thread from printing a spurious traceback.
+
+    When Ctrl-C has ended the workers while this process cancels the queued units,
+    Python 3.11's pool thread fails to set an error on a cancelled future
+    (``InvalidStateError``); nothing is lost, so that one error is not shown.
+    """
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if not isinstance(args.exc_value, cf.InvalidStateError):
+            previous(args)
+
+    threading.excepthook = hook
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT while worker processes start; they inherit the mask.
+
+    They stay quiet on Ctrl-C, and this process gets a Ctrl-C pressed meanwhile as soon as
+    they are up.
+    """
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def describe(spec: ExecutorSpec, jobs: int = 1) -> str:
@@ -89,8 +131,14 @@ def open_executor(spec: ExecutorSpec = None, jobs: int = 1) -> Iterator[cf.Execu
     if spec == "sequential":
         yield SequentialExecutor()
     elif spec == "process":
-        with cf.ProcessPoolExecutor(max_workers=jobs) as pool:
+        pool = cf.ProcessPoolExecutor(max_workers=jobs, initializer=_quiet_worker)
+        try:
             yield pool
+        except BaseException:
+            _quiet_broken_pool()
+            pool.shutdown(wait=False, cancel_futures=True)  # do not wait for running units
+            raise
+        pool.shutdown(wait=True)
     elif spec == "dask" or spec.startswith(("dask://", "tcp://")):
         with _dask_executor(_dask_address(spec), jobs) as ex:
             yield ex
@@ -110,8 +158,9 @@ def _dask_executor(address: str | None, jobs: int) -> Iterator[cf.Executor]:
     cluster = None
     try:
         if address is None:
-            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+            with _sigint_blocked():
+                cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
             client = Client(cluster)
         else:
             try:
@@ -122,6 +171,10 @@ def _dask_executor(address: str | None, jobs: int) -> Iterator[cf.Executor]:
         try:
             ex = client.get_executor(pure=False)
             yield ex
+        except BaseException:
+            # interrupted: the workers are shut down; their warnings would bury the message
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)
+            raise
         finally:
             client.close()
     finally:

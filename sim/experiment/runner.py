@@ -51,6 +51,7 @@ from sim.analysis.standards import (
 from sim.engine.model import simulate
 from sim.engine.records import RunResult
 from sim.engine.streams import replication_seed
+from sim.experiment.budget import check_memory
 from sim.experiment.executors import ExecutorSpec, describe, open_executor
 from sim.experiment.precision import check_targets, precision_state
 from sim.results.output import (
@@ -62,8 +63,10 @@ from sim.results.output import (
     write_records,
     write_text,
 )
+from sim.results.staging import STAGING, adopt, begin, publish
 from sim.scenario.loader import apply_overrides
-from sim.scenario.schema import Scenario
+from sim.scenario.overlay import Select, parse_path
+from sim.scenario.schema import MAX_SEED, Scenario
 
 REPLICATION_COLUMNS: tuple[str, ...] = (
     "scenario", "replication", "seed", "metric", "group_by", "group", "value")
@@ -241,11 +244,16 @@ def run_unit(scenario: Scenario, root_seed: int, replication: int, keep: bool) -
 
 @dataclass(frozen=True)
 class Arm:
-    """One scenario in an experiment: its label in the tables and its output subfolder."""
+    """One scenario in an experiment: its label in the tables and its output subfolder.
+
+    ``folder`` is where its files are written (in the staging folder), ``final`` where
+    they end up once the run is complete (``sim.results.staging``).
+    """
 
     label: str
     scenario: Scenario
     folder: Path | None = None
+    final: Path | None = None
 
 
 _ENGINE_PACKAGES = ("scenario", "engine", "analysis", "experiment")
@@ -280,6 +288,22 @@ def safe_name(label: str) -> str:
     return s or "scenario"
 
 
+SHORT_NAME = 40
+
+
+def short_name(label: str) -> str:
+    """``safe_name``, cut to 40 characters plus a hash of the whole label when longer.
+
+    Folder names stay far below file-system limits however many keys a label holds, and
+    two long labels that share their first 40 characters still get different names.
+    """
+    s = safe_name(label)
+    if len(s) <= SHORT_NAME:
+        return s
+    digest = hashlib.sha256(label.encode()).hexdigest()[:8]
+    return f"{s[:SHORT_NAME].rstrip('._=,+-')}-{digest}"
+
+
 class UnitStore:
     """Finished units on disk: ``out/.units/<label>-<fingerprint>/rep-NNNNN.csv``."""
 
@@ -288,7 +312,7 @@ class UnitStore:
 
     def path(self, arm: Arm, key: str, replication: int) -> Path:
         """Where unit (``arm``, ``replication``) with fingerprint ``key`` is kept."""
-        return self.root / f"{safe_name(arm.label)}-{key[:16]}" / f"rep-{replication:05d}.csv"
+        return self.root / f"{short_name(arm.label)}-{key[:16]}" / f"rep-{replication:05d}.csv"
 
     def load(self, arm: Arm, key: str, replication: int) -> list[Row] | None:
         """The saved rows of a unit, or None if it has not finished."""
@@ -312,6 +336,29 @@ class UnitStore:
 FirstWriter = Callable[[Arm, RunResult], None]
 FIRST_MARKER = ".replication0"
 """File in a results folder naming the unit key whose replication 0 wrote its records."""
+FIRST_FILES = ("records.csv.gz", "scenario.resolved.yaml", FIRST_MARKER)
+"""Replication 0's files in an arm's folder."""
+
+
+def _staged(out: Path | None, subfolders: Sequence[str] | None) -> Path | None:
+    """The staging folder of ``out``, made ready; replication 0's files of the arms kept.
+
+    ``subfolders``: the arms' folder names (None: one arm, the folder itself).
+    """
+    if out is None:
+        return None
+    stage = out / STAGING
+    keep = [stage] if subfolders is None else [stage / f for f in subfolders]
+    return begin(out, keep)
+
+
+def _drop_records(arms: Sequence[Arm], records: bool) -> None:
+    """Without ``records``, no records file (of this run or an earlier one) is published."""
+    if not records:
+        for arm in arms:
+            assert arm.folder is not None
+            for name in ("records.csv.gz", FIRST_MARKER):
+                (arm.folder / name).unlink(missing_ok=True)
 
 
 class _Runner:
@@ -339,13 +386,23 @@ class _Runner:
         self.unit_seconds = 0.0
 
     def _artefacts_missing(self, arm: Arm) -> bool:
-        """Replication 0's files are absent, or belong to another scenario or seed."""
+        """Replication 0's files are absent, or belong to another scenario or seed.
+
+        Files of the same scenario and seed in the published folder are adopted.
+        """
         if self.write_first is None or arm.folder is None:
             return False
-        marker = arm.folder / FIRST_MARKER
-        if not (arm.folder / "records.csv.gz").exists() or not marker.exists():
-            return True
-        return marker.read_text(encoding="utf-8").strip() != self.keys.get(arm.label, "")
+        key = self.keys.get(arm.label, "")
+
+        def current(folder: Path) -> bool:
+            marker = folder / FIRST_MARKER
+            return ((folder / "records.csv.gz").exists() and marker.exists()
+                    and marker.read_text(encoding="utf-8").strip() == key)
+
+        if current(arm.folder):
+            return False
+        return not (arm.final is not None and current(arm.final)
+                    and adopt(arm.folder, arm.final, FIRST_FILES))
 
     def ensure(self, n: int) -> None:
         """Make sure replications ``0..n-1`` of every arm are done (run or resumed)."""
@@ -582,8 +639,8 @@ def _finish(out: Path, meta: dict[str, Any]) -> list[str]:
 
 def _root_seed(seed: int | None, scenario: Scenario) -> int:
     s = scenario.seed if seed is None else seed
-    if isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {s!r}")
+    if isinstance(s, bool) or not isinstance(s, int | np.integer) or not 0 <= s <= MAX_SEED:
+        raise ValueError(f"seed must be an integer from 0 to 2**63-1, got {s!r}")
     return int(s)
 
 
@@ -635,9 +692,11 @@ def run_experiment(
         _check_replications(max_replications, n)
         precision_metrics = check_targets(precision_metrics)
     root = _root_seed(seed, scenario)
+    check_memory([scenario], min(jobs, max_replications if precision else n))
     label = label or scenario.name
     out_path = Path(out) if out is not None else None
-    arm = Arm(label, scenario, out_path)
+    stage = _staged(out_path, None)
+    arm = Arm(label, scenario, stage, out_path)
 
     # replication 0's resolved scenario and records as soon as it is done; the summary and
     # run.json (and the plots, which read them) once every replication is in
@@ -670,18 +729,20 @@ def run_experiment(
     exp = Experiment(scenario, label, root, confidence, reps, summary_table, n, prec,
                      runner.first.get(label), runner.pids, runner.resumed, runner.computed,
                      standards=standards)
-    if out_path is not None:
-        _write_table(out_path / "summary.csv", summary_table, SUMMARY_COLUMNS)
-        _write_table(out_path / "standards.csv", standards, STANDARDS_COLUMNS)
-        _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
+    if out_path is not None and stage is not None:
+        _write_table(stage / "summary.csv", summary_table, SUMMARY_COLUMNS)
+        _write_table(stage / "standards.csv", standards, STANDARDS_COLUMNS)
+        _write_table(stage / "replications.csv", reps, REPLICATION_COLUMNS)
         extra: dict[str, Any] = {"precision": prec} if prec else {}
-        exp.files = _finish(out_path, _metadata(command, [arm], root, n, confidence, runner,
-                                                executor, jobs, arguments, **extra))
+        _drop_records([arm], records)
+        exp.files = _finish(stage, _metadata(command, [arm], root, n, confidence, runner,
+                                             executor, jobs, arguments, **extra))
         if plot:
             from sim.present.plots import plot_results
 
-            plot_results(out_path)
-            exp.files = record_files(out_path)
+            plot_results(stage)
+            exp.files = record_files(stage)
+        publish(out_path, stage)
     return exp
 
 
@@ -732,8 +793,11 @@ def compare(
         raise ValueError(f"plan labels must be unique, got {names}; pass labels=")
     root = _root_seed(seed, base)
     out_path = Path(out) if out is not None else None
-    arms = [Arm(lb, sc, out_path / safe_name(lb) if out_path else None)
+    stage = _staged(out_path, [short_name(lb) for lb in names])
+    arms = [Arm(lb, sc, stage / short_name(lb) if stage else None,
+                out_path / short_name(lb) if out_path else None)
             for lb, sc in zip(names, scenarios, strict=True)]
+    check_memory(scenarios, min(jobs, len(scenarios) * replications))
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
                          partial(_write_first_minimal, records=records) if out_path else None,
@@ -766,16 +830,18 @@ def compare(
     result = Comparison(names[0], names[1:], root, confidence, replications, table, reps,
                         summaries, dict(runner.first), runner.pids, runner.resumed,
                         runner.computed, standards=standards)
-    if out_path is not None:
-        _write_table(out_path / "standards.csv", standards, COMPARE_STANDARDS_COLUMNS)
+    if out_path is not None and stage is not None:
+        _write_table(stage / "standards.csv", standards, COMPARE_STANDARDS_COLUMNS)
         for arm in arms:
             assert arm.folder is not None
             _write_table(arm.folder / "summary.csv", summaries[arm.label], SUMMARY_COLUMNS)
-        _write_table(out_path / "comparison.csv", table, COMPARISON_COLUMNS)
-        _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
-        result.files = _finish(out_path, _metadata(command, arms, root, replications,
-                                                   confidence, runner, executor, jobs,
-                                                   arguments, base=names[0], plans=names[1:]))
+        _write_table(stage / "comparison.csv", table, COMPARISON_COLUMNS)
+        _write_table(stage / "replications.csv", reps, REPLICATION_COLUMNS)
+        _drop_records(arms, records)
+        result.files = _finish(stage, _metadata(command, arms, root, replications,
+                                                confidence, runner, executor, jobs,
+                                                arguments, base=names[0], plans=names[1:]))
+        publish(out_path, stage)
     return result
 
 
@@ -793,6 +859,27 @@ def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 def point_label(point: Mapping[str, Any]) -> str:
     """A point's label, e.g. ``demand.growth=1.5,routing.policy=pooled``."""
     return ",".join(f"{k}={v}" for k, v in point.items())
+
+
+def point_folder(index: int, n_points: int, point: Mapping[str, Any],
+                 grid: Mapping[str, Sequence[Any]]) -> str:
+    """A point's folder: its number and the values that vary, shortened (``short_name``).
+
+    Each varying key is named by its last part, so ``hubs[x].roster[...].doctors`` gives
+    ``doctors=2``: e.g. ``p03-growth=1.5,policy=pooled``. run.json maps folders to points.
+    """
+    varying = {_last_part(k): v for k, v in point.items() if len(grid[k]) > 1}
+    text = point_label(varying) if varying else point_label(point)
+    return f"p{index:0{max(2, len(str(n_points)))}d}-{short_name(text)}"
+
+
+def _last_part(key: str) -> str:
+    """``demand.growth`` -> ``growth``; ``spokes.districts[Kinnaur]`` -> ``districts[Kinnaur]``."""
+    parts = parse_path(key)
+    last = parts[-1]
+    if isinstance(last, Select) and len(parts) > 1:
+        return f"{parts[-2]}[{last.text}]"
+    return str(last.text if isinstance(last, Select) else last)
 
 
 def sweep(
@@ -815,19 +902,23 @@ def sweep(
     Each point is ``apply_overrides(scenario, point)``, validated before anything runs;
     all points share the root seed (default: the scenario's), so they see common random
     numbers where the swept keys allow. With ``out``: sweep.csv, replications.csv,
-    run.json and one subfolder per point (summary.csv, scenario.resolved.yaml,
-    replication 0's records.csv.gz unless ``records=False``).
+    run.json and one subfolder per point (``point_folder``: summary.csv,
+    scenario.resolved.yaml, replication 0's records.csv.gz unless ``records=False``);
+    run.json's ``points`` maps each folder to its label and settings.
     """
     _check_confidence(confidence)
     _check_replications(replications)
     points = grid_points(grid)
     root = _root_seed(seed, scenario)
     out_path = Path(out) if out is not None else None
-    arms = []
-    for p in points:
-        lb = safe_name(point_label(p))
-        arms.append(Arm(lb, apply_overrides(scenario, p, source=f"sweep {point_label(p)}"),
-                        out_path / lb if out_path else None))
+    labels = [point_label(p) for p in points]
+    folders = [point_folder(i, len(points), p, grid) for i, p in enumerate(points, start=1)]
+    variants = [apply_overrides(scenario, p, source=f"sweep {lb}")
+                for p, lb in zip(points, labels, strict=True)]
+    stage = _staged(out_path, folders)
+    arms = [Arm(lb, sc, stage / f if stage else None, out_path / f if out_path else None)
+            for lb, sc, f in zip(labels, variants, folders, strict=True)]
+    check_memory([a.scenario for a in arms], min(jobs, len(arms) * replications))
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
                          partial(_write_first_minimal, records=records) if out_path else None,
@@ -852,16 +943,20 @@ def sweep(
                    root, confidence, replications, table, reps, summaries, dict(runner.first),
                    runner.pids, runner.resumed, runner.computed, standards=standards,
                    breaks=breaks)
-    if out_path is not None:
-        _write_table(out_path / "standards.csv", standards,
+    if out_path is not None and stage is not None:
+        _write_table(stage / "standards.csv", standards,
                      ["point", *keys, *STANDARDS_COLUMNS])
-        _write_table(out_path / "standards_first_breach.csv", breaks, list(breaks.columns))
+        _write_table(stage / "standards_first_breach.csv", breaks, list(breaks.columns))
         for arm in arms:
             assert arm.folder is not None
             _write_table(arm.folder / "summary.csv", summaries[arm.label], SUMMARY_COLUMNS)
-        _write_table(out_path / "sweep.csv", table, ["scenario", *keys, *SWEEP_STAT_COLUMNS])
-        _write_table(out_path / "replications.csv", reps, REPLICATION_COLUMNS)
-        result.files = _finish(out_path, _metadata(
+        _write_table(stage / "sweep.csv", table, ["scenario", *keys, *SWEEP_STAT_COLUMNS])
+        _write_table(stage / "replications.csv", reps, REPLICATION_COLUMNS)
+        _drop_records(arms, records)
+        result.files = _finish(stage, _metadata(
             command, arms, root, replications, confidence, runner, executor, jobs, arguments,
-            grid={k: list(v) for k, v in grid.items()}))
+            grid={k: list(v) for k, v in grid.items()},
+            points=[{"folder": a.folder.name if a.folder else None, "label": a.label,
+                     "settings": dict(p)} for a, p in zip(arms, points, strict=True)]))
+        publish(out_path, stage)
     return result

@@ -91,6 +91,16 @@ PLOT_COLUMNS: tuple[str, ...] = ("arrival", "start", "end", "outcome", "hub", "s
 """The record columns the run plots read (the rest of records.csv.gz is not loaded)."""
 
 
+def note_figure(title: str, note: str) -> Figure:
+    """A figure that says why there is nothing to draw (an empty run or group)."""
+    fig = Figure(figsize=(10, 2.6), layout="constrained")
+    ax = fig.add_subplot()
+    ax.axis("off")
+    ax.text(0.5, 0.5, note, ha="center", va="center", wrap=True, fontsize="large")
+    ax.set_title(title)
+    return fig
+
+
 def run_figures(folder: Path, label: str = "") -> dict[str, Callable[[], Figure]]:
     """The figures one run's folder allows (summary, records, resolved scenario), by stem.
 
@@ -135,6 +145,12 @@ def run_figures(folder: Path, label: str = "") -> dict[str, Callable[[], Figure]
         figs["wait_ecdf_by_hub"] = ecdf
         figs["wait_by_time"] = lambda: waits_by_time(
             rec, warmup, start_wd, f"{name}: wait by time of request", lines)
+        if not any(len(w) for w in by_specialty().values()):  # nothing served to draw
+            note = (f"No consult was served after the warm-up (day {warmup / 1440:g}) in "
+                    f"{len(rec['arrival']):,} requests: no waits to draw.")
+            for stem in ("wait_by_specialty", "wait_ecdf_by_hub", "wait_by_time"):
+                figs[stem] = functools.partial(note_figure, f"{name}: {stem.replace('_', ' ')}",
+                                               note)
         figs["queue_length"] = lambda: queue_length(
             rec, horizon, warmup, "specialty", f"{name}: requests waiting over simulated time")
     if (folder / "summary.csv").exists():

@@ -486,6 +486,9 @@ def _results(f: ResultsFolder) -> Section:
                             "sections and each plan's folder." if f.comparison or f.sweep
                             else "No summary.csv in this folder.")
         return s
+    empty = _empty_note(rows)
+    if empty:
+        s.paragraphs.append(empty)
     metrics = [m for m in KEY_METRICS if m in rows] + [m for m in rows
                                                        if m.startswith("share_within_")]
     s.tables.append(("Whole network", Table(("metric", "value (mean)", "95% confidence interval"),
@@ -498,6 +501,22 @@ def _results(f: ResultsFolder) -> Section:
         if t is not None:
             s.tables.append((f"By {title}", t))
     return s
+
+
+def _empty_note(by_metric: Mapping[str, Mapping[str, Any]]) -> str:
+    """A warning when nothing arrived or nothing was served after the warm-up."""
+    def value(metric: str) -> float:
+        r = by_metric.get(metric) or {}
+        return units.number(r.get("mean") if r.get("mean") not in (None, "") else r.get("value"))
+
+    arrivals, served = value("arrivals"), value("served")
+    if arrivals == 0:
+        return ("No request arrived after the warm-up (zero demand, every day a holiday, or a "
+                "warm-up as long as the run): there are no waits to report.")
+    if served == 0:
+        return (f"No request was served after the warm-up ({arrivals:,.0f} arrived): every "
+                "wait statistic below is empty.")
+    return ""
 
 
 def _verdicts(f: ResultsFolder) -> Section:

@@ -13,12 +13,14 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegFloat = Annotated[float, Field(ge=0)]
+MAX_MINUTES = 1e9
+"""Longest duration a scenario may give (about 1,900 years): finite, so sums stay finite."""
+PositiveFloat = Annotated[float, Field(gt=0, le=MAX_MINUTES)]
+Minutes = Annotated[float, Field(ge=0, le=MAX_MINUTES)]
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     @property
     def mean(self) -> float:  # pragma: no cover - overridden
@@ -47,7 +49,7 @@ class Deterministic(_Dist):
     """A constant (the D in M/D/c)."""
 
     kind: Literal["deterministic"]
-    value: NonNegFloat
+    value: Minutes
 
     @property
     def mean(self) -> float:
@@ -61,8 +63,8 @@ class Uniform(_Dist):
     """Uniform on [low, high]."""
 
     kind: Literal["uniform"]
-    low: NonNegFloat
-    high: NonNegFloat
+    low: Minutes
+    high: Minutes
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -82,9 +84,9 @@ class Triangular(_Dist):
     """Triangular with low <= mode <= high."""
 
     kind: Literal["triangular"]
-    low: NonNegFloat
-    mode: NonNegFloat
-    high: NonNegFloat
+    low: Minutes
+    mode: Minutes
+    high: Minutes
 
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:
@@ -109,6 +111,12 @@ class Lognormal(_Dist):
     mean_: PositiveFloat = Field(alias="mean")
     sd: PositiveFloat
 
+    @model_validator(mode="after")
+    def _spread(self) -> Lognormal:
+        if self.sd > 1e3 * self.mean_:
+            raise ValueError(f"sd ({self.sd}) more than 1000 times the mean ({self.mean_})")
+        return self
+
     @property
     def mean(self) -> float:
         return self.mean_
@@ -124,7 +132,7 @@ class Gamma(_Dist):
 
     kind: Literal["gamma"]
     mean_: PositiveFloat = Field(alias="mean")
-    cv: PositiveFloat
+    cv: Annotated[float, Field(gt=0, le=100)]
 
     @property
     def mean(self) -> float:
@@ -139,7 +147,7 @@ class Erlang(_Dist):
     """Erlang-k (sum of k exponentials) with the given overall mean."""
 
     kind: Literal["erlang"]
-    k: Annotated[int, Field(ge=1)]
+    k: Annotated[int, Field(ge=1, le=10_000)]
     mean_: PositiveFloat = Field(alias="mean")
 
     @property
@@ -154,8 +162,8 @@ class Empirical(_Dist):
     """A discrete distribution over observed values with weights (normalised on use)."""
 
     kind: Literal["empirical"]
-    values: list[NonNegFloat] = Field(min_length=1)
-    weights: list[NonNegFloat] | None = None
+    values: list[Minutes] = Field(min_length=1)
+    weights: list[Annotated[float, Field(ge=0, le=1e12)]] | None = None
 
     @model_validator(mode="after")
     def _weights(self) -> Empirical:

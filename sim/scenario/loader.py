@@ -18,13 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from sim.scenario import yamlread
+from sim.scenario.overlay import OverlayError, keyed_path, merge_overlay, set_path
 from sim.scenario.schema import Scenario
+from sim.scenario.yamlread import ReadError, shown_repr
 
 Loc = tuple[str | int, ...]
 MAX_SHOWN = 15
+MAX_EXTENDS = 32
+"""Longest chain of files extending one another."""
 
 
 @dataclass(frozen=True)
@@ -37,9 +41,10 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        field = f" {self.path}:" if self.path else ""
-        return f"{where}:{field} {self.message}"
+        file = yamlread.shown(self.file, 120)
+        where = f"{file}:{self.line}" if self.line else file
+        field = f" {yamlread.shown(self.path, 120)}:" if self.path else ""
+        return f"{where}:{field} {yamlread.shown(self.message, 400)}"
 
 
 class ScenarioError(ValueError):
@@ -71,48 +76,12 @@ def format_loc(loc: Loc) -> str:
     return out
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Safe YAML loader (no arbitrary objects) that remembers where every key sits."""
-
-
-def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int], dups: list[tuple[Loc, int]]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value
-            here = (*path, key)
-            if key in seen:
-                dups.append((here, key_node.start_mark.line + 1))
-            seen.add(key)
-            lines[here] = key_node.start_mark.line + 1
-            _walk(value_node, here, lines, dups)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            here = (*path, i)
-            lines[here] = item.start_mark.line + 1
-            _walk(item, here, lines, dups)
-
-
 def parse_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
-    """Parse YAML safely; return the data and a map from field path to line number."""
-    loader = _LineLoader(text)
+    """Parse YAML safely (``sim.scenario.yamlread``); the data and each field path's line."""
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise ScenarioError([Problem(source, "", None, "the file is empty")])
-        data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise ScenarioError([Problem(source, "", line, f"YAML syntax error: {what}")]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(source, "", None, f"YAML error: {exc}")]) from None
-    finally:
-        loader.dispose()
-    lines: dict[Loc, int] = {}
-    dups: list[tuple[Loc, int]] = []
-    _walk(node, (), lines, dups)
+        data, lines, dups = yamlread.parse(text)
+    except ReadError as exc:
+        raise ScenarioError([Problem(source, "", exc.line, exc.message)]) from None
     if dups:
         raise ScenarioError(
             [Problem(source, format_loc(p), ln, "duplicate key (YAML keeps only the last)")
@@ -179,9 +148,14 @@ _TAGS = {"exponential", "deterministic", "uniform", "triangular", "lognormal", "
          "erlang", "empirical"}
 
 
+_UNION_TAG = re.compile(r"^(?:[a-z]+(?:-[a-z]+)*\[.*\]|int|float|str|bool|none)$", re.DOTALL)
+"""A union member pydantic names in a loc, e.g. ``literal['all','working']``."""
+
+
 def _is_tag(prefix: Loc, part: str | int, lines: Mapping[Loc, int]) -> bool:
-    """True for a discriminated-union tag pydantic puts in a loc (not a key in the file)."""
-    return isinstance(part, str) and part in _TAGS and (*prefix, part) not in lines
+    """True for a union tag pydantic puts in a loc (not a key in the file)."""
+    return (isinstance(part, str) and (part in _TAGS or bool(_UNION_TAG.match(part)))
+            and (*prefix, part) not in lines)
 
 
 _CROSS = re.compile(r"^at ([^:]+): (.*)$")
@@ -198,7 +172,7 @@ def _problems_from(exc: ValidationError, source: str, lines: Mapping[Loc, int]) 
             model = _model_at(loc[:-1])
             keys = _valid_keys(model) if model else []
             close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.5)
-            msg = f"unknown key {loc[-1]!r}"
+            msg = f"unknown key {shown_repr(loc[-1])}"
             if close:
                 msg += f"; did you mean {close[0]!r}?"
             elif keys:
@@ -207,8 +181,9 @@ def _problems_from(exc: ValidationError, source: str, lines: Mapping[Loc, int]) 
             msg = "required field is missing"
         elif err["type"] != "extra_forbidden" and isinstance(err.get("input"),
                                                              str | int | float | bool):
-            msg += f" (got {err['input']!r})"
-        loc = tuple(p for i, p in enumerate(loc) if not _is_tag(loc[:i], p, lines))
+            msg += f" (got {shown_repr(err['input'])})"
+        kept = tuple(p for i, p in enumerate(loc) if not _is_tag(loc[:i], p, lines))
+        union, loc = len(kept) < len(loc), kept
         sub = msg.splitlines()
         if all(_CROSS.match(s) for s in sub):
             for s in sub:
@@ -222,7 +197,15 @@ def _problems_from(exc: ValidationError, source: str, lines: Mapping[Loc, int]) 
         shown, line = _line_for(loc, lines)
         if err["type"] == "missing":
             shown = loc
-        out.append(Problem(source, format_loc(loc if len(loc) > len(shown) else shown), line, msg))
+        problem = Problem(source, format_loc(loc if len(loc) > len(shown) else shown), line, msg)
+        same = [i for i, q in enumerate(out) if (q.path, q.line) == (problem.path, problem.line)]
+        if union and same:  # the branches of a union that all failed: one line
+            got = f" (got {shown_repr(err['input'])})" if "input" in err else ""
+            first = out[same[0]]
+            out[same[0]] = dataclasses.replace(
+                first, message=f"{first.message.removesuffix(got)}; or {msg[:1].lower()}{msg[1:]}")
+        else:
+            out.append(problem)
     return out
 
 
@@ -237,25 +220,10 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>",
 
 def _read_yaml_file(p: Path, source: str) -> tuple[Any, dict[Loc, int]]:
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem(source, "", None, "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(source, "", None, f"cannot read file: {exc}")]) from None
+        text = yamlread.read_text(p)
+    except ReadError as exc:
+        raise ScenarioError([Problem(source, "", exc.line, exc.message)]) from None
     return parse_yaml(text, source)
-
-
-def _deep_merge(base: Any, over: Any, path: Loc, replaced: set[Loc]) -> Any:
-    """``over`` laid on ``base``: mappings merge key by key; lists and scalars replace."""
-    if isinstance(base, Mapping) and isinstance(over, Mapping):
-        out = dict(base)
-        for k, v in over.items():
-            out[k] = _deep_merge(base[k], v, (*path, k), replaced) if k in base else v
-            if k not in base:
-                replaced.add((*path, k))
-        return out
-    replaced.add(path)
-    return over
 
 
 def _layers(p: Path, source: str, chain: tuple[Path, ...]
@@ -270,32 +238,36 @@ def _layers(p: Path, source: str, chain: tuple[Path, ...]
         raise ScenarioError([Problem(source, "extends", ext_line,
                                      "must be the path of a base scenario file, relative to "
                                      "this file's folder")])
-    base_path = p.parent / ext
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError([Problem(source, "extends", ext_line,
+                                     f"more than {MAX_EXTENDS} files extend one another")])
+    try:
+        yamlread.check_path_text(ext)
+        base_path = p.parent / ext
+        here = (*chain, p.resolve())
+        resolved = base_path.resolve()
+    except (ReadError, OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a link loop
+        why = "a symlink loop" if isinstance(exc, RuntimeError) else str(exc)
+        raise ScenarioError([Problem(source, "extends", ext_line,
+                                     f"cannot use {ext!r} as a base file: {why}")]) from None
     base_source = os.path.normpath(str(Path(source).parent / ext))
-    here = (*chain, p.resolve())
-    if base_path.resolve() in here:
+    if resolved in here:
         names = [*(str(c.name) for c in here), base_path.name]
         raise ScenarioError([Problem(source, "extends", ext_line,
                                      f"extends cycle: {' -> '.join(names)}")])
-    if not base_path.is_file():
+    if not base_path.exists():
         raise ScenarioError([Problem(source, "extends", ext_line,
                                      f"base scenario {ext!r} not found (looked for "
                                      f"{base_source})")])
     bdata, blines, bowner = _layers(base_path, base_source, here)
     over = {k: v for k, v in data.items() if k != "extends"}
-    replaced: set[Loc] = set()
-    merged = _deep_merge(bdata, over, (), replaced)
-
-    def kept(loc: Loc) -> bool:
-        return not any(loc[:i] in replaced for i in range(1, len(loc) + 1))
-
-    mlines = {loc: ln for loc, ln in blines.items() if kept(loc)}
-    mowner = {loc: f for loc, f in bowner.items() if kept(loc)}
-    for loc, ln in lines.items():
-        if loc and loc[0] != "extends":
-            mlines[loc] = ln
-            mowner[loc] = source
-    return merged, mlines, mowner
+    try:
+        return merge_overlay(bdata, over, base_lines=blines, base_owner=bowner,
+                             over_lines=lines, over_source=source)
+    except OverlayError as exc:
+        found = [Problem(source, format_loc(loc), _line_for(loc, lines)[1], msg)
+                 for loc, msg in exc.problems]
+        raise ScenarioError(sorted(found, key=lambda pr: pr.line or 0)) from None
 
 
 def _owner_of(path: str, owners: Mapping[str, str], default: str) -> str:
@@ -311,9 +283,10 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate one scenario YAML file.
 
     A file may start from another with ``extends: ../base.yaml`` (relative to its own
-    folder) and give only the keys it changes: mappings merge key by key, lists and
-    scalars replace, and the merged whole is validated. Bases may extend further bases;
-    a cycle or a missing base is an error naming the file.
+    folder) and give only what it changes: mappings merge key by key, hubs, districts and
+    roster lines merge by key (``sim.scenario.overlay``), other lists and scalars replace,
+    and the merged whole is validated. Bases may extend further bases; a cycle or a
+    missing base is an error naming the file.
 
     Raises ``ScenarioError`` (a ``ValueError``) naming file, field, line and problem.
     """
@@ -325,43 +298,37 @@ def load_scenario(path: str | Path) -> Scenario:
         if all(f == source for f in owner.values()):
             raise
         owners = {format_loc(loc): f for loc, f in owner.items()}
-        problems = [dataclasses.replace(pr, file=_owner_of(pr.path, owners, source))
+        # an overlay's items sit elsewhere in the merged lists: name them by key
+        problems = [dataclasses.replace(pr, file=_owner_of(pr.path, owners, source),
+                                        path=keyed_path(data, pr.path))
                     for pr in exc.problems]
         raise ScenarioError(problems) from None
 
 
 def parse_value(text: str) -> Any:
     """A command-line value parsed as YAML (``1.5`` -> float, ``pooled`` -> str)."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+    return yamlread.parse_value(text)
 
 
 def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any],
                     source: str = "--set") -> Scenario:
-    """A new scenario with dotted-path fields replaced (``{"demand.growth": 1.5}``).
+    """A new scenario with fields replaced by path (``{"demand.growth": 1.5}``).
 
-    The result is validated as a whole; the original is untouched. List items are
-    addressed by index (``hubs.0.doctors.medicine``).
+    Keyed list items are named in brackets (``hubs[igmc_shimla].doctors.cardiology``,
+    ``hubs[igmc_shimla].roster[cardiology mon,tue 09:30].doctors``); a bracketed item set
+    to a mapping is changed (or added), set to ``remove`` it is removed. A dotted number
+    is a list index (``hubs.0.doctors.medicine``). The result is validated as a whole;
+    the original is untouched.
     """
     data = scenario.model_dump(mode="json", by_alias=True)
     for dotted, value in overrides.items():
-        parts: list[str | int] = [int(p) if p.isdigit() else p for p in dotted.split(".")]
-        node: Any = data
-        for i, part in enumerate(parts[:-1]):
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                where = format_loc(tuple(parts[: i + 1]))
-                raise ScenarioError([Problem(source, where, None,
-                                             f"no such field (in override {dotted!r})")]) from None
-            if node is None:
-                raise ScenarioError([Problem(source, format_loc(tuple(parts[: i + 1])), None,
-                                             "is not set in the scenario, so it has no fields")])
-        last = parts[-1]
-        if isinstance(node, list) and isinstance(last, int) and last >= len(node):
-            raise ScenarioError([Problem(source, format_loc(tuple(parts)), None,
-                                         "index out of range")])
-        node[last] = value
-    return scenario_from_dict(data, source)
+        try:
+            set_path(data, dotted, value)
+        except OverlayError as exc:
+            raise ScenarioError([Problem(source, format_loc(loc) if loc else dotted, None, msg)
+                                 for loc, msg in exc.problems]) from None
+    try:
+        return scenario_from_dict(data, source)
+    except ScenarioError as exc:  # no lines to point at: name list items by key
+        raise ScenarioError([dataclasses.replace(pr, path=keyed_path(data, pr.path))
+                             for pr in exc.problems]) from None

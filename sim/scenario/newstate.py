@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import json
-import re
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,8 +84,8 @@ class Tables:
                                      row.line if row else None, message))
 
     def number(self, row: Row, column: str, *, integer: bool = False,
-               required: bool = True) -> float | None:
-        """A non-negative number from a cell (thousands separators allowed)."""
+               required: bool = True, signed: bool = False) -> float | None:
+        """A finite number from a cell, >= 0 unless ``signed`` (thousands separators allowed)."""
         text = row.cells.get(column, "").strip().replace(",", "").replace("_", "")
         if not text:
             if required:
@@ -96,9 +96,10 @@ class Tables:
         except ValueError:
             self.bad(row, column, f"expected a number, got {row.cells[column]!r}")
             return None
-        if value < 0 or (integer and value != int(value)):
-            self.bad(row, column, f"expected a {'whole ' if integer else ''}number >= 0, "
-                                  f"got {row.cells[column]!r}")
+        if not math.isfinite(value) or (value < 0 and not signed) or (
+                integer and value != int(value)):
+            self.bad(row, column, f"expected a {'whole ' if integer else ''}number"
+                                  f"{'' if signed else ' >= 0'}, got {row.cells[column]!r}")
             return None
         return int(value) if integer else value
 
@@ -169,12 +170,9 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
-
-
 def _num(x: float) -> str:
-    return f"{x:g}" if isinstance(x, float) and x != int(x) else str(int(x))
+    """A number as written in a table: whole numbers without a point, others to 6 places."""
+    return str(int(x)) if x == int(x) else str(round(x, 6))
 
 
 @dataclass(frozen=True)
@@ -257,12 +255,8 @@ def build_yaml(tables: Tables, opts: Options) -> str:
             if v is not None:
                 lines.append(f"      {col}: {int(v)}  # {row.note(col)}")
         for col in ("lat", "lon"):
-            text = row.cells.get(col, "")
-            if text:
-                try:
-                    lines.append(f"      {col}: {float(text):g}  # {row.note(col)}")
-                except ValueError:
-                    t.bad(row, col, f"expected a number, got {text!r}")
+            if (x := t.number(row, col, required=False, signed=True)) is not None:
+                lines.append(f"      {col}: {_num(x)}  # {row.note(col)}")
         dem = demand.get(name)
         if dem is None:
             if "demand" in t.rows:
@@ -363,11 +357,8 @@ def _hub_lines(t: Tables, hid: str, row: Row, pool: dict[str, int],
         if row.cells.get(col):
             yield f"    {col}: {_q(row.cells[col])}"
     for col in ("lat", "lon"):
-        if row.cells.get(col):
-            try:
-                yield f"    {col}: {float(row.cells[col]):g}  # {row.note(col)}"
-            except ValueError:
-                t.bad(row, col, f"expected a number, got {row.cells[col]!r}")
+        if (x := t.number(row, col, required=False, signed=True)) is not None:
+            yield f"    {col}: {_num(x)}  # {row.note(col)}"
     yield "    doctors:"
     for spec, n in pool.items():
         yield f"      {_q(spec)}: {n}  # {row.note('doctors_' + spec)}"

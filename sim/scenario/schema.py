@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.scenario.distributions import Distribution
+from sim.scenario.distributions import MAX_MINUTES, Distribution, Minutes
 from sim.scenario.standards import Standard, standards_problems
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -41,16 +41,29 @@ CHANNELS: tuple[str, ...] = ("d2d", "opd")
 SPOKE_TYPES: tuple[str, ...] = ("subcentre", "phc", "home")
 ROUTING_POLICIES: tuple[str, ...] = ("home_hub", "pooled", "least_wait", "overflow")
 
+MAX_COUNT = 100_000
+"""Most doctors, spokes or overbookings one field may hold: beyond any state's network."""
+MAX_RATE = 1e6
+"""Most requests per day from one spoke or district."""
+MAX_SEED = 2**63 - 1
+
 NonNegInt = Annotated[int, Field(ge=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+Staff = Annotated[int, Field(ge=1, le=MAX_COUNT)]
+Rate = Annotated[float, Field(ge=0, le=MAX_RATE)]
+Weight = Annotated[float, Field(ge=0, le=1e9)]
+Days = Annotated[float, Field(gt=0, le=3660)]
 _TIME = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+_LOOSE_TIME = re.compile(r"^(\d{1,2})\s*[:.h]\s*(\d{2})$")
 _PROB_TOL = 1e-6
 
 
 class Frozen(BaseModel):
     """Base for every scenario model: immutable, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True,
+                              allow_inf_nan=False)
 
 
 _CLOCKS: dict[str, int] = {}  # texts already parsed (a scenario repeats a few times often)
@@ -65,8 +78,11 @@ def parse_clock(value: object) -> int:
         minutes = value
     elif isinstance(value, str) and (m := _TIME.match(value.strip())):
         minutes = int(m.group(1)) * 60 + int(m.group(2))
+    elif isinstance(value, str) and (m := _LOOSE_TIME.match(value.strip())):
+        raise ValueError(f"expected a time as 'HH:MM' (two digits each); write "
+                         f"'{int(m.group(1)):02d}:{m.group(2)}'")
     else:
-        raise ValueError(f"expected a time as 'HH:MM', got {value!r}")
+        raise ValueError("expected a time as 'HH:MM', e.g. '09:30'")
     if not 0 <= minutes <= 24 * 60:
         raise ValueError(f"time {value!r} is outside 00:00-24:00")
     if type(value) is str and len(_CLOCKS) < 4096:
@@ -375,7 +391,10 @@ class Session(Clock):
     """Doctors of one specialty on tele-duty in a daily window."""
 
     specialty: str
-    doctors: Annotated[int, Field(ge=1)] = 1
+    doctors: Staff = 1
+    id: str | None = Field(
+        None, min_length=1, exclude_if=lambda v: v is None,
+        description="Optional name, so an overlay or --set can find the line by it")
 
 
 class Hub(Frozen):
@@ -384,12 +403,20 @@ class Hub(Frozen):
     id: str = Field(min_length=1)
     name: str = ""
     district: str = ""
-    lat: float | None = None
-    lon: float | None = None
-    doctors: dict[str, NonNegInt] = Field(
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    doctors: dict[str, Count] = Field(
         default_factory=dict, description="Registered doctors per specialty (the pool)"
     )
     roster: list[Session] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ids(self) -> Hub:
+        ids = [s.id for s in self.roster if s.id is not None]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"roster line ids must be unique within a hub; repeated: {dup}")
+        return self
 
 
 class District(Frozen):
@@ -397,13 +424,13 @@ class District(Frozen):
 
     district: str = Field(min_length=1)
     home_hub: str
-    subcentres: NonNegInt = 0
-    phcs: NonNegInt = 0
-    population: NonNegInt | None = None
-    lat: float | None = None
-    lon: float | None = None
+    subcentres: Count = 0
+    phcs: Count = 0
+    population: Annotated[int, Field(ge=0, le=10**10)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
     hours: Clock | None = Field(None, description="Overrides spokes.hours for this district")
-    d2d_per_day: NonNegFloat | None = Field(
+    d2d_per_day: Rate | None = Field(
         None, description="Doctor-to-doctor requests per open day from this district's "
         "spokes; overrides demand.d2d.per_spoke_per_day here (split across its sub-centres "
         "and PHCs in proportion to count times those rates, or to count if they are 0)")
@@ -450,10 +477,10 @@ class Profiles(Frozen):
         "cumulative intensity (deterministic arrivals, for exact hand-checked cases)",
     )
 
-    hour_profile: list[NonNegFloat] | None = Field(
+    hour_profile: list[Weight] | None = Field(
         None, description="24 relative weights, hour 0 first; default flat"
     )
-    weekday_profile: dict[Weekday, NonNegFloat] = Field(
+    weekday_profile: dict[Weekday, Weight] = Field(
         default_factory=dict, description="Relative daily volume by weekday; default 1"
     )
 
@@ -470,7 +497,7 @@ class Profiles(Frozen):
 class D2DDemand(Profiles):
     """Doctor-to-doctor requests raised by the spokes' staff."""
 
-    per_spoke_per_day: dict[Literal["subcentre", "phc"], NonNegFloat] = Field(
+    per_spoke_per_day: dict[Literal["subcentre", "phc"], Rate] = Field(
         description="Mean requests per spoke per open day, by spoke type"
     )
     specialty_mix: dict[str, NonNegFloat]
@@ -484,7 +511,7 @@ class D2DDemand(Profiles):
 class OPDDemand(Profiles):
     """Patient-at-home (OPD mode) requests by district."""
 
-    per_day: dict[str, NonNegFloat] = Field(description="Mean requests per open day by district")
+    per_day: dict[str, Rate] = Field(description="Mean requests per open day by district")
     specialty_mix: dict[str, NonNegFloat]
     hours: Clock | None = Field(None, description="When patients can request; default spokes.hours")
 
@@ -526,7 +553,8 @@ class GrowthCurve(Frozen):
 class Demand(Frozen):
     """Where requests come from; arrivals are non-homogeneous Poisson."""
 
-    growth: NonNegFloat = Field(1.0, description="Multiplier on every arrival rate")
+    growth: Annotated[float, Field(ge=0, le=1000)] = Field(
+        1.0, description="Multiplier on every arrival rate")
     growth_curve: GrowthCurve | None = Field(
         None, description="Multiplier that changes over time, on top of growth")
     d2d: D2DDemand | None = None
@@ -537,7 +565,7 @@ class Routing(Frozen):
     """How a request picks the hub (queue) that serves it."""
 
     policy: Literal["home_hub", "pooled", "least_wait", "overflow"] = "home_hub"
-    overflow_threshold_min: NonNegFloat = Field(
+    overflow_threshold_min: Minutes = Field(
         30.0, description="overflow: leave the home hub when its expected wait exceeds this"
     )
 
@@ -556,7 +584,7 @@ class QueuePolicy(Frozen):
 class MetricsConfig(Frozen):
     """Service-level targets reported as the share of served requests seen within them."""
 
-    targets_min: list[Annotated[float, Field(gt=0)]] = Field(
+    targets_min: list[Annotated[float, Field(gt=0, le=MAX_MINUTES)]] = Field(
         default_factory=lambda: [15.0, 30.0, 60.0])
 
 
@@ -570,11 +598,12 @@ class Clinic(Frozen):
 
     hub: str
     specialty: str
-    slot_min: Annotated[float, Field(gt=0)] = Field(description="Slot length in minutes")
-    horizon_days: Annotated[float, Field(gt=0)] = Field(
+    slot_min: Annotated[float, Field(gt=0, le=1440)] = Field(
+        description="Slot length in minutes")
+    horizon_days: Days = Field(
         7.0, description="A request books the earliest free slot starting within this many "
         "days of its arrival, else it is turned away")
-    overbook_per_session: NonNegInt = Field(
+    overbook_per_session: Count = Field(
         0, description="Extra bookings accepted per session (spread over its slots)")
     same_day_share: Probability = Field(
         0.0, description="Share of each session's slots (its last ones) held back for "
@@ -591,7 +620,7 @@ class Booking(Frozen):
     no_show: dict[Literal["d2d", "opd"], Probability] = Field(
         default_factory=dict,
         description="Probability by channel that a booked patient (or spoke) does not join")
-    report_within_days: list[Annotated[float, Field(gt=0)]] = Field(
+    report_within_days: list[Days] = Field(
         default_factory=lambda: [1.0, 3.0, 7.0],
         description="Report the share of requests booked within these many days")
 
@@ -600,7 +629,7 @@ class Connectivity(Frozen):
     """How likely a video consult attempt fails and how much doctor time it wastes."""
 
     fail_prob: Probability = 0.0
-    wasted_min: NonNegFloat = Field(5.0, description="Doctor minutes lost per failed attempt")
+    wasted_min: Minutes = Field(5.0, description="Doctor minutes lost per failed attempt")
 
 
 class Failures(Frozen):
@@ -611,9 +640,9 @@ class Failures(Frozen):
         default_factory=dict, description="Overrides the default by spoke type")
     districts: dict[str, Connectivity] = Field(
         default_factory=dict, description="Overrides spoke type and default by district")
-    retry_delay_min: NonNegFloat = Field(
+    retry_delay_min: Minutes = Field(
         10.0, description="A failed request rejoins the queue after this delay")
-    max_attempts: Annotated[int, Field(ge=1)] = Field(
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = Field(
         3, description="Attempts before the request gives up")
 
 
@@ -626,11 +655,10 @@ class PhcTier(Frozen):
     escalate_share: Probability = Field(description="Share escalated to the specialist hub")
     consult: Distribution = Field(description="PHC MO consult length in minutes")
     hours: Clock = Field(description="When the PHC MOs are on tele-duty")
-    doctors: Annotated[int, Field(ge=1)] = Field(
-        1, description="MOs on tele-duty per district during the hours")
-    district_doctors: dict[str, Annotated[int, Field(ge=1)]] = Field(
+    doctors: Staff = Field(1, description="MOs on tele-duty per district during the hours")
+    district_doctors: dict[str, Staff] = Field(
         default_factory=dict, description="Overrides doctors for named districts")
-    escalation_delay_min: NonNegFloat = Field(
+    escalation_delay_min: Minutes = Field(
         0.0, description="Delay between the PHC consult end and joining the hub queue")
 
 
@@ -661,7 +689,8 @@ class PriorityClass(Frozen):
     name: str = Field(min_length=1)
     share: Probability
     patience: Distribution | None = Field(None, description="Overrides queue.patience")
-    targets_min: list[Annotated[float, Field(gt=0)]] = Field(default_factory=list)
+    targets_min: list[Annotated[float, Field(gt=0, le=MAX_MINUTES)]] = Field(
+        default_factory=list)
 
 
 class Priorities(Frozen):
@@ -689,9 +718,9 @@ class Absence(Frozen):
 class Scenario(Frozen):
     """A complete, validated description of one network and its demand."""
 
-    name: str = "scenario"
+    name: str = Field("scenario", min_length=1, max_length=200)
     description: str = ""
-    seed: NonNegInt = 12345
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 12345
     calendar: Calendar
     specialties: dict[str, Specialty] = Field(min_length=1)
     hubs: list[Hub] = Field(min_length=1)
@@ -733,15 +762,50 @@ class Scenario(Frozen):
             hint = f"; did you mean {close[0]!r}?" if close else ""
             return f"{kind} {value!r} is not defined{hint} (defined: {', '.join(sorted(known))})"
 
+        # names first: a misspelt name is one problem, not also every check that needs it
+        bad_names: list[tuple[str, str]] = []
         for i, hub in enumerate(self.hubs):
             for s in hub.doctors:
                 if s not in specs:
-                    yield f"hubs.{i}.doctors.{s}", unknown("specialty", s, specs)
+                    bad_names.append((f"hubs.{i}.doctors.{s}", unknown("specialty", s, specs)))
             for j, sess in enumerate(hub.roster):
                 if sess.specialty not in specs:
-                    yield f"hubs.{i}.roster.{j}.specialty", unknown(
-                        "specialty", sess.specialty, specs
-                    )
+                    bad_names.append((f"hubs.{i}.roster.{j}.specialty",
+                                      unknown("specialty", sess.specialty, specs)))
+        homeless: dict[str, list[int]] = {}
+        for i, d in enumerate(self.spokes.districts):
+            if d.home_hub not in hubs:
+                homeless.setdefault(d.home_hub, []).append(i)
+        for name, where in homeless.items():
+            also = ("" if len(where) == 1 else " (home hub of " + ", ".join(
+                self.spokes.districts[i].district for i in where) + ")")
+            bad_names.append((f"spokes.districts.{where[0]}.home_hub",
+                              unknown("hub", name, hubs) + also))
+        district_hub = {d.district: d.home_hub for d in self.spokes.districts}
+        for ch in CHANNELS:
+            dem = getattr(self.demand, ch)
+            if dem is None:
+                continue
+            for s in dem.specialty_mix:
+                if s not in specs:
+                    bad_names.append((f"demand.{ch}.specialty_mix.{s}",
+                                      unknown("specialty", s, specs)))
+            if ch == "opd":
+                for name in dem.per_day:
+                    if name not in district_hub:
+                        bad_names.append((f"demand.opd.per_day.{name}",
+                                          unknown("district", name, set(district_hub))))
+        by_message: dict[str, list[str]] = {}
+        for path, msg in bad_names:  # a name misspelt where it is defined: one problem
+            by_message.setdefault(msg, []).append(path)
+        for msg, paths in by_message.items():
+            more = [re.sub(r"\.(\d+)", r"[\1]", m) for m in paths[1:]]
+            also = "" if not more else (f" (also at {', '.join(more[:3])}"
+                                        f"{f' and {len(more) - 3} more' if len(more) > 3 else ''})")
+            yield paths[0], msg + also
+        for i, hub in enumerate(self.hubs):
+            if any(s not in specs for s in hub.doctors):
+                continue  # the pool has a misspelt specialty, already reported
             for s, peak in _peak_on_duty(hub).items():
                 pool = hub.doctors.get(s, 0)
                 if s in specs and peak > pool:
@@ -749,42 +813,39 @@ class Scenario(Frozen):
                         f"roster puts {peak} {s} doctors on duty at once but hub {hub.id!r} "
                         f"has only {pool} registered (hubs.{i}.doctors.{s})"
                     )
-        for i, d in enumerate(self.spokes.districts):
-            if d.home_hub not in hubs:
-                yield f"spokes.districts.{i}.home_hub", unknown("hub", d.home_hub, hubs)
-
+        yield from self._calendar_problems(specs, hubs, unknown)
+        if bad_names:
+            yield from self._realism_problems(specs, hubs, set(), set(district_hub), unknown,
+                                              names_only=True)
+            return
         served = {(h.id, s.specialty) for h in self.hubs for s in h.roster if s.doctors > 0}
         served_anywhere = {s for _, s in served}
-        district_hub = {d.district: d.home_hub for d in self.spokes.districts}
         for ch in CHANNELS:
             dem = getattr(self.demand, ch)
             if dem is None:
                 continue
             for s, p in dem.specialty_mix.items():
-                if s not in specs:
-                    yield f"demand.{ch}.specialty_mix.{s}", unknown("specialty", s, specs)
-                elif p > 0 and s not in served_anywhere:
+                if p > 0 and s not in served_anywhere:
                     yield f"demand.{ch}.specialty_mix.{s}", (
                         f"there is demand for {s!r} but no hub's roster ever serves it"
                     )
-            if ch == "opd":
-                for name in dem.per_day:
-                    if name not in district_hub:
-                        yield f"demand.opd.per_day.{name}", unknown(
-                            "district", name, set(district_hub)
-                        )
         if self.routing.policy == "home_hub":
             unserved = [(district, ch, s)
                         for district, pairs in self.demanding_districts().items()
                         for ch, s in pairs
                         if (h := district_hub[district]) in hubs and s in specs
                         and s in served_anywhere and (h, s) not in served]
+            by_cause: dict[tuple[str, str], list[tuple[str, str]]] = {}
             for district, ch, s in sorted(unserved):
-                yield f"demand.{ch}.specialty_mix.{s}", (
-                    f"under routing home_hub, {district} sends {s!r} requests to hub "
-                    f"{district_hub[district]!r}, whose roster never serves {s!r}"
-                )
-        yield from self._calendar_problems(specs, hubs, unknown)
+                by_cause.setdefault((district_hub[district], s), []).append((district, ch))
+            for (h, s), pairs in by_cause.items():  # one problem per hub and specialty
+                names = list(dict.fromkeys(d for d, _ in pairs))
+                chans = sorted({ch for _, ch in pairs})
+                sends = (f"{names[0]} sends" if len(names) == 1
+                         else f"{', '.join(names[:-1])} and {names[-1]} send")
+                yield f"demand.{chans[0]}.specialty_mix.{s}", (
+                    f"under routing home_hub, {sends} {s!r} requests ({' and '.join(chans)}) "
+                    f"to hub {h!r}, whose roster never serves {s!r}")
         yield from self._realism_problems(specs, hubs, served, set(district_hub), unknown)
 
     def _calendar_problems(self, specs: set[str], hubs: set[str],
@@ -853,8 +914,11 @@ class Scenario(Frozen):
 
     def _realism_problems(self, specs: set[str], hubs: set[str], served: set[tuple[str, str]],
                           districts: set[str], unknown: Callable[[str, str, set[str]], str],
-                          ) -> Iterator[tuple[str, str]]:
-        """Cross-checks of the optional booking, failure, tier, priority and absence sections."""
+                          names_only: bool = False) -> Iterator[tuple[str, str]]:
+        """Cross-checks of the optional booking, failure, tier, priority and absence sections.
+
+        ``names_only``: only the references to names (the rest waits until names are right).
+        """
         if self.booking is not None:
             if self.routing.policy == "pooled":
                 yield "booking", "appointment clinics need a hub queue; routing pooled has none"
@@ -864,7 +928,7 @@ class Scenario(Frozen):
                     yield f"booking.clinics.{i}.hub", unknown("hub", c.hub, hubs)
                 elif c.specialty not in specs:
                     yield f"booking.clinics.{i}.specialty", unknown("specialty", c.specialty, specs)
-                elif (c.hub, c.specialty) not in served:
+                elif (c.hub, c.specialty) not in served and not names_only:
                     yield f"booking.clinics.{i}", (
                         f"hub {c.hub!r} never has {c.specialty!r} doctors on duty to give slots")
                 if (c.hub, c.specialty) in seen:

@@ -46,15 +46,22 @@ class Failures(Mechanism):
         self.attempts = array("h", bytes(2 * eng.n))
         self.lost = array("d", [0.0]) * eng.n
         self.on_fail: list[Callable[[Any], None]] = [self.failed]
-        for p in range(eng.net.n_hub_pools):
-            eng.begin[p] = self.begin
+        attempts, u_fail, fail_p, max_att = self.attempts, self.u_fail, self.fail_p, self.max_att
 
-    def begin(self, r: int, d: int, p: int, t: float) -> bool:
-        """Attempt a video consult: True (handled) if it fails."""
-        k = self.attempts[r]
-        self.attempts[r] = k + 1
-        if self.u_fail[r * self.max_att + k] >= self.fail_p[r]:
-            return False  # it connects: an ordinary consult
+        def begin(r: int, d: int, p: int, t: float) -> bool:
+            """Attempt a video consult: True (handled) if it fails."""
+            k = attempts[r]
+            attempts[r] = k + 1
+            if u_fail[r * max_att + k] >= fail_p[r]:
+                return False  # it connects: an ordinary consult
+            self.fail(r, d, p, t)
+            return True
+
+        for p in range(eng.net.n_hub_pools):
+            eng.begin[p] = begin
+
+    def fail(self, r: int, d: int, p: int, t: float) -> None:
+        """Attempt ``r`` fails: doctor ``d`` is held for the wasted minutes."""
         eng = self.eng
         eng.routed[r] = eng.net.pool_hub[p]
         if eng.in_queue is not None:
@@ -62,7 +69,6 @@ class Failures(Mechanism):
         ev = eng.consults[d]
         ev.callbacks, ev._value = self.on_fail, r
         eng.env.schedule(ev, NORMAL, t + self.wasted[r] - eng.env.now)
-        return True
 
     def failed(self, ev: Consult) -> None:
         """A failed attempt ends: the request gives up or rejoins after the retry delay."""

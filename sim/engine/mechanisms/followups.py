@@ -18,7 +18,7 @@ from sim.engine.roster import DAY
 from sim.scenario.schema import Calendar, Clock, Scenario
 
 if TYPE_CHECKING:
-    from sim.engine.loop import Consult, Engine
+    from sim.engine.loop import Engine
     from sim.engine.model import Model
 
 
@@ -46,19 +46,22 @@ class FollowUps(Mechanism):
         self.eng = eng
         self.parent = array("q", [-1]) * eng.n
         self.next_step = array("b", bytes(eng.n))
-        eng.after_consult = self.done
+        u_next, parent, next_step = self.u_next, self.parent, self.next_step
+        share, fu = self.fu.share, self.fu
+        refer, repeat = share + fu.referral_share, fu.repeat
+        follow_up = self.follow_up
 
-    def done(self, ev: Consult) -> None:
-        """A hub consult ends: what it leads to, then the doctor's next request."""
-        r = ev._value
-        u, fu = self.u_next[r], self.fu
-        if u < fu.share:
-            if fu.repeat or self.parent[r] < 0:
-                self.next_step[r] = 1
-                self.follow_up(r, self.eng.env.now)
-        elif u < fu.share + fu.referral_share:
-            self.next_step[r] = 2
-        self.eng.complete(ev)
+        def done(r: int, t: float) -> None:
+            """Hub consult ``r`` ended at ``t``: a follow-up, a referral or nothing."""
+            u = u_next[r]
+            if u < share:
+                if repeat or parent[r] < 0:
+                    next_step[r] = 1
+                    follow_up(r, t)
+            elif u < refer:
+                next_step[r] = 2
+
+        eng.after_consult = done
 
     def follow_up(self, r: int, t: float) -> None:
         """Append a follow-up request of ``r`` arriving after the drawn delay."""

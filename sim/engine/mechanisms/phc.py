@@ -5,6 +5,7 @@ The MOs resolve a share and escalate the rest to the specialist hubs.
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -69,20 +70,22 @@ class PhcTier(Mechanism):
         self.phc_end = array("d", [np.nan]) * n
         self.queued = eng.track_queued()
         self.on_done: list[Callable[[Any], None]] = [self.done]
-        eng.divert = self.divert
+        first, n0, tier, queued = self.first, eng.n0, self.tier, self.queued
+        queue_of, deadline, pat, dist = self.queue_of, eng.deadline, eng.pat, eng.dist
+
+        def divert(r: int, t: float) -> bool:
+            """An arriving request from a sub-centre joins its district's PHC queue."""
+            if r >= n0 or not first[r]:  # follow-ups go to the hubs
+                return False
+            deadline[r] = t + pat[r]
+            tier[r] = 1
+            queued[r] = math.nan  # not (yet) in a specialist queue
+            eng.join(queue_of[dist[r]], r, t)  # (the loop makes join when it starts)
+            return True
+
+        eng.divert = divert
         for q in self.queue_of.values():
             eng.begin[eng.net.queue_pools[q][0]] = self.begin
-
-    def divert(self, r: int, t: float) -> bool:
-        """An arriving request from a sub-centre joins its district's PHC queue."""
-        if r >= self.eng.n0 or not self.first[r]:  # follow-ups go to the hubs
-            return False
-        eng = self.eng
-        eng.deadline[r] = t + eng.pat[r]
-        self.tier[r] = 1
-        self.queued[r] = np.nan  # not (yet) in a specialist queue
-        eng.join(self.queue_of[eng.dist[r]], r, t)
-        return True
 
     def begin(self, r: int, d: int, p: int, t: float) -> bool:
         """A PHC MO takes request ``r``: resolved here, or escalated when the consult ends."""
