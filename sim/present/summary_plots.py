@@ -331,6 +331,19 @@ def sweep_curves(sweep: Iterable[Row], x: str | None = None,
     return fig
 
 
+STANDARDS_FIXED: frozenset[str] = frozenset({
+    "point", "plan", "standard", "label", "measure", "group_by", "group", "target", "sense",
+    "mean", "ci_low", "ci_high", "n", "requests", "confidence", "verdict", "gap", "unit",
+    "relative_gap", "change", "change_ci_low", "change_ci_high"})
+
+
+def standards_sweep_keys(standards: Iterable[Row]) -> list[str]:
+    """The swept keys of a sweep's standards table (none for a run's or a comparison's)."""
+    for row in table_rows(standards):
+        return [k for k in row if k not in STANDARDS_FIXED] if "point" in row else []
+    return []
+
+
 def sweep_standards(standards: Iterable[Row], x: str | None = None,
                     scenario: Mapping[str, Any] | None = None,
                     title: str | None = None) -> Figure:
@@ -341,10 +354,7 @@ def sweep_standards(standards: Iterable[Row], x: str | None = None,
     the highest wait or abandonment (at_most) at each point; breached points are red.
     """
     rows = table_rows(standards)
-    fixed = {"point", "standard", "label", "measure", "group_by", "group", "target", "sense",
-             "mean", "ci_low", "ci_high", "n", "requests", "confidence", "verdict", "gap",
-             "unit", "relative_gap"}
-    keys = [k for k in (rows[0] if rows else {}) if k not in fixed]
+    keys = standards_sweep_keys(rows)
     if not keys:
         raise ValueError("standards table has no swept-key column")
     x = x or ("demand.growth" if "demand.growth" in keys else keys[0])
