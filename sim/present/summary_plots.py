@@ -371,6 +371,7 @@ def sweep_standards(standards: Iterable[Row], x: str | None = None,
         scale = 100.0 if share else 1.0
         series = list(dict.fromkeys(tuple(str(r[k]) for k in others) for r in mine))
         colours = _palette([", ".join(s) for s in series])
+        marked = False
         for sv in series:
             pts: dict[float, Row] = {}
             for r in mine:
@@ -395,7 +396,8 @@ def sweep_standards(standards: Iterable[Row], x: str | None = None,
             bad = np.array([pts[v].get("verdict") == "breached" for v in xs])
             ax.scatter(xs[~bad], ys[~bad], color=colour, zorder=3, s=18)
             ax.scatter(xs[bad], ys[bad], color="tab:red", marker="X", zorder=4, s=40,
-                       label="breached" if bad.any() else None)
+                       label="breached" if bad.any() and not marked else None)
+            marked = marked or bool(bad.any())
         ax.axhline(_num(mine[0]["target"]) * scale, **STANDARD_STYLE, label="target")
         ax.set_title(std, loc="left", fontsize="medium")
         ax.set_xlabel(_key_text(x, scenario))
