@@ -228,7 +228,10 @@ def himachal_times(k: int = 10, days: int | None = None) -> Scenario:
     if days is not None:
         data["calendar"]["horizon_days"] = days
         data["calendar"]["warmup_days"] = min(data["calendar"]["warmup_days"], days / 5)
-        data["calendar"]["holidays"] = [d for d in data["calendar"]["holidays"] if d < days]
+        data["calendar"]["holidays"] = [d for d in data["calendar"]["holidays"]
+                                        if not isinstance(d, int) or d < days]
+    if k == 1:
+        return scenario_from_dict(data, source="<benchmark himachal x1>")
     copies = range(1, k + 1)
     data["hubs"] = [{**h, "id": f"{h['id']}-{j}", **({"name": f"{h['name']} {j}"}
                                                     if h.get("name") else {})}

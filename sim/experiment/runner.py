@@ -424,6 +424,7 @@ class _Runner:
             return False
         assert self.out is not None
         key = self.keys.get(arm.label, "")
+        p = columnar.records_path(self.out, arm.label, i)
 
         def current(path: Path) -> bool:
             return path.exists() and columnar.file_metadata(path).get("fingerprint") == key

@@ -52,6 +52,7 @@ from sim.present.record_plots import (
 from sim.present.summary_plots import (
     comparison_plot,
     equity_by_district,
+    standards_sweep_keys,
     sweep_curves,
     sweep_keys,
     sweep_standards,
@@ -210,7 +211,7 @@ def plot_results(results_dir: str | Path, formats: Sequence[str] = FORMATS) -> l
         if rows and sweep_keys(rows):
             paths += save_figure(sweep_curves(rows, scenario=base), out, "sweep", formats)
         std = read_csv(folder / "standards.csv") if (folder / "standards.csv").exists() else []
-        if std and "point" in std[0]:
+        if standards_sweep_keys(std):
             paths += save_figure(sweep_standards(std, scenario=base), out, "sweep_standards",
                                  formats)
     return paths

@@ -16,7 +16,6 @@ import math
 import platform
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from sim.present import findings, units
 from sim.present.folder import ResultsFolder, command_line
 from sim.present.plan_diff import plan_changes
 from sim.present.plots import PLOT_DIR, sweep_keys
+from sim.present.sections import Section, Table, cap, data, holiday_text, logic, where_text
 from sim.present.validation import erlang_c_check
 
 __all__ = ["SECTIONS", "ResultsFolder", "build_report", "command_line", "erlang_c_check",
@@ -46,9 +46,6 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 )
 """Every methods section of the report (after the first page): its HTML id and heading."""
 
-OPTIONAL_SECTIONS: tuple[str, ...] = (
-    "booking", "failures", "phc_tier", "followups", "priorities", "absence",
-)
 KEY_METRICS: tuple[str, ...] = (
     "arrivals", "served", "abandoned", "unserved", "wait_mean_min", "wait_p50_min",
     "wait_p90_min", "wait_p95_min", "share_same_day", "abandonment_rate", "utilisation",
@@ -60,8 +57,6 @@ GROUP_METRICS: tuple[str, ...] = (
 )
 """The columns of the by-specialty and by-hub-x-specialty tables (those the folder has)."""
 EFFECT_METRICS: tuple[str, ...] = ("wait_mean_min", "wait_p90_min", "abandonment_rate")
-MAX_ROWS = 40
-"""The most rows a group table shows (worst first); the rest are in the CSV files."""
 PLOT_CAPTIONS: dict[str, str] = {
     "wait_by_specialty": "Wait for a consult by specialty (box: quartiles; whiskers: 5th-95th "
                          "percentile; diamond: mean; dotted: service-level targets).",
@@ -81,67 +76,6 @@ PLOT_CAPTIONS: dict[str, str] = {
     "sweep": "Sweep curves: each metric against the swept parameter, one line per plan, "
              "with confidence bands and the standards' thresholds.",
 }
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table for the template: header cells, rows of text cells, a note under it."""
-
-    head: Sequence[str]
-    rows: Sequence[Sequence[Any]]
-    cls: str = ""
-    note: str = ""
-
-
-@dataclass
-class Section:
-    """One methods section: id, heading, and what its template block shows."""
-
-    id: str
-    title: str
-    paragraphs: list[str] = field(default_factory=list)
-    tables: list[tuple[str, Table]] = field(default_factory=list)
-    items: list[str] = field(default_factory=list)
-
-    @property
-    def level(self) -> int:
-        """2 for a numbered section (``4.``), 3 for a subsection (``4.2``)."""
-        return 3 if self.title[1] == "." and self.title[2].isdigit() else 2
-
-
-def _cap(rows: Sequence[Sequence[Any]], what: str, limit: int = MAX_ROWS) -> tuple[list[Any], str]:
-    if len(rows) <= limit:
-        return list(rows), ""
-    return list(rows[:limit]), f"The {limit} worst of {len(rows)} {what}; all are in the CSV files."
-
-
-# --- inputs in words -------------------------------------------------------------------------
-
-def _clock(v: Any) -> str:
-    from sim.scenario.schema import format_clock
-
-    # An unquoted 09:30 reads back from YAML 1.1 as the integer 570 (minutes).
-    return format_clock(v) if isinstance(v, int) else str(v)
-
-
-UNITLESS: frozenset[str] = frozenset({"kind", "shape", "cv", "k", "p", "weights", "probability"})
-
-
-def _dist(d: Any) -> str:
-    """A distribution of minutes in words: ``lognormal (mean 9 min, sd 6 min)``."""
-    if not isinstance(d, Mapping):
-        return str(d)
-    rest = ", ".join(
-        f"{k} {units.duration(v) if isinstance(v, int | float) and k not in UNITLESS else v}"
-        for k, v in d.items() if k != "kind" and v is not None)
-    return f"{d.get('kind', '?')} ({rest})" if rest else str(d.get("kind", "?"))
-
-
-def _where(where: Any) -> str:
-    if not isinstance(where, Mapping) or not any(where.values()):
-        return "everywhere"
-    return "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-                     for k, v in where.items() if v)
 
 
 # --- the first page --------------------------------------------------------------------------
@@ -213,7 +147,7 @@ def _breach_table(f: ResultsFolder) -> Table | None:
     def arm_text(a: str) -> list[str]:
         return [findings.point_label(a, f.scenario) if arm == "point" else a] if arm else []
 
-    rows, note = _cap([arm_text(b.arm) + [b.standard, *([b.hub] if by_hub else []), b.where,
+    rows, note = cap([arm_text(b.arm) + [b.standard, *([b.hub] if by_hub else []), b.where,
                                          b.achieved, b.target, b.miss, b.n]
                        for b in found], "breaches")
     if not rows:
@@ -265,7 +199,7 @@ def _effects(f: ResultsFolder) -> Table | None:
                      units.difference(r.get("diff"), m, like=b.get("mean")),
                      units.interval(r.get("diff_ci_low"), r.get("diff_ci_high"), m,
                                     like=b.get("mean")), r.get("verdict", "")))
-    rows_shown, note = _cap(body, "group differences")
+    rows_shown, note = cap(body, "group differences")
     return Table(("plan", "where", "metric", "base", "plan value", "difference",
                   "95% CI of difference", "verdict"), rows_shown, "effects", note or (
         "Paired differences (plan minus base, same random numbers); detected ones first, "
@@ -293,7 +227,7 @@ def _standard_effects(f: ResultsFolder) -> Table | None:
                      units.difference(r.get("change"), "", unit, like=b.get("mean")),
                      units.interval(lo, hi, "", unit, like=b.get("mean")) if unit != "share"
                      else f"{100 * lo:+.1f} to {100 * hi:+.1f} points", effect))
-    shown, note = _cap(body, "changes")
+    shown, note = cap(body, "changes")
     return Table(("plan", "standard", "hub", "where", "base", "plan value", "change",
                   "95% CI of change", "effect"), shown, "effects wide", note or (
         "Plan minus base, paired over replications (same random numbers); largest changes "
@@ -323,98 +257,8 @@ def _objectives(f: ResultsFolder, question: str) -> Section:
             ("standard", "measure", "target", "applies to", "confidence"),
             [(x.get("id", ""), findings.describe(str(x.get("id")), f.scenario).partition(
                 " (")[2].rstrip(")") or x.get("measure", ""), x.get("target", ""),
-              _where(x.get("where")), x.get("confidence", 0.95)) for x in standards])))
+              where_text(x.get("where")), x.get("confidence", 0.95)) for x in standards])))
     return s
-
-
-def _logic(f: ResultsFolder) -> Section:
-    sc = f.scenario
-    routing, queue, demand = (sc.get(k, {}) or {} for k in ("routing", "queue", "demand"))
-    process = {ch: (demand.get(ch) or {}).get("process", "poisson") for ch in ("d2d", "opd")
-               if demand.get(ch)}
-    optional = [k for k in OPTIONAL_SECTIONS if sc.get(k)]
-    threshold = routing.get("overflow_threshold_min")
-    items = [
-        "Requests arrive from spoke facilities (doctor-to-doctor, D2D: sub-centres and PHCs) "
-        "and from patients at home (OPD mode), as arrival processes "
-        + ", ".join(f"{k.upper()}: {v}" for k, v in process.items())
-        + ", shaped by hour-of-day and weekday profiles and only while the spokes are open.",
-        "Each request names a specialty and is routed to a hub's queue for that specialty "
-        f"under the routing policy '{routing.get('policy', 'home_hub')}'"
-        + (f" (overflow threshold {units.duration(threshold)})"
-           if routing.get("policy") == "overflow" and threshold is not None else "") + ".",
-        "Doctors on the hub's duty roster take requests first come, first served (by "
-        "priority class first when priorities are switched on); a consult that runs past the "
-        "end of a session finishes and counts as overtime.",
-        "Patience: " + (f"requests leave after a time drawn from {_dist(queue['patience'])}."
-                        if queue.get("patience") else "requests never leave the queue.")
-        + (" When a session ends, waiting requests keep their place for the next session."
-           if queue.get("session_end", "carry") == "carry"
-           else " When a session ends, requests still waiting are dropped."),
-        "Warm-up is handled by filtering: request metrics count requests that arrived after "
-        "the warm-up; time-based metrics integrate over [warm-up, horizon). Requests still "
-        "waiting at the horizon are reported as unserved.",
-        "Optional mechanisms switched on: " + (", ".join(optional) if optional else
-                                               "none (no booking, call failures, PHC tier, "
-                                               "follow-ups, priorities or absence)") + ".",
-    ]
-    return Section("logic", "2. Model logic", items=items)
-
-
-def _data(f: ResultsFolder) -> Section:
-    sc = f.scenario
-    s = Section("data", "3. Data and inputs")
-    if not sc:
-        s.paragraphs.append("No scenario.resolved.yaml in this folder: inputs cannot be listed.")
-        return s
-    specs = sc.get("specialties", {}) or {}
-    names = f.hub_names
-    s.tables.append(("Specialties and consult lengths", Table(
-        ("specialty", "consult length distribution"),
-        [(n, _dist((x or {}).get("consult"))) for n, x in specs.items()])))
-    hubs = sc.get("hubs", []) or []
-    spec_names = list(specs)
-    s.tables.append(("Hubs: registered doctors per specialty", Table(
-        ("hub", "district", *spec_names, "total"),
-        [(units.hub_label(str(h.get("id")), names), h.get("district", ""),
-          *((h.get("doctors") or {}).get(x, 0) for x in spec_names),
-          sum((h.get("doctors") or {}).values())) for h in hubs], "wide")))
-    s.tables.append(("Duty rosters", Table(
-        ("hub", "specialty", "days", "from", "to", "doctors on duty"),
-        [(h.get("id"), r.get("specialty"), units.days_text(r.get("days")), _clock(r.get("start")),
-          _clock(r.get("end")), r.get("doctors")) for h in hubs
-         for r in (h.get("roster") or [])])))
-    hours = (sc.get("spokes", {}) or {}).get("hours") or {}
-    dists = (sc.get("spokes", {}) or {}).get("districts", []) or []
-    s.tables.append((f"Spokes by district (open {units.days_text(hours.get('days'))} "
-                     f"{_clock(hours.get('start'))}-{_clock(hours.get('end'))})", Table(
-        ("district", "home hub", "sub-centres", "PHCs", "population", "lat (°N)", "lon (°E)"),
-        [(d.get("district"), d.get("home_hub"), d.get("subcentres", 0), d.get("phcs", 0),
-          f"{d['population']:,}" if d.get("population") is not None else "–",
-          d.get("lat") if d.get("lat") is not None else "–",
-          d.get("lon") if d.get("lon") is not None else "–") for d in dists])))
-    demand = sc.get("demand", {}) or {}
-    rows: list[tuple[str, str]] = [("growth multiplier", f"{demand.get('growth', 1.0):g} x")]
-    for ch, what in (("d2d", "D2D requests per spoke per open day"),
-                     ("opd", "OPD requests per open day by district")):
-        block = demand.get(ch)
-        if block:
-            rates = block.get("per_spoke_per_day") or block.get("per_day") or {}
-            rows.append((what, ", ".join(f"{k}: {v:g}" for k, v in rates.items())))
-            rows.append((f"{ch.upper()} specialty mix", ", ".join(
-                f"{k} {v:.0%}" for k, v in (block.get("specialty_mix") or {}).items())))
-    s.tables.append(("Demand", Table(("input", "value"), rows)))
-    s.paragraphs.append("These are the resolved inputs actually simulated (every default filled "
-                        "in); the sources of the figures are cited in the scenario file.")
-    return s
-
-
-def _holiday_text(h: Any) -> str:
-    """A resolved holiday (a day number, a date, or {date, name, hubs}) in a few words."""
-    if not isinstance(h, dict):
-        return str(h)
-    hubs = f" ({', '.join(h['hubs'])} only)" if h.get("hubs") else ""
-    return f"{h.get('date')} {h.get('name', '')}".strip() + hubs
 
 
 def _settings(f: ResultsFolder) -> Section:
@@ -432,7 +276,7 @@ def _settings(f: ResultsFolder) -> Section:
         ("first simulated day", " ".join(str(x) for x in (
             str(cal.get("start_weekday", "–")).capitalize(), cal.get("start_date")) if x)),
         ("holidays (dates or day numbers)",
-         ", ".join(map(_holiday_text, cal.get("holidays", []))) or "none"),
+         ", ".join(map(holiday_text, cal.get("holidays", []))) or "none"),
     ]
     if cal.get("roster_exceptions"):
         rows.append(("roster exceptions", len(cal["roster_exceptions"])))
@@ -472,7 +316,7 @@ def _group_table(f: ResultsFolder, group_by: str, what: str,
         hub, rest = units.split_group(group_by, g, f.hub_names)
         return tuple(x for x in (hub, rest) if x) if len(head) > 1 else (hub or rest,)
 
-    body, note = _cap([(*names(g), *(_cells(look[(g, c)], c)[0] if (g, c) in look else "–"
+    body, note = cap([(*names(g), *(_cells(look[(g, c)], c)[0] if (g, c) in look else "–"
                                      for c in cols)) for g in groups], what)
     return Table((*head, *(units.column_label(c) for c in cols)), body, "wide",
                  note or f"Means over replications, worst {units.metric_label(sort)} first.")
@@ -620,7 +464,7 @@ def build_report(results_dir: str | Path, question: str | None = None,
         plot_results(f.path)
     q = _question(f, question)
     exp = _settings(f)
-    sections = [_objectives(f, q), _logic(f), _data(f), exp, _results(f), _verdicts(f),
+    sections = [_objectives(f, q), logic(f), data(f), exp, _results(f), _verdicts(f),
                 _sweep(f)]
     check = erlang_c_check() if validation else None
     cmd = command_line(f.run) or str(f.run.get("command", ""))

@@ -331,6 +331,19 @@ def sweep_curves(sweep: Iterable[Row], x: str | None = None,
     return fig
 
 
+STANDARDS_FIXED: frozenset[str] = frozenset({
+    "point", "plan", "standard", "label", "measure", "group_by", "group", "target", "sense",
+    "mean", "ci_low", "ci_high", "n", "requests", "confidence", "verdict", "gap", "unit",
+    "relative_gap", "change", "change_ci_low", "change_ci_high"})
+
+
+def standards_sweep_keys(standards: Iterable[Row]) -> list[str]:
+    """The swept keys of a sweep's standards table (none for a run's or a comparison's)."""
+    for row in table_rows(standards):
+        return [k for k in row if k not in STANDARDS_FIXED] if "point" in row else []
+    return []
+
+
 def sweep_standards(standards: Iterable[Row], x: str | None = None,
                     scenario: Mapping[str, Any] | None = None,
                     title: str | None = None) -> Figure:
@@ -341,10 +354,7 @@ def sweep_standards(standards: Iterable[Row], x: str | None = None,
     the highest wait or abandonment (at_most) at each point; breached points are red.
     """
     rows = table_rows(standards)
-    fixed = {"point", "standard", "label", "measure", "group_by", "group", "target", "sense",
-             "mean", "ci_low", "ci_high", "n", "requests", "confidence", "verdict", "gap",
-             "unit", "relative_gap"}
-    keys = [k for k in (rows[0] if rows else {}) if k not in fixed]
+    keys = standards_sweep_keys(rows)
     if not keys:
         raise ValueError("standards table has no swept-key column")
     x = x or ("demand.growth" if "demand.growth" in keys else keys[0])
@@ -361,6 +371,7 @@ def sweep_standards(standards: Iterable[Row], x: str | None = None,
         scale = 100.0 if share else 1.0
         series = list(dict.fromkeys(tuple(str(r[k]) for k in others) for r in mine))
         colours = _palette([", ".join(s) for s in series])
+        marked = False
         for sv in series:
             pts: dict[float, Row] = {}
             for r in mine:
@@ -385,7 +396,8 @@ def sweep_standards(standards: Iterable[Row], x: str | None = None,
             bad = np.array([pts[v].get("verdict") == "breached" for v in xs])
             ax.scatter(xs[~bad], ys[~bad], color=colour, zorder=3, s=18)
             ax.scatter(xs[bad], ys[bad], color="tab:red", marker="X", zorder=4, s=40,
-                       label="breached" if bad.any() else None)
+                       label="breached" if bad.any() and not marked else None)
+            marked = marked or bool(bad.any())
         ax.axhline(_num(mine[0]["target"]) * scale, **STANDARD_STYLE, label="target")
         ax.set_title(std, loc="left", fontsize="medium")
         ax.set_xlabel(_key_text(x, scenario))

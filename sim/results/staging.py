@@ -30,7 +30,8 @@ OUTPUT_NAMES = frozenset({"summary.csv", "replications.csv", "run.json", "record
 """Names a run writes at the top of its folder (besides its plan or point folders)."""
 STAGE_KEEP = frozenset({"records.csv.gz", "scenario.resolved.yaml", ".replication0"})
 """Replication 0's files, which a resumed run may reuse from an interrupted staging folder."""
-STAGE_KEEP_DIRS = {"parquet": "records"}
+PARQUET_DIR = "parquet"
+STAGE_KEEP_DIRS = {PARQUET_DIR: "records"}
 """Staging subfolders kept for a resumed run, with the one subfolder of each kept: the
 Parquet records of finished units (each file names its unit's fingerprint, checked before
 reuse, ``sim.results.columnar``)."""
