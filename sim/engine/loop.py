@@ -140,6 +140,7 @@ class Engine:
         self.outcome = array("b", [UNSERVED]) * n
         self.doctor = array("i", [-1]) * n
         self.routed = array("h", [-1]) * n
+        self.homes: Any = None  # the home queue of every arrival (home_hub, pooled)
         self.queued: Any = None  # a copy of the arrival times, when a mechanism moves it
         self.in_queue: Any = None  # the queue a request waits in (routing by expected wait)
         self.env = simpy.Environment()
@@ -483,6 +484,12 @@ class Engine:
         # ``nxt`` is env.peek(): only env.step's callbacks and the arrivals below schedule
         # events, so it is refreshed after each step and lowered by each arrival's consult
         # (or refreshed after an arrival that a mechanism handled); ``now`` is env.now
+        # under home_hub and pooled, each arrival's queue, looked up for all at once
+        homes: Any = ()
+        if simple:
+            key = (np.frombuffer(dist, dtype=np.int16)[:n0].astype(np.int64) * n_spec
+                   + np.frombuffer(spc, dtype=np.int16)[:n0])
+            homes = self.homes = memoryview(np.asarray(home_flat, dtype=np.int32)[key])
         now = env.now
         nxt = peek()
         for r in range(n0):
@@ -496,7 +503,7 @@ class Engine:
                     arrive(r, t)
                 nxt = peek()
                 continue
-            q = home_flat[dist[r] * n_spec + spc[r]] if simple else choose(r, t)
+            q = homes[r] if simple else choose(r, t)
             if arrival_hooked and book is not None:  # as ``route`` (deadline already set)
                 b = book[q]
                 if b is not None and b(q, r, t):
@@ -552,7 +559,7 @@ class Engine:
         arrays go with the model instead.
         """
         for col in (self.tm, self.cons, self.pat, self.deadline, self.dist, self.spc,
-                    self.chan, self.spoke, self.stype):
+                    self.chan, self.spoke, self.stype, self.homes):
             if isinstance(col, memoryview):
                 col.release()
 
