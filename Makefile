@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 ## make run: set up, run the bundled Himachal baseline, say where results and plot are
 run: $(STAMP)
-	$(BIN)/hubsim run scenarios/himachal-baseline.yaml --out results/himachal-baseline
+	$(BIN)/hubsim run scenarios/himachal-baseline.yaml -n 5 --out results/himachal-baseline
 
 ## make test: set up, lint and type-check, then the whole suite (slow statistical checks included)
 test: $(STAMP)

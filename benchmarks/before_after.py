@@ -1,14 +1,16 @@
 """The engine and metrics of an earlier commit beside the current ones, in one run.
 
-    .venv/bin/python -m benchmarks.before_after --before 9236906   # ~2 minutes
+    .venv/bin/python -m benchmarks.before_after --before e39436c   # a few minutes
 
-Loads ``sim/model.py`` and ``sim/metrics.py`` as they were at ``--before`` (``git show``;
-every other module is today's) and times the full path (scenario -> engine -> records ->
-``summary_rows``) of both, interleaved with the idiomatic-SimPy reference, on shape 1
-(M/M/10, 200,000 customers), shape 2 (30 M/M/c queues, 500,000) and the loaded Himachal
-year; then measures the loaded Himachal's peak memory under ``tracemalloc``. The records
-and summaries of both versions are checked to be equal (summary values to rtol 1e-12, which
-absorbs summation order only). Prints a markdown table.
+Loads ``sim/engine/model.py`` and ``sim/analysis/metrics.py`` as they were at ``--before``
+(``git show``; every other module is today's, so ``--before`` must be a commit of this
+layout, e39436c or later, whose engine is that one file) and times the full path
+(scenario -> engine -> records -> ``summary_rows``) of both, interleaved with the
+idiomatic-SimPy reference, on shape 1 (M/M/10, 200,000 customers), shape 2 (30 M/M/c
+queues, 500,000) and the loaded Himachal year; then measures the loaded Himachal's peak
+memory under ``tracemalloc``. The records and summaries of both versions are checked to
+be equal (summary values to rtol 1e-12, which absorbs summation order only). Prints a
+markdown table.
 """
 
 from __future__ import annotations
@@ -87,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3, help="runs per figure (default 3)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        old_model = module_at(args.before, "sim/model.py", "before_model", Path(tmp))
-        old_metrics = module_at(args.before, "sim/metrics.py", "before_metrics", Path(tmp))
+        old_model = module_at(args.before, "sim/engine/model.py", "before_model", Path(tmp))
+        old_metrics = module_at(args.before, "sim/analysis/metrics.py", "before_metrics",
+                                Path(tmp))
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

@@ -17,6 +17,7 @@ from sim.scenario.textbook import queue_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 HIMACHAL = ROOT / "scenarios" / "himachal-baseline.yaml"
+REALISM = ROOT / "scenarios" / "himachal-realism.yaml"
 DAY = 1440.0
 
 SPECIALTIES = ("medicine", "cardiology", "orthopaedics", "obstetrics", "gynaecology",
@@ -148,6 +149,12 @@ def himachal() -> tuple[Scenario, str]:
                                                                   364)})
         return sc, str(HIMACHAL.relative_to(ROOT))
     return himachal_standin(), "stand-in (benchmarks/shapes.py; the baseline file is missing)"
+
+
+def realism() -> tuple[Scenario, str]:
+    """The bundled Himachal scenario with every mechanism on, over one simulated year."""
+    sc = apply_overrides(load_scenario(REALISM), {"calendar.horizon_days": 365})
+    return sc, str(REALISM.relative_to(ROOT))
 
 
 def hub_loads(scenario: Scenario) -> dict[str, float]:

@@ -62,11 +62,19 @@ def format_summary(rows: Sequence[dict[str, Any]], by: str = "specialty") -> str
     for r in rows:
         if r["group_by"] in ("all", by):
             table.setdefault((r["group_by"], r["group"]), {})[r["metric"]] = float(r["value"])
-    cols = [("arrivals", "arrivals", "{:,.0f}"), ("served", "served", "{:,.0f}"),
-            ("abandoned", "aband.", "{:,.0f}"), ("unserved", "unserved", "{:,.0f}"),
-            ("wait_mean_min", "wait mean", "{:.1f}"), ("wait_p50_min", "p50", "{:.1f}"),
-            ("wait_p90_min", "p90", "{:.1f}"), ("wait_p95_min", "p95", "{:.1f}"),
-            ("utilisation", "util.", "{:.0%}"), ("queue_length_mean", "queue", "{:.2f}")]
+    from sim.present.console import fmt_wait
+
+    wait = fmt_wait
+    cols: list[tuple[str, str, Any]] = [
+        ("arrivals", "arrivals", "{:,.0f}".format), ("served", "served", "{:,.0f}".format),
+        ("abandonment_rate", "aband.", "{:.1%}".format),
+        ("unserved", "unserved", "{:,.0f}".format), ("wait_mean_min", "wait mean", wait),
+        ("wait_mean_all_min", "incl. aband.", wait), ("wait_p50_min", "p50", wait),
+        ("wait_p90_min", "p90", wait), ("wait_p95_min", "p95", wait),
+        ("utilisation", "util.", "{:.0%}".format),
+        ("queue_length_mean", "queue", "{:.2f}".format)]
+    present = {r["metric"] for r in rows}
+    cols = [c for c in cols if c[0] in present]
     head = [by if by != "all" else "", *(c[1] for c in cols)]
     lines = []
     keys = [("all", "all")] + sorted(k for k in table if k[0] == by)
@@ -77,7 +85,7 @@ def format_summary(rows: Sequence[dict[str, Any]], by: str = "specialty") -> str
         cells = [k[1] if k[0] != "all" else "ALL"]
         for metric, _, fmt in cols:
             v = vals.get(metric)
-            cells.append("-" if v is None or v != v else fmt.format(v))
+            cells.append("-" if v is None or v != v else fmt(v))
         lines.append(cells)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *lines, strict=True)]
     out = ["  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(head, widths,
@@ -90,35 +98,41 @@ def format_summary(rows: Sequence[dict[str, Any]], by: str = "specialty") -> str
 
 def _load_with(path: str | None, seed: int | None = None, days: int | None = None,
                sets: Sequence[str] = ()) -> Any:
+    """Load a scenario, then apply --set, --days and --seed, each error labelled by its option."""
+    from sim.scenario.loader import parse_value
+
     scenario = load_scenario(path or default_scenario())
     overrides: dict[str, Any] = {}
-    if days is not None:
-        # a shorter horizon drops the holidays that no longer fall inside it
-        overrides["calendar.horizon_days"] = days
-        overrides["calendar.holidays"] = [h for h in scenario.calendar.holidays if h < days]
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep:
             raise CLIError(f"--set needs KEY=VALUE, got {item!r}")
-        from sim.scenario.loader import parse_value
-
         overrides[key.strip()] = parse_value(value)
+    if overrides:
+        scenario = apply_overrides(scenario, overrides)
+    if days is not None:
+        # a shorter horizon drops the holidays that no longer fall inside it
+        scenario = apply_overrides(scenario, scenario.calendar.cut_to(days), source="--days")
     if seed is not None:
-        overrides["seed"] = seed
-    return apply_overrides(scenario, overrides) if overrides else scenario
+        scenario = apply_overrides(scenario, {"seed": seed}, source="--seed")
+    return scenario
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario (once, or N replications / to a precision) and write its outputs."""
-    from sim.experiment.runner import run_experiment
+    from sim.experiment.runner import PRECISION_METRICS, run_experiment
 
+    if args.precision_for and args.precision is None:
+        raise CLIError("--for names what --precision drives down; give --precision too")
     scenario = _load_with(args.scenario, args.seed, args.days, args.set)
     out = Path(args.out) if args.out else Path("results") / _folder_name(scenario.name)
     t0 = time.perf_counter()
     with _experiment_errors():
         exp = run_experiment(
             scenario, args.replications, confidence=args.confidence, precision=args.precision,
-            max_replications=args.max_replications, jobs=args.jobs, executor=args.executor,
+            max_replications=args.max_replications,
+            precision_metrics=args.precision_for or PRECISION_METRICS, jobs=args.jobs,
+            executor=args.executor,
             out=out, plot=False, records=not args.no_records, progress=not args.quiet,
             command="run", arguments=_arguments(args))
     size = f"{len(exp.first.records):,} requests, " if exp.first is not None else ""
@@ -131,6 +145,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{scenario.name}: {reps} over {scenario.calendar.horizon_days} days "
               f"(warm-up {scenario.calendar.warmup_days:g}), {size}seed {exp.seed}, "
               f"{elapsed:.2f} s" + _resumed_note(exp.resumed, exp.computed))
+        from sim.present.console import format_standards
+
+        print("\n" + format_standards(exp.standards, exp.n, exp.confidence) + "\n")
         rows = exp.summary.to_dict("records")
         print(format_summary(rows, by="specialty"))
         if exp.n > 1:
@@ -138,9 +155,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if exp.precision is not None:
             pr = exp.precision
             state = "reached" if pr["achieved"] else "NOT reached (hit --max-replications)"
-            widths = ", ".join(f"{m} {w:.1%}" for m, w in pr["relative_half_widths"].items())
-            print(f"\nprecision {pr['target']:.1%} {state} with {exp.n} replications "
-                  f"(relative half-widths: {widths})")
+            worst = sorted(pr["relative_half_widths"].items(), key=lambda kv: -kv[1])[:5]
+            widths = ", ".join(f"{m} {w:.1%}" for m, w in worst) or "every verdict settled"
+            print(f"\nprecision {pr['target']:.1%} for {', '.join(pr['metrics'])} {state} "
+                  f"with {exp.n} replications (widest relative half-widths: {widths})")
         print(f"\nresults in {out}/: " + ", ".join(exp.files)
               + ("" if args.no_plot else ", plots/"))
     return EXIT_OK
@@ -168,6 +186,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _say(f"{f}: ok ({sc.name}: {len(sc.hubs)} hubs, {len(sc.specialties)} specialties, "
                  f"{len(sc.spokes.districts)} districts)", args.quiet)
     return EXIT_USAGE if bad else EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Print what changed between two scenarios, or the overlay that makes the change."""
+    import csv
+    import os
+
+    import yaml
+
+    from sim.scenario.diff import as_overlay, change_rows, diff_scenarios, format_changes
+
+    a = load_scenario(args.a)
+    b = _load_with(args.b, sets=args.set)
+    if args.overlay:
+        over = as_overlay(a, b)
+        print("# the overlay that turns", args.a, "into", args.b)
+        print(yaml.safe_dump({"extends": os.path.relpath(args.a), **over}, sort_keys=False,
+                             allow_unicode=True), end="")
+        return EXIT_OK
+    changes = diff_scenarios(a, b)
+    if args.csv:
+        rows = change_rows(changes)
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["area"],
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return EXIT_OK
+    print(format_changes(changes, args.a, args.b))
+    return EXIT_OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -286,8 +333,12 @@ class _experiment_errors:  # noqa: N801 - used as a context manager
 
 def format_intervals(summary: Any, confidence: float,
                      metrics: Sequence[str] | None = None) -> str:
-    """Whole-system key metrics as ``mean [ci_low, ci_high]`` lines (a summary DataFrame)."""
+    """Whole-system key metrics as ``mean [ci_low, ci_high]`` lines (a summary DataFrame).
+
+    Waits in min/h/d, shares and rates in %, counts with separators.
+    """
     from sim.analysis.metrics import KEY_METRICS
+    from sim.present.console import fmt_metric
 
     rows = summary[summary["group_by"] == "all"]
     wanted = list(metrics or KEY_METRICS)
@@ -298,8 +349,8 @@ def format_intervals(summary: Any, confidence: float,
             continue
         mean, lo, hi, n = (float(r["mean"].iloc[0]), float(r["ci_low"].iloc[0]),
                            float(r["ci_high"].iloc[0]), int(r["n"].iloc[0]))
-        ci = f"[{lo:,.4g}, {hi:,.4g}]" if lo == lo else "-"
-        lines.append(f"{m:<20} {mean:>12,.4g}   {ci:<28} {n:>3}")
+        ci = f"[{fmt_metric(m, lo)}, {fmt_metric(m, hi)}]" if lo == lo else "-"
+        lines.append(f"{m:<20} {fmt_metric(m, mean):>12}   {ci:<28} {n:>3}")
     return "\n".join(lines)
 
 
@@ -323,24 +374,34 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{len(paths)} plans x {res.n} paired replications, root seed {res.seed}, "
               f"{time.perf_counter() - t0:.1f} s" + _resumed_note(res.resumed, res.computed))
+        from sim.present.console import format_standard_changes
+
+        changes = format_standard_changes(res.standards)
+        if changes:
+            print(changes + "\n")
         print(format_comparison(res.comparison, res.confidence))
-        print(f"\nresults in {out}/: comparison.csv, replications.csv, run.json, plots/, "
+        print(f"\nresults in {out}/: comparison.csv, standards.csv, replications.csv, "
+              "run.json, plots/, "
               + ", ".join(f"{lb}/" for lb in labels))
     return EXIT_OK
 
 
 def format_comparison(table: Any, confidence: float) -> str:
     """Whole-system rows of a comparison table: each plan's mean, difference and verdict."""
+    from sim.present.console import fmt_metric, fmt_metric_change
+
     rows = table[table["group_by"] == "all"]
     base = rows[rows["verdict"] == "base"].set_index("metric")["mean"]
     out = []
     for plan, part in rows[rows["verdict"] != "base"].groupby("plan", sort=False):
         out.append(f"\n{plan} vs {rows['plan'].iloc[0]} (difference, {confidence:.0%} paired CI)")
         for _, r in part.iterrows():
-            diff = (f"{r['diff']:+,.4g} [{r['diff_ci_low']:+,.4g}, {r['diff_ci_high']:+,.4g}]"
+            m = str(r["metric"])
+            diff = (f"{fmt_metric_change(m, r['diff'])} [{fmt_metric_change(m, r['diff_ci_low'])}"
+                    f", {fmt_metric_change(m, r['diff_ci_high'])}]"
                     if r["diff_ci_low"] == r["diff_ci_low"] else "-")
-            out.append(f"  {r['metric']:<20} {base.get(r['metric'], float('nan')):>10,.4g} -> "
-                       f"{r['mean']:<10,.4g} {diff:<36} {r['verdict']}")
+            out.append(f"  {m:<20} {fmt_metric(m, base.get(m, float('nan'))):>10} -> "
+                       f"{fmt_metric(m, r['mean']):<10} {diff:<36} {r['verdict']}")
     return "\n".join(out).lstrip("\n")
 
 
@@ -381,10 +442,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         show = ["wait_mean_min", "wait_p90_min", "utilisation", "abandonment_rate"]
         wide = t[t["metric"].isin(show)].pivot_table(index=res.keys, columns="metric",
                                                      values="mean", sort=False)
-        print(wide.reindex(columns=[m for m in show if m in wide.columns]).to_string(
-            float_format=lambda v: f"{v:,.4g}"))
-        print(f"\nresults in {out}/: sweep.csv, replications.csv, run.json, plots/, "
-              "one folder per point")
+        from sim.present.console import fmt_metric
+
+        wide = wide.reindex(columns=[m for m in show if m in wide.columns])
+        print(wide.apply(lambda col: col.map(lambda v, m=col.name: fmt_metric(m, v))
+                         ).to_string())
+        from sim.present.console import format_first_breaches
+
+        breaks = format_first_breaches(res.breaks)
+        if breaks:
+            print("\n" + breaks)
+        print(f"\nresults in {out}/: sweep.csv, standards.csv, standards_first_breach.csv, "
+              "replications.csv, run.json, plots/, one folder per point")
     return EXIT_OK
 
 
@@ -482,6 +551,45 @@ def _add_experiment_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_warmup)
 
 
+def cmd_new_state(args: argparse.Namespace) -> int:
+    """Build a scenario from a planner's tables, write it, and check that it validates."""
+    from sim.results.output import write_text
+    from sim.scenario.newstate import Options, scenario_text
+
+    opts = Options(name=args.name, days=args.days, warmup=args.warmup,
+                   start_date=args.start_date, hours=args.hours, seed=args.seed)
+    text = scenario_text(Path(args.tables), opts)
+    out = Path(args.out) if args.out else Path(f"{args.name}.yaml")
+    write_text(out, text)
+    scenario = load_scenario(out)  # problems the tables could not show point into the file
+    _say(f"{out}: {len(scenario.hubs)} hubs, {len(scenario.spokes.districts)} districts, "
+         f"{len(scenario.specialties)} specialties; valid", args.quiet)
+    return EXIT_OK
+
+
+def _add_new_state_command(sub: Any) -> None:
+    """The new-state subcommand."""
+    p = sub.add_parser(
+        "new-state", help="build a scenario from a planner's tables (CSV folder or Excel)",
+        description="Read districts, hubs, demand, specialties and (optionally) rosters from "
+        "TABLES, a folder of CSV files (districts.csv, ...) or an .xlsx workbook with sheets of "
+        "those names, and write a scenario YAML in which every number is commented FACT or "
+        "ASSUMPTION with the table, row and column it came from. Bad tables: exit 2 with "
+        "file, row and column.")
+    p.add_argument("tables", metavar="TABLES", help="folder of CSV files or .xlsx workbook")
+    p.add_argument("--name", default="new-state", help="scenario name (default: new-state)")
+    p.add_argument("--out", help="scenario file to write (default: NAME.yaml)")
+    p.add_argument("--days", type=_positive_int, default=35, help="horizon (default: 35)")
+    p.add_argument("--warmup", type=float, default=7.0, help="warm-up days (default: 7)")
+    p.add_argument("--start-date", metavar="YYYY-MM-DD", help="date of day 0 (optional)")
+    p.add_argument("--hours", default="09:30-16:00",
+                   help="spoke hours Mon-Sat, also the all-registered roster (default: "
+                   "09:30-16:00)")
+    p.add_argument("--seed", type=int, default=12345, help="the scenario's seed")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(func=cmd_new_state)
+
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -499,21 +607,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a scenario (once or N replications): summary, records, "
                        "plots",
                        description="Run a scenario once, or --replications N times (or until "
-                       "--precision is met). Writes summary.csv (with confidence intervals), "
-                       "replications.csv, records.csv.gz and scenario.resolved.yaml of "
-                       "replication 0, run.json and plots/ (PNG and SVG) to --out.")
+                       "--precision is met). Opens with the service standards breached, worst "
+                       "first. Writes summary.csv (with confidence intervals), standards.csv "
+                       "(each standard's verdict per group), replications.csv, records.csv.gz "
+                       "and scenario.resolved.yaml of replication 0, run.json and plots/ (PNG "
+                       "and SVG) to --out.")
     p.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     p.add_argument("--out", help="output folder (default: results/<scenario name>)")
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
     p.add_argument("--days", type=int, help="override the horizon in days")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario field, e.g. demand.growth=1.5 (repeatable)")
+                   help="override a scenario field, e.g. demand.growth=1.5 or "
+                   "'hubs[igmc_shimla].doctors.cardiology=5' (repeatable; list items by key)")
     p.add_argument("--no-plot", action="store_true", help="skip the plots")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     _experiment_options(p, replications=None)
     p.add_argument("--precision", type=_positive_float, metavar="REL",
-                   help="add replications until the relative CI half-width of the key metrics "
-                   "(wait_mean_min, utilisation, abandonment_rate) is at most REL, e.g. 0.05")
+                   help="add replications until the relative CI half-width of every --for "
+                   "target is at most REL, e.g. 0.05")
+    p.add_argument("--for", dest="precision_for", action="append", metavar="TARGET",
+                   help="what --precision drives down (repeatable): 'standards' (until every "
+                   "verdict is settled, or an undecided one's interval is within REL of its "
+                   "target), METRIC (whole system), METRIC@GROUP_BY (each group) or "
+                   "METRIC@GROUP_BY=GROUP, e.g. wait_mean_min@specialty=cardiology "
+                   "(default: wait_mean_min, utilisation, abandonment_rate)")
     p.add_argument("--max-replications", type=_positive_int, default=100, metavar="N",
                    help="upper limit for --precision (default: 100)")
     p.set_defaults(func=cmd_run)
@@ -522,6 +639,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", help="scenario YAML files")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "diff", help="what changed between two scenarios (roster, doctors, demand, routing)",
+        description="Load A and B (plan files welcome) and list what B changes: roster lines "
+        "added, removed or changed, doctor pools, demand rates, routing and the rest, hubs, "
+        "districts and roster lines matched by key. --overlay prints instead the plan file "
+        "that turns A into B; --csv the changes as a table.")
+    p.add_argument("a", metavar="A", help="the scenario compared against")
+    p.add_argument("b", metavar="B", help="the changed scenario")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of B first (repeatable)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--overlay", action="store_true",
+                     help="print the overlay (plan file) that turns A into B")
+    how.add_argument("--csv", action="store_true", help="print the changes as CSV")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("schema", help="print the scenario JSON Schema (for editor completion)")
     p.set_defaults(func=cmd_schema)
@@ -549,6 +682,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     _add_experiment_commands(sub)
+    _add_new_state_command(sub)
     for extend in EXTENSIONS:
         extend(sub)
     return parser

@@ -282,7 +282,7 @@ def test_sweep_runs_the_grid_into_one_tidy_table(tmp_path: Path) -> None:
                      "ci_low,ci_high,n"
     folders = sorted(p.name for p in tmp_path.iterdir() if p.is_dir() and
                      (p / "records.csv.gz").exists())
-    assert len(folders) == 4 and "demand.growth=1.5,routing.policy=pooled" in folders
+    assert len(folders) == 4 and "p04-growth=1.5,policy=pooled" in folders
 
 
 def test_sweep_rejects_an_invalid_point_before_running() -> None:

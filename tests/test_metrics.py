@@ -69,8 +69,20 @@ def reference_summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS
             if values:
                 emit(g, name, values)
     hubs, specs = result.scenario.hub_ids, result.scenario.specialty_names
-    for h, s in pools:
-        emit("hub_specialty", f"{hubs[h]}/{specs[s]}", capacity_metrics(result, [(h, s)]))
+    r = result.records
+    for h, hub in enumerate(hubs):
+        for s, spec in enumerate(specs):
+            mask = (r.hub == h) & (r.specialty == s)
+            values = request_metrics(result, mask) if is_measured[mask].any() else {}
+            if (h, s) in pools:
+                values |= capacity_metrics(result, [(h, s)])
+            if values:
+                emit("hub_specialty", f"{hub}/{spec}", values)
+    for d, district in enumerate(result.scenario.district_names):
+        for s, spec in enumerate(specs):
+            mask = (r.district == d) & (r.specialty == s)
+            if is_measured[mask].any():
+                emit("district_specialty", f"{district}/{spec}", request_metrics(result, mask))
     return rows
 
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sim import Model, simulate
 from sim.analysis.metrics import lookup, summary_rows
 from sim.engine.demand import Arrivals
-from sim.engine.model import uses_realism
+from sim.engine.model import uses_mechanisms
 from sim.engine.records import ABANDONED, DROPPED, OUTCOMES, SERVED, UNSERVED, RunResult
 from sim.scenario.loader import scenario_from_dict
 from sim.scenario.schema import Scenario
@@ -546,7 +546,7 @@ def test_routing_counts_only_requests_still_waiting(two_hubs: dict[str, Any], bu
     if path == "realism":  # one priority class: the same queue discipline, on that path
         two_hubs["priorities"] = {"classes": [{"name": "all", "share": 1.0}]}
     sc = build(two_hubs)
-    assert uses_realism(sc) == (path == "realism")
+    assert uses_mechanisms(sc) == (path == "realism")
     r = simulate(sc, seed).records
     busy_from = np.where(r.outcome == SERVED, r.start, np.inf)
     waiting_until = np.where(r.outcome == SERVED, r.start,

@@ -1,4 +1,4 @@
-"""Overlay plan files: ``extends:`` deep merge, lists replaced, clear errors."""
+"""Overlay plan files: ``extends:`` deep merge, keyed lists by key, clear errors."""
 
 from __future__ import annotations
 
@@ -62,16 +62,17 @@ routing: {policy: pooled}
     assert b.demand.growth == 1.0
 
 
-def test_lists_are_replaced_not_merged(tmp_path: Path, base: Path) -> None:
+def test_replace_gives_a_keyed_list_whole(tmp_path: Path, base: Path) -> None:
     plan = write(tmp_path / "plan.yaml", """\
 extends: base.yaml
 hubs:
   - id: hub
     doctors: {medicine: 5, cardiology: 1}
     roster:
-      - {specialty: cardiology, days: all, start: "14:00", end: "17:00", doctors: 1}
-      - {specialty: medicine, days: all, start: "09:00", end: "17:00", doctors: 5}
-      - {specialty: cardiology, days: [mon], start: "09:00", end: "10:00", doctors: 1}
+      replace:
+        - {specialty: cardiology, days: all, start: "14:00", end: "17:00", doctors: 1}
+        - {specialty: medicine, days: all, start: "09:00", end: "17:00", doctors: 5}
+        - {specialty: cardiology, days: [mon], start: "09:00", end: "10:00", doctors: 1}
 """)
     sc = load_scenario(plan)
     assert len(sc.hubs) == 1
@@ -79,6 +80,11 @@ hubs:
     assert [s.specialty for s in roster] == ["cardiology", "medicine", "cardiology"]
     assert roster[0].doctors == 1 and roster[1].doctors == 5  # nothing merged by index
     assert sc.hubs[0].doctors["medicine"] == 5
+
+
+def test_other_lists_are_replaced_whole(tmp_path: Path, base: Path) -> None:
+    plan = write(tmp_path / "plan.yaml", "extends: base.yaml\nmetrics: {targets_min: [5]}\n")
+    assert load_scenario(plan).metrics.targets_min == [5.0]
 
 
 def test_overlays_chain(tmp_path: Path, base: Path) -> None:

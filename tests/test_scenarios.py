@@ -180,3 +180,33 @@ def test_aiims_fourth_hub_takes_bilaspur_and_hamirpur_from_the_same_demand() -> 
     assert moved == {"Bilaspur", "Hamirpur"}
     before = {d.district: d.home_hub for d in full.spokes.districts}
     assert {before[d] for d in moved} == {"rpgmc_tanda", "slbsgmc_nerchowk"}
+
+
+# Published cumulative Himachal consultations by date (see himachal-2020-2021.yaml)
+DATED_TOTALS = [("2020-08-12", 24_527), ("2020-09-26", 36_527), ("2020-10-12", 39_326),
+                ("2020-12-14", 49_224), ("2021-03-17", 67_352), ("2021-05-26", 80_062),
+                ("2021-10-26", 144_000)]
+
+
+def test_go_live_to_october_2021_follows_the_dated_totals() -> None:
+    """The growth curve's expected cumulative volume is within 2.5% of every dated total."""
+    sc = _load("himachal-2020-2021.yaml")
+    cal = sc.calendar
+    assert (str(cal.start_date), cal.start_weekday, cal.horizon_days) == ("2020-03-31", "tue", 575)
+    assert cal.date_of(cal.holiday_days()[0]).isoformat() == "2020-04-02"  # Ram Navami
+    for date, total in DATED_TOTALS:
+        upto = sim.apply_overrides(sc, {"calendar.end_date": date,
+                                        "calendar.horizon_days": None}, source="<test>")
+        assert expected_arrivals(upto) == pytest.approx(total, rel=0.025), date
+    flat = sim.apply_overrides(sc, {"demand.growth_curve": None}, source="<test>")
+    assert expected_arrivals(flat) < 0.7 * 144_000  # the curve, not the base rate, fits
+
+
+def test_go_live_scenario_runs_its_first_two_weeks() -> None:
+    sc = _load("himachal-2020-2021.yaml")
+    short = sim.apply_overrides(sc, sc.calendar.cut_to(14), source="--days")
+    rec = sim.simulate(short, seed=1).records
+    day = (rec.arrival // 1440).astype(int)
+    # 2 Apr (Ram Navami, day 2), 5 Apr (Sunday, day 5) and 10 Apr (Good Friday, day 10) closed
+    assert not np.isin(day, [2, 5, 10, 12]).any()
+    assert len(rec.id) > 9 * 200

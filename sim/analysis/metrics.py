@@ -3,8 +3,9 @@
 Warm-up is handled by filtering: request-level metrics count the requests that arrived
 after the warm-up; time-based metrics (utilisation, queue length) integrate over the
 measurement window [warm-up, horizon). Unfinished requests are reported as ``unserved``.
-Wait statistics are over served requests; service-level shares are over requests whose
-fate is known (any outcome but unserved).
+Wait statistics are over served requests (``wait_mean_all_min`` adds the time in queue of
+those that left unseen); service-level shares are over requests whose fate is known (any
+outcome but unserved), as ``sim.analysis.window.seen_waits`` defines them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from sim.analysis.mechanisms import (
+    booking_capacity_metrics,
+    extra_groups,
+    group_extra_metrics,
+    realism_metrics,
+    uses_mechanisms,
+)
+from sim.analysis.window import measured, queue_exit, seen_waits, share_seen_within, window
+from sim.analysis.window import overlap as _overlap
 from sim.engine.records import (
     ABANDONED,
     DROPPED,
@@ -27,46 +37,18 @@ from sim.engine.records import (
     RunResult,
 )
 
+__all__ = ["KEY_METRICS", "REQUEST_GROUPS", "Row", "capacity_metrics", "extra_groups",
+           "group_extra_metrics", "lookup", "measured", "queue_exit", "realism_metrics",
+           "request_metrics", "summary_rows", "window"]
+
 Row = dict[str, Any]
 REQUEST_GROUPS: tuple[str, ...] = ("hub", "specialty", "channel", "district", "spoke_type", "hour")
+PAIR_GROUPS: tuple[str, ...] = ("hub_specialty", "district_specialty")
+"""Groupings of two columns, labelled ``hub/specialty``; always in the summary."""
 KEY_METRICS: tuple[str, ...] = (
     "arrivals", "served", "abandoned", "unserved", "wait_mean_min", "wait_p50_min",
     "wait_p90_min", "wait_p95_min", "utilisation", "queue_length_mean", "abandonment_rate",
 )
-
-
-def window(result: RunResult) -> tuple[float, float]:
-    """The measurement window [warm-up end, horizon) in minutes."""
-    return result.warmup, result.horizon
-
-
-def measured(result: RunResult) -> np.ndarray:
-    """Mask of the requests counted in request-level metrics (arrived after warm-up)."""
-    return result.records.arrival >= result.warmup
-
-
-def queue_exit(result: RunResult) -> np.ndarray:
-    """When each request stopped waiting: consult start, leaving time, or the horizon."""
-    r = result.records
-    out = np.where(r.outcome == SERVED, r.start, r.end)
-    out[r.outcome == UNSERVED] = result.horizon
-    return out
-
-
-_CHUNK = 1 << 16
-
-
-def _overlap(a: np.ndarray, b: np.ndarray, t0: float, t1: float,
-             reuse: bool = False) -> np.ndarray:
-    """Length of each [a, b) inside [t0, t1) (0 if none), elementwise.
-
-    With ``reuse`` the result is written over ``b``; the only other temporary is one chunk
-    of ``max(a, t0)`` at a time (the same figures as whole-array arithmetic).
-    """
-    out = np.minimum(b, t1, out=b if reuse else None)
-    for i in range(0, len(out), _CHUNK):
-        out[i:i + _CHUNK] -= np.maximum(a[i:i + _CHUNK], t0)
-    return np.clip(out, 0.0, None, out=out)
 
 
 def request_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, float]:
@@ -88,7 +70,7 @@ def request_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, fl
     served = outcome == SERVED
     wait = (sel_start - sel_arrival)[served]
     out: dict[str, float] = {"arrivals": float(n)}
-    extended = _extended(result)
+    extended = uses_mechanisms(result)
     for k, name in enumerate(OUTCOMES if extended else OUTCOMES[:UNSERVED + 1]):
         out[name] = float(counts[k])
     nan = float("nan")
@@ -102,9 +84,15 @@ def request_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, fl
                               "wait_p95_min", "wait_max_min"), nan)
     decided = counts[SERVED] + counts[ABANDONED] + counts[DROPPED]
     decided += counts[TURNED_AWAY] + counts[NO_SHOW] + counts[GAVE_UP]
+    exit_ = np.where(outcome_all == SERVED, start, r.end[mask])  # queue_exit, fate known
+    queued = (exit_ - arrival)[(arrival >= result.warmup) & (outcome_all != UNSERVED)]
+    out["wait_mean_all_min"] = float(queued.sum()) / decided if decided else nan
+    out["share_waited"] = float(np.count_nonzero(queued > 0)) / decided if decided else nan
+    del exit_, queued
+    seen = seen_waits(sel_start - sel_arrival, served, outcome != UNSERVED)
     for target in result.scenario.metrics.targets_min:
-        ok = float(np.sum(wait <= target))
-        out[f"share_within_{target:g}_min"] = ok / decided if decided else nan
+        out[f"share_within_{target:g}_min"] = share_seen_within(seen, target)
+    del seen
     day_start, day_arrival = sel_start[served], sel_arrival[served]  # fresh copies: in place
     np.floor(np.divide(day_start, 1440, out=day_start), out=day_start)
     np.floor(np.divide(day_arrival, 1440, out=day_arrival), out=day_arrival)
@@ -173,6 +161,12 @@ def _groups(result: RunResult, by: str,
     """
     if by == "hour":
         return [(h, f"{h:02d}") for h in range(24)]
+    if by in PAIR_GROUPS:
+        first, names = by.split("_")[0], labels or result.labels()
+        outer, specs = names[first], names["specialty"]
+        shift = 1 if by == "hub_specialty" else 0  # code 0: no hub (the state pool)
+        return [(i * len(specs) + s + shift, f"{a}/{b}") for i, a in enumerate(outer)
+                for s, b in enumerate(specs)]
     groups = list(enumerate((labels or result.labels())[by]))
     if by == "hub" and np.any(result.records.hub < 0):
         groups.append((-1, "(state pool)"))
@@ -184,6 +178,12 @@ def _codes(result: RunResult, by: str, rows: slice) -> np.ndarray:
     r = result.records
     if by == "hour":
         return (np.floor(r.arrival[rows] % 1440.0 / 60.0)).astype(np.int64)
+    n_s = len(result.scenario.specialties)
+    if by == "hub_specialty":
+        hub = r.hub[rows].astype(np.int64)
+        return np.where(hub >= 0, hub * n_s + r.specialty[rows] + 1, 0)
+    if by == "district_specialty":
+        return r.district[rows].astype(np.int64) * n_s + r.specialty[rows]
     return getattr(r, by)[rows].astype(np.int64)
 
 
@@ -225,7 +225,8 @@ class _Grouping:
     totals: dict[str, np.ndarray] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.totals = {k: np.zeros(self.size) for k in ("wait", "overlap", "busy", "ot")}
+        self.totals = {k: np.zeros(self.size)
+                       for k in ("wait", "queued", "waited", "overlap", "busy", "ot")}
         self.totals["ot_consults"] = np.zeros(self.size, dtype=np.int64)
         self.every = np.zeros(0, dtype=np.int64)
 
@@ -236,17 +237,11 @@ def _grouping(result: RunResult, by: str,
     if by == "all":
         return _Grouping("all", [(0, "all")], 0, 1,
                          lambda rows: np.zeros(len(r.arrival[rows]), dtype=np.intp), True, True)
-    if by == "hub_specialty":
-        hubs, specs = result.scenario.hub_ids, result.scenario.specialty_names
-        n_s = len(specs)
-
-        def pool_key(rows: slice) -> np.ndarray:
-            hub = r.hub[rows]
-            return np.where(hub >= 0, hub.astype(np.intp) * n_s + r.specialty[rows] + 1, 0)
-
-        groups = [(h * n_s + s + 1, f"{hubs[h]}/{specs[s]}") for h in range(len(hubs))
-                  for s in range(n_s)]
-        return _Grouping(by, groups, 0, len(hubs) * n_s + 1, pool_key, False, True)
+    if by in PAIR_GROUPS:
+        pairs = _groups(result, by, labels)
+        return _Grouping(by, pairs, 0, pairs[-1][0] + 1 if pairs else 1,
+                         lambda rows: _codes(result, by, rows).astype(np.intp), True,
+                         by == "hub_specialty")
     groups = _groups(result, by, labels)
     if by == "hour":  # codes 0 to 23 (24 only if rounding ever reached it: never listed)
         lo, size = 0, 25
@@ -282,7 +277,8 @@ def _accumulate(result: RunResult, pools: list[tuple[int, int]],
 
     For each grouping: ``every`` counts records by [group, outcome (7: not measured),
     consult started in the window, service-level targets missed, same day]; ``totals``
-    sums waits, time queued in the window, consult time on duty in the window and overtime.
+    sums waits, time queued (and whether any) of requests whose fate is known, time queued
+    in the window, consult time on duty in the window and overtime.
     Float sums are added record by record in record order (``np.add.at``), the same
     sums, bit for bit, as one ``bincount`` over whole columns.
 
@@ -336,6 +332,8 @@ def _accumulate(result: RunResult, pools: list[tuple[int, int]],
         category[served] += (2 * missed + same_day).astype(np.int16)
         waits[at:at + len(wait)] = wait
         exits = np.where(is_served, start, r.end[rows])  # queue_exit of these rows
+        decided = meas & (outcome != UNSERVED)
+        queued = (exits - arrival)[decided]
         exits[outcome == UNSERVED] = result.horizon
         overlap = _overlap(arrival, exits, t0, t1, reuse=True)
         pool = is_served & member[r.hub[rows] + 1, r.specialty[rows]]  # consults in a pool
@@ -356,6 +354,9 @@ def _accumulate(result: RunResult, pools: list[tuple[int, int]],
                 ks = key[served]
                 add(g.totals["wait"], ks, wait)
                 add(g.totals["overlap"], key, overlap)
+                kd = key[decided]
+                add(g.totals["queued"], kd, queued)
+                g.totals["waited"] += np.bincount(kd[queued > 0], minlength=g.size)
                 served_keys[i, at:at + len(wait)] = ks
                 i += 1
             if g.capacity:
@@ -445,7 +446,7 @@ def _request_values(result: RunResult, every: np.ndarray, totals: dict[str, np.n
     n = counts.sum(axis=1)
     out: dict[str, np.ndarray] = {"arrivals": n.astype(float)}
     as_float = counts.astype(float)
-    for k, name in enumerate(OUTCOMES if _extended(result) else OUTCOMES[:UNSERVED + 1]):
+    for k, name in enumerate(OUTCOMES if uses_mechanisms(result) else OUTCOMES[:UNSERVED + 1]):
         out[name] = as_float[:, k]
     ns = counts[:, SERVED]
     has = ns > 0
@@ -459,6 +460,8 @@ def _request_values(result: RunResult, every: np.ndarray, totals: dict[str, np.n
             out[f"wait_p{p}_min"] = value[:, i]
         out["wait_max_min"] = np.where(has, nth[:, 6], np.nan)
         decided = n - counts[:, UNSERVED]
+        out["wait_mean_all_min"] = np.where(decided > 0, totals["queued"] / decided, np.nan)
+        out["share_waited"] = np.where(decided > 0, totals["waited"] / decided, np.nan)
         served = every[:, SERVED]  # [group, in window, targets missed, same day]
         within = served.sum(axis=(1, 3)).cumsum(axis=1)  # [group, k]: missed at most k
         for target in result.scenario.metrics.targets_min:
@@ -516,11 +519,11 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
         if id(tl) not in minutes:
             minutes[id(tl)] = tl.on_duty_minutes(t0, t1)
         duty[p] = minutes[id(tl)]
-    extended = _extended(result)
+    extended = uses_mechanisms(result)
     by = list(by)
     by += extra_groups(result, by)
     labels = result.labels()
-    groupings = [_grouping(result, g, labels) for g in ("all", *by, "hub_specialty")]
+    groupings = [_grouping(result, g, labels) for g in ("all", *by, *PAIR_GROUPS)]
     waits, served_keys, targets = _accumulate(result, pools, groupings)
     request = [g for g in groupings if g.requests]
     # every request grouping's groups side by side: one set of array operations for all
@@ -531,7 +534,8 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
     nth = np.concatenate(_order_statistics(waits, served_keys, request,
                                            np.split(kth, offsets[1:-1])))
     del waits, served_keys
-    totals = {k: np.concatenate([g.totals[k] for g in request]) for k in ("wait", "overlap")}
+    totals = {k: np.concatenate([g.totals[k] for g in request])
+              for k in ("wait", "queued", "waited", "overlap")}
     stacked = _lists(_request_values(result, every, totals, targets, nth, gamma))
     req_of = {g.name: {m: v[a:b] for m, v in stacked.items()}
               for g, a, b in zip(request, offsets, offsets[1:], strict=False)}
@@ -557,7 +561,7 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
                 on_duty[code - g.lo] += duty[p]
         return np.asarray(on_duty), group_pools
 
-    everyone, *grouped, pooled = groupings
+    everyone, *grouped = groupings
     values = {m: v[0] for m, v in req_of["all"].items()}
     if extended:
         values |= realism_metrics(result, slice(None))
@@ -605,179 +609,7 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
                                               bool(is_measured[at].any()))
             if values:
                 emit(name, label, values)
-    on_duty, group_pools = on_duty_of(pooled)
-    cap = _lists(_capacity_values(result, pooled, on_duty))
-    cap_items = list(cap.items())
-    for code, label in pooled.groups:
-        if code not in group_pools:
-            continue
-        if result.tables:
-            values = {m: v[code] for m, v in cap_items}
-            values |= booking_capacity_metrics(result, group_pools[code])
-            emit("hub_specialty", label, values)
-        else:
-            rows.extend([{"metric": m, "group_by": "hub_specialty", "group": label,
-                          "value": v[code]} for m, v in cap_items])
     return rows
-
-
-# --- optional mechanisms: booking, failed calls, PHC tier, follow-ups, priorities, absence
-
-
-def _extended(result: RunResult) -> bool:
-    sc = result.scenario
-    return any(getattr(sc, k) is not None for k in
-               ("booking", "failures", "phc_tier", "followups", "priorities"))
-
-
-def _mean(x: np.ndarray) -> float:
-    return float(x.mean()) if len(x) else float("nan")
-
-
-def _p90(x: np.ndarray) -> float:
-    return float(np.percentile(x, 90)) if len(x) else float("nan")
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
-
-
-def _measured_rows(result: RunResult, mask: np.ndarray | slice) -> np.ndarray:
-    """Row numbers selected by a boolean mask, row numbers or a slice, arrived after warm-up."""
-    idx = np.arange(len(result.records))[mask]
-    return idx[result.records.arrival[idx] >= result.warmup]
-
-
-def realism_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, float]:
-    """Booking, failed-call, PHC-tier and follow-up metrics of the selected requests.
-
-    Only the mechanisms the scenario switches on are reported. Access delay is slot minus
-    request time; the share booked within N days is over requests that sought a slot
-    (booked or turned away); an escalated request's end-to-end wait runs from the original
-    request to the specialist consult start, its hub-stage wait from joining the hub queue.
-    """
-    sc, r = result.scenario, result.records
-    at = _measured_rows(result, mask)
-    out: dict[str, float] = {}
-    outcome = r.outcome[at]
-    served = outcome == SERVED
-    if sc.booking is not None:
-        booked = ~np.isnan(r.slot[at])
-        delay = (r.slot[at] - r.arrival[at])[booked]
-        sought = float(booked.sum() + np.sum(outcome == TURNED_AWAY))
-        out["booked"] = float(booked.sum())
-        out["access_delay_mean_days"] = _mean(delay) / 1440.0
-        out["access_delay_mean_hours"] = _mean(delay) / 60.0
-        out["access_delay_p90_days"] = _p90(delay) / 1440.0
-        for days in sc.booking.report_within_days:
-            out[f"share_booked_within_{days:g}_days"] = _ratio(
-                float(np.sum(delay <= days * 1440.0)), sought)
-        out["turned_away_rate"] = _ratio(float(np.sum(outcome == TURNED_AWAY)), sought)
-        out["no_show_rate"] = _ratio(float(np.sum(outcome == NO_SHOW)), float(booked.sum()))
-        out["clinic_wait_mean_min"] = _mean((r.start[at] - r.queued[at])[served & booked])
-    if sc.failures is not None:
-        attempts = r.attempts[at].astype(np.int64)
-        failed = float(attempts.sum() - np.sum(served & (r.tier[at] != 1)))
-        out["attempts"] = float(attempts.sum())
-        out["failed_attempts"] = failed
-        out["attempt_failure_rate"] = _ratio(failed, float(attempts.sum()))
-        out["gave_up_rate"] = _ratio(float(np.sum(outcome == GAVE_UP)), float(len(at)))
-        out["doctor_min_lost"] = float(r.lost_min[at].sum())
-    if sc.phc_tier is not None:
-        tier = r.tier[at]
-        seen = ~np.isnan(r.phc_start[at])
-        esc = tier == 2
-        out["phc_consults"] = float(seen.sum())
-        out["phc_resolved"] = float(np.sum(tier == 1))
-        out["escalated"] = float(esc.sum())
-        out["escalation_rate"] = _ratio(float(esc.sum()), float(seen.sum()))
-        out["phc_wait_mean_min"] = _mean((r.phc_start[at] - r.arrival[at])[seen])
-        e2e = (r.start[at] - r.arrival[at])[served & esc]
-        out["end_to_end_wait_mean_min"] = _mean(e2e)
-        out["end_to_end_wait_p90_min"] = _p90(e2e)
-        out["hub_stage_wait_mean_min"] = _mean((r.start[at] - r.queued[at])[served & esc])
-    if sc.followups is not None:
-        done = served & (r.tier[at] != 1) & (r.end[at] <= result.horizon)
-        can = done & ((r.parent[at] < 0) | sc.followups.repeat)  # may ask for a follow-up
-        step = r.next_step[at]
-        out["consults_completed"] = float(done.sum())
-        out["followups_requested"] = float(np.sum(step == 1))
-        out["followup_share"] = _ratio(float(np.sum(step == 1)), float(can.sum()))
-        out["referred"] = float(np.sum(step == 2))
-        out["referral_share"] = _ratio(float(np.sum(step == 2)), float(done.sum()))
-        out["followup_arrivals"] = float(np.sum(r.parent[at] >= 0))
-    return out
-
-
-def _in_pools(hub: np.ndarray, spec: np.ndarray, pools: list[tuple[int, int]]) -> np.ndarray:
-    keys = set(pools)
-    return np.asarray([(h, s) in keys for h, s in zip(hub.tolist(), spec.tolist(), strict=True)],
-                      dtype=bool)
-
-
-def booking_capacity_metrics(result: RunResult, pools: list[tuple[int, int]]) -> dict[str, float]:
-    """Slots offered and booked, and doctor absence, of the given pools in the window."""
-    out: dict[str, float] = {}
-    t0, t1 = window(result)
-    slots = result.tables.get("slots")
-    if slots is not None and len(slots["time"]):
-        inwin = (_in_pools(slots["hub"], slots["specialty"], pools)
-                 & (slots["time"] >= t0) & (slots["time"] < t1))
-        if inwin.any():
-            out["slots_offered"] = float(inwin.sum())
-            out["slots_booked"] = float(np.sum(slots["booked"][inwin]))
-            out["slot_utilisation"] = out["slots_booked"] / out["slots_offered"]
-    sess = result.tables.get("sessions")
-    if sess is not None and len(sess["start"]):
-        inwin = (_in_pools(sess["hub"], sess["specialty"], pools)
-                 & (sess["start"] >= t0) & (sess["start"] < t1))
-        if inwin.any():
-            rostered = float(sess["rostered"][inwin].sum())
-            absent = sess["absent"][inwin]
-            out["doctor_sessions_rostered"] = rostered
-            out["doctor_sessions_absent"] = float(absent.sum())
-            out["absence_rate"] = _ratio(float(absent.sum()), rostered)
-            out["absent_doctor_hours"] = float(
-                np.sum(absent * (sess["end"][inwin] - sess["start"][inwin]))) / 60.0
-    return out
-
-
-def phc_capacity_metrics(result: RunResult) -> dict[str, float]:
-    """On-duty hours and utilisation of the PHC medical officers (the first tier)."""
-    r = result.records
-    t0, t1 = window(result)
-    on_duty = sum(tl.on_duty_minutes(t0, t1) for tl in result.phc_duty.values())
-    seen = ~np.isnan(r.phc_start)
-    busy = _overlap(r.phc_start[seen], r.phc_end[seen], t0, t1).sum()
-    return {"on_duty_hours": on_duty / 60.0,
-            "utilisation": float(busy / on_duty) if on_duty > 0 else float("nan")}
-
-
-def extra_groups(result: RunResult, by: Iterable[str]) -> list[str]:
-    """Groupings the scenario's optional mechanisms add: by priority class, by tier."""
-    sc, have = result.scenario, set(by)
-    out = []
-    if sc.priorities is not None and "priority" not in have:
-        out.append("priority")
-    if sc.phc_tier is not None and "tier" not in have:
-        out.append("tier")
-    return out
-
-
-def group_extra_metrics(result: RunResult, group_by: str, code: int, at: np.ndarray,
-                        present: bool) -> dict[str, float]:
-    """PHC utilisation in the tier group; each class's own targets in the priority group."""
-    sc, r = result.scenario, result.records
-    if group_by == "tier":
-        return phc_capacity_metrics(result) if code == 1 else {}
-    if sc.priorities is None or not present:
-        return {}
-    rows = _measured_rows(result, at)
-    outcome = r.outcome[rows]
-    decided = float(np.sum(outcome != UNSERVED))
-    wait = (r.start[rows] - r.arrival[rows])[outcome == SERVED]
-    return {f"share_within_class_target_{t:g}_min": _ratio(float(np.sum(wait <= t)), decided)
-            for t in sc.priorities.classes[code].targets_min}
 
 
 def lookup(rows: Iterable[Row], metric: str, group_by: str = "all", group: str = "all") -> float:

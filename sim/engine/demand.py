@@ -78,6 +78,24 @@ def day_shape(hours: Clock, profile: Profiles) -> tuple[np.ndarray, np.ndarray, 
     return t0[keep], t1[keep], w[keep] / w.sum()
 
 
+def growth_by_day(scenario: Scenario) -> np.ndarray | None:
+    """The growth curve's multiplier on each simulated day (None without a curve)."""
+    curve, cal = scenario.demand.growth_curve, scenario.calendar
+    if curve is None:
+        return None
+    days = np.arange(cal.horizon_days)
+    if curve.monthly:
+        assert cal.start_date is not None
+        first = np.datetime64(cal.start_date, "D")
+        months = np.datetime_as_string((first + days).astype("datetime64[M]"))
+        return np.asarray([curve.monthly[m] for m in months.tolist()], dtype=float)
+    x = np.asarray([cal.day_number(d) for d, _ in curve.points], dtype=float)
+    y = np.asarray([v for _, v in curve.points], dtype=float)
+    if curve.between == "linear":
+        return np.interp(days, x, y)
+    return y[np.maximum(np.searchsorted(x, days, side="right") - 1, 0)]
+
+
 DayGrid = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 """Segment starts and ends over the horizon, each day's weekday/holiday factor, and each
 segment's share of a day's volume and length within the day: all of a source's rate but
@@ -94,6 +112,9 @@ def day_grid(scenario: Scenario, hours: Clock, profile: Profiles) -> DayGrid:
     factor = np.zeros(cal.horizon_days)
     open_days = cal.open_days(hours.weekdays)
     factor[open_days] = by_weekday[cal.weekday_array()[open_days]]
+    curve = growth_by_day(scenario)
+    if curve is not None:
+        factor *= curve
     t0 = (days[:, None] * DAY + s0[None, :]).ravel()
     t1 = (days[:, None] * DAY + s1[None, :]).ravel()
     return t0, t1, factor, share, s1 - s0
@@ -130,15 +151,37 @@ def _unit_points(total: float, rng: np.random.Generator | None, process: str) ->
     return np.sort(rng.uniform(0.0, total, rng.poisson(total)))
 
 
+_SNAP = 1e-9  # relative: far above summation error, far below the spacing (1) of the points
+
+
+def _cumulative(mass: np.ndarray, process: str) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative intensity at each segment's start and end (along the last axis).
+
+    For ``regular`` the points are the integers, so a running sum that should be a whole
+    number (a day of R requests ends at R, 2R, ...) but came out a rounding error below it
+    would move the day's last arrival into the next day, or lose the horizon's last one:
+    such sums are snapped to the whole number, and each start is the previous end.
+    """
+    lam_end = np.cumsum(mass, axis=-1)
+    if process != "regular":
+        return lam_end - mass, lam_end
+    whole = np.rint(lam_end)
+    near = np.abs(lam_end - whole) <= _SNAP * np.maximum(whole, 1.0)
+    lam_end = np.where(near, whole, lam_end)
+    lam_start = np.zeros_like(lam_end)
+    lam_start[..., 1:] = lam_end[..., :-1]
+    return lam_start, lam_end
+
+
 def arrival_times(seg: Segments, rng: np.random.Generator, process: str) -> np.ndarray:
     """Arrival times of one source: unit-rate points mapped by the inverse intensity."""
     if len(seg.t0) == 0:
         return np.empty(0)
-    lam_end = np.cumsum((seg.t1 - seg.t0) * seg.rate)
+    lam_start, lam_end = _cumulative((seg.t1 - seg.t0) * seg.rate, process)
     u = _unit_points(float(lam_end[-1]), rng, process)
     k = np.minimum(np.searchsorted(lam_end, u, side="left"), len(lam_end) - 1)
-    lam_start = lam_end - (seg.t1 - seg.t0) * seg.rate
-    return seg.t0[k] + (u - lam_start[k]) / seg.rate[k]
+    t = seg.t0[k] + (u - lam_start[k]) / seg.rate[k]
+    return np.minimum(t, seg.t1[k]) if process == "regular" else t
 
 
 @dataclass(frozen=True)
@@ -178,8 +221,9 @@ def sources(scenario: Scenario) -> list[Source]:
     for i, d in enumerate(scenario.spokes.districts):
         hours = d.hours or scenario.spokes.hours
         if d2d is not None:
+            by_type = d.d2d_by_type(d2d.per_spoke_per_day)  # type: ignore[arg-type]
             for t, count in ((0, d.subcentres), (1, d.phcs)):
-                rate = count * d2d.per_spoke_per_day.get(SPOKE_TYPES[t], 0.0)  # type: ignore[call-overload]
+                rate = by_type[t]
                 if rate > 0:
                     out.append(Source(0, i, t, numbering[i][t], count, rate, hours, d2d,
                                       d2d.specialty_mix))
@@ -231,11 +275,10 @@ def _times_by_grid(scenario: Scenario, srcs: list[Source],
         else:
             seg_t0, seg_t1, rate = t0[keep[0]], t1[keep[0]], rate[:, keep[0]]
         width = seg_t0.size
-        mass = (seg_t1 - seg_t0) * rate
-        lam_end = np.cumsum(mass, axis=1)
-        lam_start = (lam_end - mass).ravel()
-        us, ks = [], []
         process = first.profile.process
+        lam_start2, lam_end = _cumulative((seg_t1 - seg_t0) * rate, process)
+        lam_start = lam_start2.ravel()
+        us, ks = [], []
         for j, (i, total) in enumerate(zip(members, lam_end[:, -1].tolist(), strict=True)):
             rng = streams(f"arrivals/{srcs[i].name}") if process != "regular" else None
             u = _unit_points(total, rng, process)
@@ -248,6 +291,8 @@ def _times_by_grid(scenario: Scenario, srcs: list[Source],
         flat = local + np.repeat(np.arange(len(members)) * width, sizes)
         u = np.concatenate(us)
         times = seg_t0[local] + (u - lam_start[flat]) / rate.ravel()[flat]
+        if process == "regular":  # a point snapped to a segment's end stays inside it
+            np.minimum(times, seg_t1[local], out=times)
         lo = 0
         for i, size in zip(members, sizes, strict=True):
             out[i] = times[lo:lo + size]
@@ -271,11 +316,6 @@ def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     """Draw every request of one run, with all its staffing-independent attributes."""
     spec_index = {s: i for i, s in enumerate(scenario.specialties)}
     srcs = sources(scenario)
-    streams.prepare([  # every stream drawn from below, created at once
-        *(f"{kind}/{src.name}" for src in srcs for kind in ("arrivals", "specialty", "spoke")
-          if kind != "spoke" or src.n_spokes > 0),
-        *(f"consult/{name}" for name in scenario.specialties),
-        *(["patience"] if scenario.queue.patience is not None else [])])
     mixes: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # by mix object: codes, their CDF
     times, specs, spokes = [], [], []
     for src, t in zip(srcs, _times_by_grid(scenario, srcs, streams), strict=True):

@@ -2,7 +2,8 @@
 
 Sessions that touch or overlap are summed and merged, so a roster of 00:00-24:00 every day
 is one constant level for the whole horizon (the textbook 24/7 queue), not a hand-over at
-each midnight.
+each midnight. The calendar's dated changes (a hub closed, a clinic cancelled or added,
+doctors on leave) are laid on the weekly roster of the pools they name.
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from sim.scenario.schema import Calendar, Clock, Hub, Scenario, Session
+from sim.scenario.schema import (
+    Calendar,
+    Clock,
+    Hub,
+    RosterException,
+    Scenario,
+    Session,
+    day_sessions,
+    leave_on,
+)
 
 DAY = 1440.0
 
@@ -49,21 +59,73 @@ class DutyTimeline:
 
 def duty_timeline(scenario: Scenario, hub: Hub, specialty: str) -> DutyTimeline:
     """The on-duty step function of one hub x specialty over the horizon."""
-    return sessions_timeline(scenario.calendar,
-                             [s for s in hub.roster if s.specialty == specialty])
+    return pool_timeline(scenario.calendar, hub, specialty, scenario.calendar.hub_closures())
 
 
-def sessions_timeline(cal: Calendar, sessions: list[Session]) -> DutyTimeline:
-    """The on-duty step function of roster ``sessions`` (of one pool) over the horizon."""
-    if not sessions:
+def pool_changes(cal: Calendar, hub: Hub, specialty: str) -> list[RosterException]:
+    """The roster exceptions of one hub x specialty."""
+    return [x for x in cal.roster_exceptions if x.hub == hub.id and x.specialty == specialty]
+
+
+def pool_timeline(cal: Calendar, hub: Hub, specialty: str,
+                  closures: dict[str, list[int]]) -> DutyTimeline:
+    """One hub x specialty's duty: its weekly sessions, the hub's closures, its exceptions.
+
+    ``closures`` is ``cal.hub_closures()``. Days with an exception are taken from
+    ``day_sessions`` (the rule the schema checks against); doctors on leave cap the level.
+    """
+    sessions = [s for s in hub.roster if s.specialty == specialty]
+    changes = pool_changes(cal, hub, specialty)
+    closed = closures.get(hub.id, [])
+    if not changes and not closed:
+        return sessions_timeline(cal, sessions)
+    special = sorted({d for x in changes for d in cal.exception_days(x)})
+    state = set(cal.holiday_days()) if cal.holidays_closed else set()
+    tl = sessions_timeline(cal, sessions, skip=[*closed, *special], extra=[
+        (d * DAY + a, d * DAY + b, k) for d in special
+        for a, b, k in day_sessions(cal, hub, specialty, d, d in state or d in closed, changes)])
+    caps = [(d * DAY, (d + 1) * DAY, hub.doctors.get(specialty, 0) - leave)
+            for d in special if (leave := leave_on(cal, changes, d))]
+    return capped(tl, caps, cal.horizon_days * DAY) if caps else tl
+
+
+def sessions_timeline(cal: Calendar, sessions: list[Session], skip: list[int] | None = None,
+                      extra: list[tuple[float, float, int]] | None = None) -> DutyTimeline:
+    """The on-duty step function of roster ``sessions`` (of one pool) over the horizon.
+
+    ``skip``: day numbers on which the sessions do not run; ``extra``: further (start,
+    end, doctors) stretches, in minutes from the start of the run.
+    """
+    if not sessions and not extra:
         return DutyTimeline(np.zeros(1), np.zeros(1, dtype=np.int64))
     times, deltas = [], []
     for s in sessions:
-        base = cal.open_days(s.weekdays) * DAY
+        days = cal.open_days(s.weekdays)
+        if skip:
+            days = np.setdiff1d(days, skip)
+        base = days * DAY
         times += [base + s.start, base + s.end]
         deltas += [np.full(len(base), s.doctors), np.full(len(base), -s.doctors)]
-    return timeline_from_arrays(np.concatenate(times), np.concatenate(deltas),
+    if extra:
+        t0, t1, k = (np.asarray(c, dtype=float) for c in zip(*extra, strict=True))
+        times += [t0, t1]
+        deltas += [k.astype(np.int64), -k.astype(np.int64)]
+    return timeline_from_arrays(np.concatenate(times), np.concatenate(deltas).astype(np.int64),
                                 cal.horizon_days * DAY)
+
+
+def capped(tl: DutyTimeline, caps: list[tuple[float, float, int]],
+           horizon: float) -> DutyTimeline:
+    """``tl`` with its level held at most ``cap`` within each (start, end, cap) window."""
+    edges = np.unique(np.concatenate([tl.times, [c[0] for c in caps], [c[1] for c in caps]]))
+    edges = edges[edges < horizon]
+    level = tl.levels[np.searchsorted(tl.times, edges, side="right") - 1].copy()
+    for a, b, cap in caps:
+        inside = (edges >= a) & (edges < b)
+        level[inside] = np.minimum(level[inside], max(cap, 0))
+    keep = np.ones(len(edges), dtype=bool)
+    keep[1:] = level[1:] != level[:-1]
+    return DutyTimeline(edges[keep], level[keep])
 
 
 def all_timelines(scenario: Scenario) -> dict[tuple[int, int], DutyTimeline]:
@@ -75,11 +137,21 @@ def all_timelines(scenario: Scenario) -> dict[tuple[int, int], DutyTimeline]:
     made: dict[tuple[Any, ...], tuple[DutyTimeline, bool]] = {}  # and whether ever on
     one: dict[tuple[Any, ...], DutyTimeline] = {}  # one session's window, one doctor
     spec_index = {spec: s for s, spec in enumerate(scenario.specialties)}
+    cal = scenario.calendar
+    closures = cal.hub_closures()
+    dated = {(x.hub, x.specialty) for x in cal.roster_exceptions}
     for h, hub in enumerate(scenario.hubs):
         by_spec: dict[int, list[Session]] = {}
         for x in hub.roster:
             by_spec.setdefault(spec_index[x.specialty], []).append(x)
+        for spec in {sp for hid, sp in dated if hid == hub.id}:  # a pool only added on dates
+            by_spec.setdefault(spec_index[spec], [])
         for s, sessions in sorted(by_spec.items()):
+            if hub.id in closures or (hub.id, scenario.specialty_names[s]) in dated:
+                tl = pool_timeline(cal, hub, scenario.specialty_names[s], closures)
+                if tl.ever_on:
+                    out[(h, s)] = tl
+                continue
             key = tuple((x.start, x.end, x.weekdays, x.doctors) for x in sessions)
             known = made.get(key)
             if known is None:
@@ -145,23 +217,29 @@ def absent_timelines(scenario: Scenario, rostered: dict[tuple[int, int], DutyTim
     specs = scenario.specialty_names
     rows: list[tuple[int, int, float, float, int, int]] = []
     out = {}
+    holidays = set(cal.holiday_days()) if cal.holidays_closed else set()
+    closures = cal.hub_closures()
     for (h, s) in sorted(rostered):
         hub = scenario.hubs[h]
         p = ab.hubs.get(hub.id, ab.prob)
+        changes = pool_changes(cal, hub, specs[s])
+        closed = holidays | set(closures.get(hub.id, ()))
         deltas: dict[float, int] = {}
+        caps = []
         for day in range(cal.horizon_days):
-            if cal.is_holiday(day):
+            if day in closed and not changes:
                 continue
-            wd = cal.weekday_of(day)
-            for sess in hub.roster:
-                if sess.specialty != specs[s] or wd not in sess.weekdays:
-                    continue
-                a, b = day * DAY + sess.start, day * DAY + sess.end
-                gone = int(rng.binomial(sess.doctors, p))
-                rows.append((h, s, a, b, sess.doctors, gone))
-                deltas[a] = deltas.get(a, 0) + sess.doctors - gone
-                deltas[b] = deltas.get(b, 0) - (sess.doctors - gone)
-        out[(h, s)] = timeline_from_changes(deltas, scenario.horizon_min)
+            for start, end, doctors in day_sessions(cal, hub, specs[s], day, day in closed,
+                                                    changes):
+                a, b = day * DAY + start, day * DAY + end
+                gone = int(rng.binomial(doctors, p))
+                rows.append((h, s, a, b, doctors, gone))
+                deltas[a] = deltas.get(a, 0) + doctors - gone
+                deltas[b] = deltas.get(b, 0) - (doctors - gone)
+            if changes and (leave := leave_on(cal, changes, day)):
+                caps.append((day * DAY, (day + 1) * DAY, hub.doctors.get(specs[s], 0) - leave))
+        tl = timeline_from_changes(deltas, scenario.horizon_min)
+        out[(h, s)] = capped(tl, caps, scenario.horizon_min) if caps else tl
     cols = list(zip(*rows, strict=True)) if rows else [()] * 6
     table = {name: np.asarray(c, dtype=dt) for name, c, dt in zip(
         ("hub", "specialty", "start", "end", "rostered", "absent"), cols,

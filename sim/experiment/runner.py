@@ -40,11 +40,20 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.metrics import KEY_METRICS, summary_rows
+from sim.analysis.standards import (
+    PREFIX,
+    STANDARDS_COLUMNS,
+    compare_standards,
+    judge,
+    measure,
+    sweep_standards,
+)
 from sim.engine.model import simulate
 from sim.engine.records import RunResult
 from sim.engine.streams import replication_seed
 from sim.experiment.budget import check_memory
 from sim.experiment.executors import ExecutorSpec, describe, open_executor
+from sim.experiment.precision import check_targets, precision_state
 from sim.results.folder import STAGING, adopt, begin, publish
 from sim.results.output import (
     read_csv,
@@ -55,6 +64,7 @@ from sim.results.output import (
     write_text,
 )
 from sim.scenario.loader import apply_overrides
+from sim.scenario.overlay import Select, parse_path
 from sim.scenario.schema import MAX_SEED, Scenario
 
 REPLICATION_COLUMNS: tuple[str, ...] = (
@@ -67,10 +77,13 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
 SWEEP_STAT_COLUMNS: tuple[str, ...] = (
     "metric", "group_by", "group", "mean", "ci_low", "ci_high", "n")
 UNIT_COLUMNS: tuple[str, ...] = ("metric", "group_by", "group", "value")
+COMPARE_STANDARDS_COLUMNS: tuple[str, ...] = (
+    "plan", *STANDARDS_COLUMNS, "change", "change_ci_low", "change_ci_high")
 
 PRECISION_METRICS: tuple[str, ...] = ("wait_mean_min", "utilisation", "abandonment_rate")
-"""Whole-system metrics whose relative CI half-width ``precision`` mode drives down
-(a metric whose mean is 0 or undefined, e.g. abandonment without patience, is skipped)."""
+"""Whole-system metrics whose relative CI half-width ``precision`` mode drives down by
+default (a metric whose mean is 0 or undefined, e.g. abandonment without patience, is
+skipped); ``sim.experiment.precision`` names the other targets."""
 
 COMPARE_GROUPS: tuple[str, ...] = ("all", "hub", "specialty")
 
@@ -132,9 +145,12 @@ def summarise(replications: pd.DataFrame, confidence: float = 0.95,
 
     NaN values (a metric undefined in a replication) are left out of ``n``. Rows keep the
     order in which their keys first appear. ``value`` repeats ``mean`` (the agreed format).
+    The service standards' rows (``standard:...``) are left to ``sim.analysis.standards``.
     """
     _check_confidence(confidence)
     keys = [*by, "metric", "group_by", "group"]
+    if not replications.empty:
+        replications = replications[~replications["metric"].str.startswith(PREFIX)]
     if replications.empty:
         return pd.DataFrame(columns=[*keys, "value", "mean", "ci_low", "ci_high", "n"])
     g = replications.groupby(keys, sort=False, dropna=False)["value"]
@@ -221,6 +237,7 @@ def run_unit(scenario: Scenario, root_seed: int, replication: int, keep: bool) -
     result = simulate(scenario, seed=replication_seed(root_seed, replication))
     rows = [(str(r["metric"]), str(r["group_by"]), str(r["group"]), float(r["value"]))
             for r in summary_rows(result)]
+    rows += measure(result)
     return UnitOutput(rows, result if keep else None, os.getpid(), time.perf_counter() - t0)
 
 
@@ -270,6 +287,22 @@ def safe_name(label: str) -> str:
     return s or "scenario"
 
 
+SHORT_NAME = 40
+
+
+def short_name(label: str) -> str:
+    """``safe_name``, cut to 40 characters plus a hash of the whole label when longer.
+
+    Folder names stay far below file-system limits however many keys a label holds, and
+    two long labels that share their first 40 characters still get different names.
+    """
+    s = safe_name(label)
+    if len(s) <= SHORT_NAME:
+        return s
+    digest = hashlib.sha256(label.encode()).hexdigest()[:8]
+    return f"{s[:SHORT_NAME].rstrip('._=,+-')}-{digest}"
+
+
 class UnitStore:
     """Finished units on disk: ``out/.units/<label>-<fingerprint>/rep-NNNNN.csv``."""
 
@@ -278,7 +311,7 @@ class UnitStore:
 
     def path(self, arm: Arm, key: str, replication: int) -> Path:
         """Where unit (``arm``, ``replication``) with fingerprint ``key`` is kept."""
-        return self.root / f"{safe_name(arm.label)}-{key[:16]}" / f"rep-{replication:05d}.csv"
+        return self.root / f"{short_name(arm.label)}-{key[:16]}" / f"rep-{replication:05d}.csv"
 
     def load(self, arm: Arm, key: str, replication: int) -> list[Row] | None:
         """The saved rows of a unit, or None if it has not finished."""
@@ -456,6 +489,8 @@ class Experiment:
 
     ``replications``: scenario, replication, seed, metric, group_by, group, value.
     ``summary``: metric, group_by, group, value, mean, ci_low, ci_high, n.
+    ``standards``: the standards table (``sim.analysis.standards``): the scenario's
+    standards in order, each one's groups as they appear (``worst_first`` sorts it).
     ``first``: replication 0's ``RunResult`` when it was simulated in this call.
     """
 
@@ -472,6 +507,7 @@ class Experiment:
     resumed: int = 0
     computed: int = 0
     files: list[str] = field(default_factory=list)
+    standards: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass
@@ -479,7 +515,8 @@ class Comparison:
     """Plans against a base, with paired differences.
 
     ``comparison`` (agreed columns), ``replications``, per-plan ``summaries`` (label ->
-    summary table), and ``first``: replication 0 runs simulated in this call.
+    summary table), ``standards`` (each plan's standards table with its paired change
+    from the base) and ``first``: replication 0 runs simulated in this call.
     """
 
     base: str
@@ -495,6 +532,7 @@ class Comparison:
     resumed: int = 0
     computed: int = 0
     files: list[str] = field(default_factory=list)
+    standards: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass
@@ -502,7 +540,9 @@ class Sweep:
     """A grid of overrides over one scenario.
 
     ``table``: scenario, one column per swept key, metric, group_by, group, mean, ci_low,
-    ci_high, n; ``replications`` (scenario = point label); ``points`` (label -> settings).
+    ci_high, n; ``replications`` (scenario = point label); ``points`` (label -> settings);
+    ``standards`` (every point's standards table) and ``breaks`` (per standard and group,
+    the first point at which it is breached).
     """
 
     scenario: str
@@ -519,6 +559,8 @@ class Sweep:
     resumed: int = 0
     computed: int = 0
     files: list[str] = field(default_factory=list)
+    standards: pd.DataFrame = field(default_factory=pd.DataFrame)
+    breaks: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # --------------------------------------------------------------------------- writing
@@ -608,23 +650,6 @@ def _check_replications(n: int, least: int = 1) -> None:
         raise ValueError(f"replications must be an integer >= {least}, got {n!r}")
 
 
-def _precision_state(summary: pd.DataFrame,
-                     metrics: Sequence[str]) -> tuple[float, dict[str, float]]:
-    """The worst relative half-width among ``metrics`` (group all) and each one's value."""
-    widths: dict[str, float] = {}
-    for m in metrics:
-        row = summary[(summary["metric"] == m) & (summary["group_by"] == "all")]
-        if row.empty:
-            continue
-        mean = float(row["mean"].iloc[0])
-        lo, hi = float(row["ci_low"].iloc[0]), float(row["ci_high"].iloc[0])
-        if not math.isfinite(mean) or mean == 0.0:
-            continue
-        widths[m] = (hi - lo) / 2.0 / abs(mean) if math.isfinite(hi - lo) else math.inf
-    worst = max(widths.values()) if widths else 0.0
-    return worst, widths
-
-
 def run_experiment(
     scenario: Scenario,
     replications: int | None = None,
@@ -648,13 +673,15 @@ def run_experiment(
 
     Replication ``i`` uses ``replication_seed(seed, i)``; ``seed`` defaults to the
     scenario's. With ``precision`` (e.g. 0.05), replications are added (starting from
-    ``replications``, default 5) until the relative CI half-width of every metric in
+    ``replications``, default 5) until the relative CI half-width of every target in
     ``precision_metrics`` is at most ``precision``, or ``max_replications`` is reached;
-    ``Experiment.precision`` says which. ``jobs``/``executor`` choose where units run
-    (``sim.experiment.executors``). With ``out``, writes summary.csv, replications.csv, run.json,
-    replication 0's resolved scenario and records (unless ``records=False``) and, with
-    ``plot``, the plots of the replicated summary; it resumes from the units already in
-    ``out``.
+    ``Experiment.precision`` says which. A target is a metric of the whole system, a
+    metric in a grouping or group (``wait_mean_min@specialty=cardiology``), or
+    ``standards``: every verdict settled (``sim.experiment.precision``).
+    ``jobs``/``executor`` choose where units run (``sim.experiment.executors``). With
+    ``out``, writes summary.csv, standards.csv, replications.csv, run.json, replication
+    0's resolved scenario and records (unless ``records=False``) and, with ``plot``, the
+    plots of the replicated summary; it resumes from the units already in ``out``.
     """
     _check_confidence(confidence)
     n = replications if replications is not None else (5 if precision else 1)
@@ -664,6 +691,7 @@ def run_experiment(
             raise ValueError(
                 f"precision must be a positive fraction (e.g. 0.05), got {precision!r}")
         _check_replications(max_replications, n)
+        precision_metrics = check_targets(precision_metrics)
     root = _root_seed(seed, scenario)
     check_memory([scenario], min(jobs, max_replications if precision else n))
     label = label or scenario.name
@@ -680,11 +708,12 @@ def run_experiment(
         runner.ensure(n)
         reps = runner.replications(n)
         summary = summarise(reps, confidence)
+        standards = judge(reps, scenario, replication_count=n)
         prec: dict[str, Any] | None = None
         if precision is not None:
             history = [n]
             while True:
-                worst, widths = _precision_state(summary, precision_metrics)
+                worst, widths = precision_state(summary, standards, precision_metrics)
                 if worst <= precision or n >= max_replications:
                     break
                 need = math.ceil(n * (worst / precision) ** 2) if math.isfinite(worst) else 2 * n
@@ -693,14 +722,17 @@ def run_experiment(
                 runner.ensure(n)
                 reps = runner.replications(n)
                 summary = summarise(reps, confidence)
+                standards = judge(reps, scenario, replication_count=n)
             prec = {"target": precision, "achieved": worst <= precision, "replications": n,
                     "max_replications": max_replications, "metrics": list(precision_metrics),
                     "relative_half_widths": widths, "steps": history}
     summary_table = summary.drop(columns=["scenario"]).reset_index(drop=True)
     exp = Experiment(scenario, label, root, confidence, reps, summary_table, n, prec,
-                     runner.first.get(label), runner.pids, runner.resumed, runner.computed)
+                     runner.first.get(label), runner.pids, runner.resumed, runner.computed,
+                     standards=standards)
     if out_path is not None and stage is not None:
         _write_table(stage / "summary.csv", summary_table, SUMMARY_COLUMNS)
+        _write_table(stage / "standards.csv", standards, STANDARDS_COLUMNS)
         _write_table(stage / "replications.csv", reps, REPLICATION_COLUMNS)
         extra: dict[str, Any] = {"precision": prec} if prec else {}
         _drop_records([arm], records)
@@ -762,9 +794,9 @@ def compare(
         raise ValueError(f"plan labels must be unique, got {names}; pass labels=")
     root = _root_seed(seed, base)
     out_path = Path(out) if out is not None else None
-    stage = _staged(out_path, [safe_name(lb) for lb in names])
-    arms = [Arm(lb, sc, stage / safe_name(lb) if stage else None,
-                out_path / safe_name(lb) if out_path else None)
+    stage = _staged(out_path, [short_name(lb) for lb in names])
+    arms = [Arm(lb, sc, stage / short_name(lb) if stage else None,
+                out_path / short_name(lb) if out_path else None)
             for lb, sc in zip(names, scenarios, strict=True)]
     check_memory(scenarios, min(jobs, len(scenarios) * replications))
     with open_executor(executor, jobs) as pool:
@@ -795,10 +827,12 @@ def compare(
         table_parts.append(part[list(COMPARISON_COLUMNS)])
     table = pd.concat(table_parts, ignore_index=True)
     summaries = {a.label: _summary_of(summary, a.label) for a in arms}
+    standards = compare_standards(reps, [(a.label, a.scenario) for a in arms], confidence)
     result = Comparison(names[0], names[1:], root, confidence, replications, table, reps,
                         summaries, dict(runner.first), runner.pids, runner.resumed,
-                        runner.computed)
+                        runner.computed, standards=standards)
     if out_path is not None and stage is not None:
+        _write_table(stage / "standards.csv", standards, COMPARE_STANDARDS_COLUMNS)
         for arm in arms:
             assert arm.folder is not None
             _write_table(arm.folder / "summary.csv", summaries[arm.label], SUMMARY_COLUMNS)
@@ -828,6 +862,27 @@ def point_label(point: Mapping[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in point.items())
 
 
+def point_folder(index: int, n_points: int, point: Mapping[str, Any],
+                 grid: Mapping[str, Sequence[Any]]) -> str:
+    """A point's folder: its number and the values that vary, shortened (``short_name``).
+
+    Each varying key is named by its last part, so ``hubs[x].roster[...].doctors`` gives
+    ``doctors=2``: e.g. ``p03-growth=1.5,policy=pooled``. run.json maps folders to points.
+    """
+    varying = {_last_part(k): v for k, v in point.items() if len(grid[k]) > 1}
+    text = point_label(varying) if varying else point_label(point)
+    return f"p{index:0{max(2, len(str(n_points)))}d}-{short_name(text)}"
+
+
+def _last_part(key: str) -> str:
+    """``demand.growth`` -> ``growth``; ``spokes.districts[Kinnaur]`` -> ``districts[Kinnaur]``."""
+    parts = parse_path(key)
+    last = parts[-1]
+    if isinstance(last, Select) and len(parts) > 1:
+        return f"{parts[-2]}[{last.text}]"
+    return str(last.text if isinstance(last, Select) else last)
+
+
 def sweep(
     scenario: Scenario,
     grid: Mapping[str, Sequence[Any]],
@@ -848,19 +903,22 @@ def sweep(
     Each point is ``apply_overrides(scenario, point)``, validated before anything runs;
     all points share the root seed (default: the scenario's), so they see common random
     numbers where the swept keys allow. With ``out``: sweep.csv, replications.csv,
-    run.json and one subfolder per point (summary.csv, scenario.resolved.yaml,
-    replication 0's records.csv.gz unless ``records=False``).
+    run.json and one subfolder per point (``point_folder``: summary.csv,
+    scenario.resolved.yaml, replication 0's records.csv.gz unless ``records=False``);
+    run.json's ``points`` maps each folder to its label and settings.
     """
     _check_confidence(confidence)
     _check_replications(replications)
     points = grid_points(grid)
     root = _root_seed(seed, scenario)
     out_path = Path(out) if out is not None else None
-    labels = [safe_name(point_label(p)) for p in points]
-    variants = [apply_overrides(scenario, p, source=f"sweep {point_label(p)}") for p in points]
-    stage = _staged(out_path, labels)
-    arms = [Arm(lb, sc, stage / lb if stage else None, out_path / lb if out_path else None)
-            for lb, sc in zip(labels, variants, strict=True)]
+    labels = [point_label(p) for p in points]
+    folders = [point_folder(i, len(points), p, grid) for i, p in enumerate(points, start=1)]
+    variants = [apply_overrides(scenario, p, source=f"sweep {lb}")
+                for lb, p in zip(labels, points, strict=True)]
+    stage = _staged(out_path, folders)
+    arms = [Arm(lb, sc, stage / f if stage else None, out_path / f if out_path else None)
+            for lb, f, sc in zip(labels, folders, variants, strict=True)]
     check_memory([a.scenario for a in arms], min(jobs, len(arms) * replications))
     with open_executor(executor, jobs) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
@@ -880,10 +938,16 @@ def sweep(
         parts.append(part)
     table = pd.concat(parts, ignore_index=True)
     summaries = {a.label: _summary_of(summary, a.label) for a in arms}
+    standards, breaks = sweep_standards(
+        reps, [(a.label, a.scenario, p) for a, p in zip(arms, points, strict=True)])
     result = Sweep(scenario.name, keys, {a.label: p for a, p in zip(arms, points, strict=True)},
                    root, confidence, replications, table, reps, summaries, dict(runner.first),
-                   runner.pids, runner.resumed, runner.computed)
+                   runner.pids, runner.resumed, runner.computed, standards=standards,
+                   breaks=breaks)
     if out_path is not None and stage is not None:
+        _write_table(stage / "standards.csv", standards,
+                     ["point", *keys, *STANDARDS_COLUMNS])
+        _write_table(stage / "standards_first_breach.csv", breaks, list(breaks.columns))
         for arm in arms:
             assert arm.folder is not None
             _write_table(arm.folder / "summary.csv", summaries[arm.label], SUMMARY_COLUMNS)
@@ -892,6 +956,8 @@ def sweep(
         _drop_records(arms, records)
         result.files = _finish(stage, _metadata(
             command, arms, root, replications, confidence, runner, executor, jobs, arguments,
-            grid={k: list(v) for k, v in grid.items()}))
+            grid={k: list(v) for k, v in grid.items()},
+            points=[{"folder": a.folder.name if a.folder else None, "label": a.label,
+                     "settings": dict(p)} for a, p in zip(arms, points, strict=True)]))
         publish(out_path, stage)
     return result

@@ -21,6 +21,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from sim.analysis.window import seen_waits
 from sim.engine.records import SERVED, RunResult
 
 Row = Mapping[str, Any]
@@ -135,10 +136,22 @@ def _rows_by_codes(codes: np.ndarray, names: Any) -> dict[str, np.ndarray]:
 
 
 def served_waits(records: Columns, warmup_min: float = 0.0,
-                 by: str | None = None) -> dict[str, np.ndarray]:
-    """Waits (minutes) of served requests that arrived after the warm-up, by a column."""
-    served = (np.asarray(records["outcome"]) == "served") & (records["arrival"] >= warmup_min)
+                 by: str | None = None, unseen: bool = False) -> dict[str, np.ndarray]:
+    """Waits (minutes) of served requests that arrived after the warm-up, by a column.
+
+    With ``unseen``, also the requests that left unseen (abandoned, dropped, ...), as an
+    infinite wait (``sim.analysis.window.seen_waits``): the share of these waits at or
+    below T is ``share_within_T_min`` of ``summary.csv``.
+    """
+    outcome = np.asarray(records["outcome"])
+    measured = records["arrival"] >= warmup_min
     wait = records["start"] - records["arrival"]
+    if unseen:
+        known = measured & (outcome != "unserved")
+        wait = np.where(known, seen_waits(wait, outcome == "served", slice(None)), np.nan)
+        served = known
+    else:
+        served = (outcome == "served") & measured
     if by is None:
         return {"all": wait[served]}
     rows = np.flatnonzero(served)
@@ -148,18 +161,24 @@ def served_waits(records: Columns, warmup_min: float = 0.0,
 
 
 def served_waits_within(records: Columns, warmup_min: float, by: str,
-                        within: str) -> dict[str, dict[str, np.ndarray]]:
+                        within: str, unseen: bool = False) -> dict[str, dict[str, np.ndarray]]:
     """``served_waits`` of each ``within`` group's rows alone, by ``by``, in one pass.
 
-    The same as ``served_waits({k: v[rows] for k, v in records.items()}, warmup_min, by)``
-    for the rows of every value of ``within`` that has a served request (in name order),
-    with each column factorised once instead of once per group.
+    The same as ``served_waits({k: v[rows] for k, v in records.items()}, warmup_min, by,
+    unseen)`` for the rows of every value of ``within`` that has a served request (in name
+    order), with each column factorised once instead of once per group.
     """
     import pandas as pd
 
-    done = np.asarray(records["outcome"]) == "served"
-    served = done & (records["arrival"] >= warmup_min)
+    outcome = np.asarray(records["outcome"])
+    done = outcome == "served"
+    measured = records["arrival"] >= warmup_min
     wait = records["start"] - records["arrival"]
+    if unseen:
+        served = measured & (outcome != "unserved")
+        wait = np.where(served, seen_waits(wait, done, slice(None)), np.nan)
+    else:
+        served = done & measured
     codes, names = pd.factorize(np.asarray(records[by]))
     out: dict[str, dict[str, np.ndarray]] = {}
     for w, rows in sorted(rows_by(records[within]).items()):
@@ -226,9 +245,17 @@ def thin_steps(x: np.ndarray, y: np.ndarray,
 
 
 def _ecdf(ax: Any, waits: np.ndarray, **kw: Any) -> None:
-    """Step plot of the empirical CDF; at x = 0 it already shows the share not kept waiting."""
+    """Step plot of the empirical CDF; at x = 0 it already shows the share not kept waiting.
+
+    Infinite waits (requests never seen) count in the total but are never reached, so the
+    curve levels off at the share eventually seen.
+    """
     x, counts = np.unique(waits, return_counts=True)
     y = np.cumsum(counts) / len(waits)
+    finite = np.isfinite(x)
+    x, y = x[finite], y[finite]
+    if not len(x):
+        x, y = np.zeros(1), np.zeros(1)
     if x[0] > 0:
         x, y = np.r_[0.0, x], np.r_[0.0, y]
     ax.step(*thin_steps(x, y), where="post", **kw)
@@ -238,8 +265,10 @@ def wait_ecdf(panels: Mapping[str, Mapping[str, np.ndarray]], targets: Sequence[
               title: str = "Wait for a consult: share seen within a given time") -> Figure:
     """ECDF of waits per specialty, one panel per entry of ``panels`` (overall, each hub).
 
-    ``panels`` maps a panel title to ``{specialty: waits in minutes}``; the service-level
-    targets are drawn as vertical lines, so the share within each target can be read off.
+    ``panels`` maps a panel title to ``{specialty: waits in minutes}``, inf for a request
+    never seen (``served_waits(..., unseen=True)``), so the curve at T is
+    ``share_within_T_min``; the service-level targets are drawn as vertical lines, so the
+    share within each target can be read off.
     """
     names = sorted({s for p in panels.values() for s in p})
     colours = _palette(names)
@@ -248,6 +277,7 @@ def wait_ecdf(panels: Mapping[str, Mapping[str, np.ndarray]], targets: Sequence[
     nrows = math.ceil(n / ncols)
     fig = Figure(figsize=(6.2 * ncols, 3.9 * nrows + 0.6), layout="constrained")
     allw = np.concatenate([w for p in panels.values() for w in p.values()] or [np.zeros(1)])
+    allw = allw[np.isfinite(allw)]
     xmax = max(float(allw.max()) if len(allw) else 1.0, *targets, 1.0)
     for i, (panel, waits) in enumerate(panels.items()):
         ax = fig.add_subplot(nrows, ncols, i + 1)
@@ -262,7 +292,7 @@ def wait_ecdf(panels: Mapping[str, Mapping[str, np.ndarray]], targets: Sequence[
         ax.set_ylim(0, 1.01)
         ax.set_title(panel)
         ax.set_xlabel(f"wait from request to consult start ({unit})")
-        ax.set_ylabel("share of consults seen within")
+        ax.set_ylabel("share of requests seen within")
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small", loc="lower right")
     fig.suptitle(title)
@@ -710,10 +740,12 @@ def run_figures(folder: Path, label: str = "") -> dict[str, Callable[[], Figure]
             return served_waits(rec, warmup, "specialty")
 
         def ecdf() -> Figure:
-            panels = {"all hubs": by_specialty()}
-            for h, waits in served_waits_within(rec, warmup, "specialty", "hub").items():
+            panels = {"all hubs": served_waits(rec, warmup, "specialty", unseen=True)}
+            for h, waits in served_waits_within(rec, warmup, "specialty", "hub",
+                                                unseen=True).items():
                 panels[f"hub {h}"] = waits
-            return wait_ecdf(panels, targets, f"{name}: share of consults seen within a time")
+            return wait_ecdf(panels, targets, f"{name}: share of requests seen within a time "
+                             "(those that gave up count as not seen)")
 
         figs["wait_by_specialty"] = lambda: wait_distribution(
             by_specialty(), targets, f"{name}: wait for a consult by specialty")

@@ -456,6 +456,14 @@ def _data(f: ResultsFolder) -> str:
     return "".join(parts)
 
 
+def _holiday_text(h: Any) -> str:
+    """A resolved holiday (a day number, a date, or {date, name, hubs}) in a few words."""
+    if not isinstance(h, dict):
+        return str(h)
+    hubs = f" ({', '.join(h['hubs'])} only)" if h.get("hubs") else ""
+    return f"{h.get('date')} {h.get('name', '')}".strip() + hubs
+
+
 def _settings(f: ResultsFolder) -> str:
     run, sc = f.run, f.scenario
     cal = sc.get("calendar", {}) or {}
@@ -469,9 +477,13 @@ def _settings(f: ResultsFolder) -> str:
         ("confidence level", run.get("confidence", "–")),
         ("horizon", f"{run.get('horizon_days', cal.get('horizon_days', '–'))} days"),
         ("warm-up", f"{run.get('warmup_days', cal.get('warmup_days', '–'))} days"),
-        ("first simulated day", str(cal.get("start_weekday", "–")).capitalize()),
-        ("holidays (day numbers)", ", ".join(map(str, cal.get("holidays", []))) or "none"),
+        ("first simulated day", " ".join(str(x) for x in (
+            str(cal.get("start_weekday", "–")).capitalize(), cal.get("start_date")) if x)),
+        ("holidays (dates or day numbers)",
+         ", ".join(map(_holiday_text, cal.get("holidays", []))) or "none"),
     ]
+    if cal.get("roster_exceptions"):
+        rows.append(("roster exceptions", len(cal["roster_exceptions"])))
     if f.kind == "sweep":
         for k in _sweep_keys(f):
             vals = list(dict.fromkeys(r[k] for r in f.sweep))

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from sim.scenario import yamlread
+from sim.scenario.overlay import OverlayError, keyed_path, merge_overlay, set_path
 from sim.scenario.schema import Scenario
 from sim.scenario.yamlread import ReadError, shown_repr
 
@@ -225,19 +226,6 @@ def _read_yaml_file(p: Path, source: str) -> tuple[Any, dict[Loc, int]]:
     return parse_yaml(text, source)
 
 
-def _deep_merge(base: Any, over: Any, path: Loc, replaced: set[Loc]) -> Any:
-    """``over`` laid on ``base``: mappings merge key by key; lists and scalars replace."""
-    if isinstance(base, Mapping) and isinstance(over, Mapping):
-        out = dict(base)
-        for k, v in over.items():
-            out[k] = _deep_merge(base[k], v, (*path, k), replaced) if k in base else v
-            if k not in base:
-                replaced.add((*path, k))
-        return out
-    replaced.add(path)
-    return over
-
-
 def _layers(p: Path, source: str, chain: tuple[Path, ...]
             ) -> tuple[dict[str, Any], dict[Loc, int], dict[Loc, str]]:
     """A file with its ``extends:`` bases merged in, plus where each field came from."""
@@ -273,19 +261,13 @@ def _layers(p: Path, source: str, chain: tuple[Path, ...]
                                      f"{base_source})")])
     bdata, blines, bowner = _layers(base_path, base_source, here)
     over = {k: v for k, v in data.items() if k != "extends"}
-    replaced: set[Loc] = set()
-    merged = _deep_merge(bdata, over, (), replaced)
-
-    def kept(loc: Loc) -> bool:
-        return not any(loc[:i] in replaced for i in range(1, len(loc) + 1))
-
-    mlines = {loc: ln for loc, ln in blines.items() if kept(loc)}
-    mowner = {loc: f for loc, f in bowner.items() if kept(loc)}
-    for loc, ln in lines.items():
-        if loc and loc[0] != "extends":
-            mlines[loc] = ln
-            mowner[loc] = source
-    return merged, mlines, mowner
+    try:
+        return merge_overlay(bdata, over, base_lines=blines, base_owner=bowner,
+                             over_lines=lines, over_source=source)
+    except OverlayError as exc:
+        found = [Problem(source, format_loc(loc), _line_for(loc, lines)[1], msg)
+                 for loc, msg in exc.problems]
+        raise ScenarioError(sorted(found, key=lambda pr: pr.line or 0)) from None
 
 
 def _owner_of(path: str, owners: Mapping[str, str], default: str) -> str:
@@ -301,9 +283,10 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate one scenario YAML file.
 
     A file may start from another with ``extends: ../base.yaml`` (relative to its own
-    folder) and give only the keys it changes: mappings merge key by key, lists and
-    scalars replace, and the merged whole is validated. Bases may extend further bases;
-    a cycle or a missing base is an error naming the file.
+    folder) and give only what it changes: mappings merge key by key, hubs, districts and
+    roster lines merge by key (``sim.scenario.overlay``), other lists and scalars replace,
+    and the merged whole is validated. Bases may extend further bases; a cycle or a
+    missing base is an error naming the file.
 
     Raises ``ScenarioError`` (a ``ValueError``) naming file, field, line and problem.
     """
@@ -315,7 +298,9 @@ def load_scenario(path: str | Path) -> Scenario:
         if all(f == source for f in owner.values()):
             raise
         owners = {format_loc(loc): f for loc, f in owner.items()}
-        problems = [dataclasses.replace(pr, file=_owner_of(pr.path, owners, source))
+        # an overlay's items sit elsewhere in the merged lists: name them by key
+        problems = [dataclasses.replace(pr, file=_owner_of(pr.path, owners, source),
+                                        path=keyed_path(data, pr.path))
                     for pr in exc.problems]
         raise ScenarioError(problems) from None
 
@@ -327,34 +312,23 @@ def parse_value(text: str) -> Any:
 
 def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any],
                     source: str = "--set") -> Scenario:
-    """A new scenario with dotted-path fields replaced (``{"demand.growth": 1.5}``).
+    """A new scenario with fields replaced by path (``{"demand.growth": 1.5}``).
 
-    The result is validated as a whole; the original is untouched. List items are
-    addressed by index (``hubs.0.doctors.medicine``).
+    Keyed list items are named in brackets (``hubs[igmc_shimla].doctors.cardiology``,
+    ``hubs[igmc_shimla].roster[cardiology mon,tue 09:30].doctors``); a bracketed item set
+    to a mapping is changed (or added), set to ``remove`` it is removed. A dotted number
+    is a list index (``hubs.0.doctors.medicine``). The result is validated as a whole;
+    the original is untouched.
     """
     data = scenario.model_dump(mode="json", by_alias=True)
     for dotted, value in overrides.items():
-        parts: list[str | int] = [int(p) if p.isdigit() else p for p in dotted.split(".")]
-        node: Any = data
-        for i, part in enumerate(parts[:-1]):
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                where = format_loc(tuple(parts[: i + 1]))
-                raise ScenarioError([Problem(source, where, None,
-                                             f"no such field (in override {dotted!r})")]) from None
-            if node is None:
-                raise ScenarioError([Problem(source, format_loc(tuple(parts[: i + 1])), None,
-                                             "is not set in the scenario, so it has no fields")])
-        last = parts[-1]
-        if not (isinstance(node, dict) or isinstance(node, list) and isinstance(last, int)):
-            where = format_loc(tuple(parts[:-1]))
-            kind = "a list (give an item number)" if isinstance(node, list) else "a single value"
-            raise ScenarioError([Problem(source, yamlread.shown(dotted, 120), None,
-                                         f"no such field: {where} is {kind}")])
-        if isinstance(node, list) and isinstance(last, int) and last >= len(node):
-            raise ScenarioError([Problem(source, format_loc(tuple(parts)), None,
-                                         "index out of range")])
-        target: Any = node  # a dict, or a list with an int index (checked above)
-        target[last] = value
-    return scenario_from_dict(data, source)
+        try:
+            set_path(data, dotted, value)
+        except OverlayError as exc:
+            raise ScenarioError([Problem(source, format_loc(loc) if loc else dotted, None, msg)
+                                 for loc, msg in exc.problems]) from None
+    try:
+        return scenario_from_dict(data, source)
+    except ScenarioError as exc:  # no lines to point at: name list items by key
+        raise ScenarioError([dataclasses.replace(pr, path=keyed_path(data, pr.path))
+                             for pr in exc.problems]) from None

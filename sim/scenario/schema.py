@@ -9,7 +9,9 @@ durations are minutes.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from typing import Annotated, Literal
@@ -21,12 +23,14 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    SerializationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from sim.scenario.distributions import MAX_MINUTES, Distribution, Minutes
+from sim.scenario.standards import Standard, standards_problems
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -50,7 +54,9 @@ Staff = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 Rate = Annotated[float, Field(ge=0, le=MAX_RATE)]
 Weight = Annotated[float, Field(ge=0, le=1e9)]
 Days = Annotated[float, Field(gt=0, le=3660)]
+Multiplier = Annotated[float, Field(ge=0, le=1000)]
 _TIME = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+_LOOSE_TIME = re.compile(r"^(\d{1,2})\s*[:.h]\s*(\d{2})$")
 _PROB_TOL = 1e-6
 
 
@@ -73,8 +79,11 @@ def parse_clock(value: object) -> int:
         minutes = value
     elif isinstance(value, str) and (m := _TIME.match(value.strip())):
         minutes = int(m.group(1)) * 60 + int(m.group(2))
+    elif isinstance(value, str) and (m := _LOOSE_TIME.match(value.strip())):
+        raise ValueError(f"expected a time as 'HH:MM' (two digits each); write "
+                         f"'{int(m.group(1)):02d}:{m.group(2)}'")
     else:
-        raise ValueError(f"expected a time as 'HH:MM', got {value!r}")
+        raise ValueError("expected a time as 'HH:MM', e.g. '09:30'")
     if not 0 <= minutes <= 24 * 60:
         raise ValueError(f"time {value!r} is outside 00:00-24:00")
     if type(value) is str and len(_CLOCKS) < 4096:
@@ -127,19 +136,147 @@ class Clock(Frozen):
         return expand_days(self.days)
 
 
-class Calendar(Frozen):
-    """Simulated horizon and the days with no service."""
+DayRef = Annotated[
+    dt.date | NonNegInt,
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"},
+                              {"type": "integer", "minimum": 0}]}),
+]
+"""A day: a date (2020-08-15, needs calendar.start_date) or a day number (0 = first day)."""
 
+
+class Holiday(Frozen):
+    """A day with no service: state-wide (spokes and hubs closed), or at named hubs only."""
+
+    date: DayRef
+    name: str = ""
+    hubs: list[str] = Field(
+        default_factory=list, description="Close only these hubs (spokes stay open); "
+        "empty: state-wide")
+
+
+def _holiday_item(value: object) -> object:
+    """A bare date or day number is a state-wide holiday."""
+    return value if isinstance(value, dict | Holiday) else {"date": value}
+
+
+def _holiday_out(h: Holiday, info: SerializationInfo) -> object:
+    """A plain state-wide holiday is written back as its bare date or day number."""
+    if h.name or h.hubs:
+        return h.model_dump(mode=info.mode)
+    return h.date.isoformat() if isinstance(h.date, dt.date) and info.mode == "json" else h.date
+
+
+HolidayItem = Annotated[
+    Holiday,
+    BeforeValidator(_holiday_item),
+    PlainSerializer(_holiday_out),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"},
+                              {"type": "integer", "minimum": 0},
+                              {"type": "object", "required": ["date"],
+                               "properties": {"date": {}, "name": {"type": "string"},
+                                              "hubs": {"type": "array",
+                                                       "items": {"type": "string"}}}}]}),
+]
+
+
+class RosterException(Frozen):
+    """A dated change to one hub's roster for one specialty, on a day or a run of days.
+
+    Exactly one of: ``cancel: true`` (that day's sessions, or the one starting at
+    ``start``, do not run); ``start``/``end``/``doctors`` (an extra session); ``on_leave: k``
+    (k registered doctors away: no more than the rest are ever on duty at once).
+    """
+
+    hub: str
+    specialty: str
+    date: DayRef
+    until: DayRef | None = Field(None, description="Last day of a run of days (inclusive)")
+    cancel: bool = False
+    start: ClockTime | None = None
+    end: ClockTime | None = None
+    doctors: Staff | None = None
+    on_leave: Staff | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _one_change(self) -> RosterException:
+        added = self.end is not None or self.doctors is not None
+        kinds = [k for k, on in (("cancel", self.cancel), ("an added session", added),
+                                 ("on_leave", self.on_leave is not None)) if on]
+        if len(kinds) != 1:
+            raise ValueError("give exactly one change: cancel: true, an added session "
+                             "(start, end, doctors) or on_leave: N"
+                             + (f" (got {' and '.join(kinds)})" if kinds else ""))
+        if added:
+            if self.start is None or self.end is None:
+                raise ValueError("an added session needs start and end")
+            if self.end <= self.start:
+                raise ValueError(f"end time {format_clock(self.end)} is not after start time "
+                                 f"{format_clock(self.start)}")
+        if self.on_leave is not None and self.start is not None:
+            raise ValueError("on_leave applies to whole days; drop start")
+        return self
+
+    @property
+    def session(self) -> tuple[int, int, int] | None:
+        """(start, end, doctors) of an added session, else None."""
+        if self.cancel or self.on_leave is not None or self.start is None or self.end is None:
+            return None
+        return self.start, self.end, self.doctors or 1
+
+
+class Calendar(Frozen):
+    """Simulated horizon, the days with no service and dated changes to the rosters.
+
+    Days are numbered from 0. With ``start_date`` the weekdays follow from it, days can be
+    given as dates, and the horizon can end on ``end_date`` (the last simulated day)
+    instead of lasting ``horizon_days``.
+    """
+
+    start_date: dt.date | None = Field(None, description="Date of day 0 (sets start_weekday)")
+    end_date: dt.date | None = Field(
+        None, description="Last simulated day (sets horizon_days); needs start_date")
     horizon_days: Annotated[int, Field(ge=1, le=3660)]
     warmup_days: NonNegFloat = 0.0
     start_weekday: Weekday = "mon"
-    holidays: list[NonNegInt] = Field(
+    holidays: list[HolidayItem] = Field(
         default_factory=list,
-        description="Day numbers (0 = first simulated day) with no spoke or hub service",
-    )
+        description="Days with no service: day numbers, dates, or {date, name, hubs}; dates "
+        "outside the horizon are ignored (a year's list serves any horizon)")
     holidays_closed: bool = Field(
         True, description="If false, holidays are ordinary days (kept for what-if runs)"
     )
+    roster_exceptions: list[RosterException] = Field(
+        default_factory=list, description="Dated roster changes: a clinic cancelled or "
+        "added, doctors on leave; dates outside the horizon are ignored")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_dates(cls, data: object) -> object:
+        """horizon_days and start_weekday from the dates, or a check that they agree."""
+        if not isinstance(data, dict):
+            return data
+        start, end = _as_date(data.get("start_date")), _as_date(data.get("end_date"))
+        out = dict(data)
+        if end is not None:
+            if start is None:
+                raise ValueError("end_date needs start_date")
+            days = (end - start).days + 1
+            if days < 1:
+                raise ValueError(f"end_date {end} is before start_date {start}")
+            if out.get("horizon_days") is None:
+                out["horizon_days"] = days
+            if (given := out["horizon_days"]) != days:
+                raise ValueError(f"horizon_days ({given}) disagrees with start_date {start} to "
+                                 f"end_date {end} ({days} days); give one of them")
+        if start is not None:
+            wd = WEEKDAYS[start.weekday()]
+            if out.get("start_weekday") is None:
+                out["start_weekday"] = wd
+            if (given := out["start_weekday"]) != wd:
+                raise ValueError(f"start_date {start} is a {start.strftime('%A')} but "
+                                 f"start_weekday is {given!r}; drop start_weekday")
+        return out
 
     @model_validator(mode="after")
     def _check(self) -> Calendar:
@@ -148,33 +285,100 @@ class Calendar(Frozen):
                 f"warmup_days ({self.warmup_days}) must be shorter than horizon_days "
                 f"({self.horizon_days})"
             )
-        late = [d for d in self.holidays if d >= self.horizon_days]
-        if late:
-            raise ValueError(f"holidays {late} fall after the horizon ({self.horizon_days} days)")
+        problems = []
+        if self.start_date is None:
+            dated = [f"holidays {i}" for i, h in enumerate(self.holidays)
+                     if isinstance(h.date, dt.date)]
+            dated += [f"roster_exceptions {i}" for i, x in enumerate(self.roster_exceptions)
+                      if isinstance(x.date, dt.date) or isinstance(x.until, dt.date)]
+            if dated:
+                raise ValueError(f"dates need calendar.start_date (dated: {', '.join(dated)})")
+        late = [h.date for h in self.holidays
+                if isinstance(h.date, int) and h.date >= self.horizon_days]
+        if late:  # a day number past the end is a mistake; a date past it is next year's
+            problems.append(f"holidays {late} fall after the horizon ({self.horizon_days} days)")
+        for i, x in enumerate(self.roster_exceptions):
+            if x.until is not None and self.day_number(x.until) < self.day_number(x.date):
+                problems.append(f"roster_exceptions {i}: until is before date")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    def cut_to(self, days: int) -> dict[str, object]:
+        """Overrides that shorten the horizon to ``days`` (day-number holidays past it go)."""
+        dumped = self.model_dump(mode="json")["holidays"]
+        return {"calendar.horizon_days": days, "calendar.end_date": None,
+                "calendar.holidays": [d for h, d in zip(self.holidays, dumped, strict=True)
+                                      if not (isinstance(h.date, int) and h.date >= days)]}
+
+    def day_number(self, day: dt.date | int) -> int:
+        """Day number of a date (0 = start_date) or of a day number (itself)."""
+        if isinstance(day, dt.date):
+            assert self.start_date is not None, "dates need calendar.start_date"
+            return (day - self.start_date).days
+        return day
+
+    def date_of(self, day: int) -> dt.date | None:
+        """Date of simulated day ``day`` (None without start_date)."""
+        return None if self.start_date is None else self.start_date + dt.timedelta(days=day)
+
+    def holiday_days(self) -> list[int]:
+        """Day numbers within the horizon that are state-wide holidays."""
+        return sorted({d for h in self.holidays if not h.hubs
+                       and 0 <= (d := self.day_number(h.date)) < self.horizon_days})
+
+    def hub_closures(self) -> dict[str, list[int]]:
+        """Day numbers within the horizon on which a hub alone is closed, by hub id."""
+        out: dict[str, set[int]] = {}
+        if not self.holidays_closed:
+            return {}
+        for h in self.holidays:
+            d = self.day_number(h.date)
+            if h.hubs and 0 <= d < self.horizon_days:
+                for hub in h.hubs:
+                    out.setdefault(hub, set()).add(d)
+        return {hub: sorted(days) for hub, days in out.items()}
+
+    def exception_days(self, x: RosterException) -> range:
+        """Day numbers within the horizon that a roster exception covers."""
+        first = self.day_number(x.date)
+        last = first if x.until is None else self.day_number(x.until)
+        return range(max(first, 0), min(last, self.horizon_days - 1) + 1)
 
     def weekday_of(self, day: int) -> int:
         """Weekday number (Mon=0) of simulated day ``day``."""
         return (WEEKDAYS.index(self.start_weekday) + day) % 7
 
     def is_holiday(self, day: int) -> bool:
-        """Whether simulated day ``day`` is a closed holiday."""
-        return self.holidays_closed and day in self.holidays
+        """Whether simulated day ``day`` is a closed state-wide holiday."""
+        return self.holidays_closed and day in self.holiday_days()
 
     def weekday_array(self) -> np.ndarray:
         """Weekday number (Mon=0) of every simulated day, ``weekday_of`` as one array."""
         return (WEEKDAYS.index(self.start_weekday) + np.arange(self.horizon_days)) % 7
 
     def open_days(self, weekdays: tuple[int, ...] | None = None) -> np.ndarray:
-        """Day numbers that are not closed holidays (and fall on ``weekdays`` if given)."""
+        """Day numbers that are not closed state-wide holidays (and fall on ``weekdays``)."""
         keep = np.ones(self.horizon_days, dtype=bool)
         if self.holidays_closed and self.holidays:
-            keep[self.holidays] = False
+            keep[self.holiday_days()] = False
         if weekdays is not None:
             on = np.zeros(7, dtype=bool)
             on[list(weekdays)] = True
             keep &= on[self.weekday_array()]
         return np.flatnonzero(keep)
+
+
+def _as_date(value: object) -> dt.date | None:
+    """A date from a date or an ISO string; None for anything else (checked later)."""
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
 
 
 class Specialty(Frozen):
@@ -189,6 +393,9 @@ class Session(Clock):
 
     specialty: str
     doctors: Staff = 1
+    id: str | None = Field(
+        None, min_length=1, exclude_if=lambda v: v is None,
+        description="Optional name, so an overlay or --set can find the line by it")
 
 
 class Hub(Frozen):
@@ -204,6 +411,14 @@ class Hub(Frozen):
     )
     roster: list[Session] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _ids(self) -> Hub:
+        ids = [s.id for s in self.roster if s.id is not None]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"roster line ids must be unique within a hub; repeated: {dup}")
+        return self
+
 
 class District(Frozen):
     """A district: its spokes, where they send requests, and where it lies."""
@@ -216,6 +431,28 @@ class District(Frozen):
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
     hours: Clock | None = Field(None, description="Overrides spokes.hours for this district")
+    d2d_per_day: Rate | None = Field(
+        None, description="Doctor-to-doctor requests per open day from this district's "
+        "spokes; overrides demand.d2d.per_spoke_per_day here (split across its sub-centres "
+        "and PHCs in proportion to count times those rates, or to count if they are 0)")
+
+    @model_validator(mode="after")
+    def _spokes_for_volume(self) -> District:
+        if self.d2d_per_day and not self.subcentres + self.phcs:
+            raise ValueError(f"d2d_per_day ({self.d2d_per_day:g}) needs spokes (subcentres or "
+                             "phcs) to send the requests")
+        return self
+
+    def d2d_by_type(self, per_spoke: dict[str, float]) -> tuple[float, float]:
+        """Doctor-to-doctor requests per open day from (its sub-centres, its PHCs)."""
+        counts = (self.subcentres, self.phcs)
+        rates = [n * per_spoke.get(t, 0.0) for n, t in zip(counts, ("subcentre", "phc"),
+                                                           strict=True)]
+        if self.d2d_per_day is None:
+            return rates[0], rates[1]
+        weights = rates if sum(rates) > 0 else [float(n) for n in counts]
+        total = sum(weights)
+        return (self.d2d_per_day * weights[0] / total, self.d2d_per_day * weights[1] / total)
 
 
 class Spokes(Frozen):
@@ -285,11 +522,41 @@ class OPDDemand(Profiles):
         return _check_mix(v, "specialty_mix")
 
 
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class GrowthCurve(Frozen):
+    """Demand that changes over time: a multiplier by month, or between dated points.
+
+    It multiplies every arrival rate day by day, on top of ``demand.growth``.
+    """
+
+    monthly: dict[str, Multiplier] = Field(
+        default_factory=dict, description="'YYYY-MM': multiplier for every day of that month "
+        "(needs calendar.start_date; every month of the horizon needs a value)")
+    points: list[tuple[DayRef, Multiplier]] = Field(
+        default_factory=list, description="[day, multiplier] pairs, days increasing: a date "
+        "or a day number; flat before the first and after the last")
+    between: Literal["linear", "step"] = Field(
+        "linear", description="points: linear between them, or step (each value holds until "
+        "the next point)")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> GrowthCurve:
+        if bool(self.monthly) == bool(self.points):
+            raise ValueError("give either monthly or points")
+        bad = [m for m in self.monthly if not _MONTH.match(m)]
+        if bad:
+            raise ValueError(f"monthly keys are months written 'YYYY-MM' (quoted); got {bad}")
+        return self
+
+
 class Demand(Frozen):
     """Where requests come from; arrivals are non-homogeneous Poisson."""
 
-    growth: Annotated[float, Field(ge=0, le=1000)] = Field(
-        1.0, description="Multiplier on every arrival rate")
+    growth: Multiplier = Field(1.0, description="Multiplier on every arrival rate")
+    growth_curve: GrowthCurve | None = Field(
+        None, description="Multiplier that changes over time, on top of growth")
     d2d: D2DDemand | None = None
     opd: OPDDemand | None = None
 
@@ -468,6 +735,8 @@ class Scenario(Frozen):
     followups: FollowUps | None = Field(None, description="Follow-ups, referrals; off if absent")
     priorities: Priorities | None = Field(None, description="Priority classes; off if absent")
     absence: Absence | None = Field(None, description="Doctor absence; off if absent")
+    standards: list[Standard] = Field(
+        default_factory=list, description="Service standards the results are judged against")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
@@ -493,15 +762,50 @@ class Scenario(Frozen):
             hint = f"; did you mean {close[0]!r}?" if close else ""
             return f"{kind} {value!r} is not defined{hint} (defined: {', '.join(sorted(known))})"
 
+        # names first: a misspelt name is one problem, not also every check that needs it
+        bad_names: list[tuple[str, str]] = []
         for i, hub in enumerate(self.hubs):
             for s in hub.doctors:
                 if s not in specs:
-                    yield f"hubs.{i}.doctors.{s}", unknown("specialty", s, specs)
+                    bad_names.append((f"hubs.{i}.doctors.{s}", unknown("specialty", s, specs)))
             for j, sess in enumerate(hub.roster):
                 if sess.specialty not in specs:
-                    yield f"hubs.{i}.roster.{j}.specialty", unknown(
-                        "specialty", sess.specialty, specs
-                    )
+                    bad_names.append((f"hubs.{i}.roster.{j}.specialty",
+                                      unknown("specialty", sess.specialty, specs)))
+        homeless: dict[str, list[int]] = {}
+        for i, d in enumerate(self.spokes.districts):
+            if d.home_hub not in hubs:
+                homeless.setdefault(d.home_hub, []).append(i)
+        for name, where in homeless.items():
+            also = ("" if len(where) == 1 else " (home hub of " + ", ".join(
+                self.spokes.districts[i].district for i in where) + ")")
+            bad_names.append((f"spokes.districts.{where[0]}.home_hub",
+                              unknown("hub", name, hubs) + also))
+        district_hub = {d.district: d.home_hub for d in self.spokes.districts}
+        for ch in CHANNELS:
+            dem = getattr(self.demand, ch)
+            if dem is None:
+                continue
+            for s in dem.specialty_mix:
+                if s not in specs:
+                    bad_names.append((f"demand.{ch}.specialty_mix.{s}",
+                                      unknown("specialty", s, specs)))
+            if ch == "opd":
+                for name in dem.per_day:
+                    if name not in district_hub:
+                        bad_names.append((f"demand.opd.per_day.{name}",
+                                          unknown("district", name, set(district_hub))))
+        by_message: dict[str, list[str]] = {}
+        for path, msg in bad_names:  # a name misspelt where it is defined: one problem
+            by_message.setdefault(msg, []).append(path)
+        for msg, paths in by_message.items():
+            more = [re.sub(r"\.(\d+)", r"[\1]", m) for m in paths[1:]]
+            also = "" if not more else (f" (also at {', '.join(more[:3])}"
+                                        f"{f' and {len(more) - 3} more' if len(more) > 3 else ''})")
+            yield paths[0], msg + also
+        for i, hub in enumerate(self.hubs):
+            if any(s not in specs for s in hub.doctors):
+                continue  # the pool has a misspelt specialty, already reported
             for s, peak in _peak_on_duty(hub).items():
                 pool = hub.doctors.get(s, 0)
                 if s in specs and peak > pool:
@@ -509,47 +813,112 @@ class Scenario(Frozen):
                         f"roster puts {peak} {s} doctors on duty at once but hub {hub.id!r} "
                         f"has only {pool} registered (hubs.{i}.doctors.{s})"
                     )
-        for i, d in enumerate(self.spokes.districts):
-            if d.home_hub not in hubs:
-                yield f"spokes.districts.{i}.home_hub", unknown("hub", d.home_hub, hubs)
-
+        yield from self._calendar_problems(specs, hubs, unknown)
+        if bad_names:
+            yield from self._realism_problems(specs, hubs, set(), set(district_hub), unknown,
+                                              names_only=True)
+            return
         served = {(h.id, s.specialty) for h in self.hubs for s in h.roster if s.doctors > 0}
         served_anywhere = {s for _, s in served}
-        district_hub = {d.district: d.home_hub for d in self.spokes.districts}
         for ch in CHANNELS:
             dem = getattr(self.demand, ch)
             if dem is None:
                 continue
             for s, p in dem.specialty_mix.items():
-                if s not in specs:
-                    yield f"demand.{ch}.specialty_mix.{s}", unknown("specialty", s, specs)
-                elif p > 0 and s not in served_anywhere:
+                if p > 0 and s not in served_anywhere:
                     yield f"demand.{ch}.specialty_mix.{s}", (
                         f"there is demand for {s!r} but no hub's roster ever serves it"
                     )
-            if ch == "opd":
-                for name in dem.per_day:
-                    if name not in district_hub:
-                        yield f"demand.opd.per_day.{name}", unknown(
-                            "district", name, set(district_hub)
-                        )
         if self.routing.policy == "home_hub":
             unserved = [(district, ch, s)
                         for district, pairs in self.demanding_districts().items()
                         for ch, s in pairs
                         if (h := district_hub[district]) in hubs and s in specs
                         and s in served_anywhere and (h, s) not in served]
+            by_cause: dict[tuple[str, str], list[tuple[str, str]]] = {}
             for district, ch, s in sorted(unserved):
-                yield f"demand.{ch}.specialty_mix.{s}", (
-                    f"under routing home_hub, {district} sends {s!r} requests to hub "
-                    f"{district_hub[district]!r}, whose roster never serves {s!r}"
-                )
+                by_cause.setdefault((district_hub[district], s), []).append((district, ch))
+            for (h, s), pairs in by_cause.items():  # one problem per hub and specialty
+                names = list(dict.fromkeys(d for d, _ in pairs))
+                chans = sorted({ch for _, ch in pairs})
+                sends = (f"{names[0]} sends" if len(names) == 1
+                         else f"{', '.join(names[:-1])} and {names[-1]} send")
+                yield f"demand.{chans[0]}.specialty_mix.{s}", (
+                    f"under routing home_hub, {sends} {s!r} requests ({' and '.join(chans)}) "
+                    f"to hub {h!r}, whose roster never serves {s!r}")
         yield from self._realism_problems(specs, hubs, served, set(district_hub), unknown)
+
+    def _calendar_problems(self, specs: set[str], hubs: set[str],
+                           unknown: Callable[[str, str, set[str]], str],
+                           ) -> Iterator[tuple[str, str]]:
+        """Hub closures and roster exceptions: their hubs and specialties, and what they do."""
+        cal = self.calendar
+        for i, h in enumerate(cal.holidays):
+            for name in h.hubs:
+                if name not in hubs:
+                    yield f"calendar.holidays.{i}.hubs", unknown("hub", name, hubs)
+        curve = self.demand.growth_curve
+        if curve is not None and curve.monthly:
+            if cal.start_date is None:
+                yield "demand.growth_curve.monthly", "months need calendar.start_date"
+            else:
+                start = cal.start_date
+                months = sorted({f"{start + dt.timedelta(days=d):%Y-%m}"
+                                 for d in range(cal.horizon_days)})
+                missing = [m for m in months if m not in curve.monthly]
+                if missing:
+                    yield "demand.growth_curve.monthly", (
+                        f"no multiplier for {', '.join(missing)} (the horizon runs "
+                        f"{cal.date_of(0)} to {cal.date_of(cal.horizon_days - 1)})")
+        if curve is not None and curve.points:
+            if cal.start_date is None and any(isinstance(d, dt.date) for d, _ in curve.points):
+                yield "demand.growth_curve.points", "dates need calendar.start_date"
+            else:
+                steps = [cal.day_number(d) for d, _ in curve.points]
+                if any(b <= a for a, b in itertools.pairwise(steps)):
+                    yield "demand.growth_curve.points", "days must increase"
+        by_id = {h.id: h for h in self.hubs}
+        closures = cal.hub_closures()
+        for i, x in enumerate(cal.roster_exceptions):
+            where = f"calendar.roster_exceptions.{i}"
+            if x.hub not in hubs:
+                yield f"{where}.hub", unknown("hub", x.hub, hubs)
+                continue
+            if x.specialty not in specs:
+                yield f"{where}.specialty", unknown("specialty", x.specialty, specs)
+                continue
+            hub, days = by_id[x.hub], cal.exception_days(x)
+            pool = hub.doctors.get(x.specialty, 0)
+            changes = [c for c in cal.roster_exceptions
+                       if c.hub == x.hub and c.specialty == x.specialty]
+            closed = set(cal.holiday_days() if cal.holidays_closed else ()) | set(
+                closures.get(x.hub, ()))
+            if x.on_leave is not None and x.on_leave > pool:
+                yield f"{where}.on_leave", (f"{x.on_leave} {x.specialty} doctors on leave but "
+                                            f"hub {x.hub!r} has only {pool} registered")
+            if x.cancel and days and all(
+                    day_sessions(cal, hub, x.specialty, d, d in closed, [x])
+                    == day_sessions(cal, hub, x.specialty, d, d in closed, []) for d in days):
+                at = f" starting {format_clock(x.start)}" if x.start is not None else ""
+                yield where, (f"nothing to cancel: hub {x.hub!r} has no {x.specialty} "
+                              f"session{at} on {_days_label(cal, days)}")
+            if x.session is not None:
+                for d in days:
+                    peak = _peak(day_sessions(cal, hub, x.specialty, d, d in closed, changes))
+                    present = pool - leave_on(cal, changes, d)
+                    if peak > present:
+                        yield where, (f"puts {peak} {x.specialty} doctors on duty at once on "
+                                      f"{_days_label(cal, range(d, d + 1))} but hub {x.hub!r} "
+                                      f"has {present} there (hubs.doctors less any on leave)")
+                        break
 
     def _realism_problems(self, specs: set[str], hubs: set[str], served: set[tuple[str, str]],
                           districts: set[str], unknown: Callable[[str, str, set[str]], str],
-                          ) -> Iterator[tuple[str, str]]:
-        """Cross-checks of the optional booking, failure, tier, priority and absence sections."""
+                          names_only: bool = False) -> Iterator[tuple[str, str]]:
+        """Cross-checks of the optional booking, failure, tier, priority and absence sections.
+
+        ``names_only``: only the references to names (the rest waits until names are right).
+        """
         if self.booking is not None:
             if self.routing.policy == "pooled":
                 yield "booking", "appointment clinics need a hub queue; routing pooled has none"
@@ -559,7 +928,7 @@ class Scenario(Frozen):
                     yield f"booking.clinics.{i}.hub", unknown("hub", c.hub, hubs)
                 elif c.specialty not in specs:
                     yield f"booking.clinics.{i}.specialty", unknown("specialty", c.specialty, specs)
-                elif (c.hub, c.specialty) not in served:
+                elif (c.hub, c.specialty) not in served and not names_only:
                     yield f"booking.clinics.{i}", (
                         f"hub {c.hub!r} never has {c.specialty!r} doctors on duty to give slots")
                 if (c.hub, c.specialty) in seen:
@@ -579,6 +948,9 @@ class Scenario(Frozen):
             for name in self.absence.hubs:
                 if name not in hubs:
                     yield f"absence.hubs.{name}", unknown("hub", name, hubs)
+        classes = (None if self.priorities is None
+                   else {c.name for c in self.priorities.classes})
+        yield from standards_problems(self.standards, specs, hubs, classes, unknown)
 
     def demanding_districts(self) -> dict[str, set[tuple[str, str]]]:
         """For each district, the (channel, specialty) pairs with positive demand."""
@@ -590,12 +962,8 @@ class Scenario(Frozen):
             ("opd", s) for s, p in opd.specialty_mix.items() if p > 0}
         for d in self.spokes.districts:
             pairs: set[tuple[str, str]] = set()
-            if d2d is not None:
-                rate = d.subcentres * d2d.per_spoke_per_day.get(
-                    "subcentre", 0.0
-                ) + d.phcs * d2d.per_spoke_per_day.get("phc", 0.0)
-                if rate > 0:
-                    pairs |= d2d_pairs
+            if d2d is not None and sum(d.d2d_by_type(d2d.per_spoke_per_day)) > 0:  # type: ignore[arg-type]
+                pairs |= d2d_pairs
             if opd is not None and opd.per_day.get(d.district, 0.0) > 0:
                 pairs |= opd_pairs
             if pairs:
@@ -626,6 +994,46 @@ class Scenario(Frozen):
     def warmup_min(self) -> float:
         """Length of the warm-up in minutes."""
         return self.calendar.warmup_days * 1440.0
+
+
+def day_sessions(cal: Calendar, hub: Hub, specialty: str, day: int, closed: bool,
+                 changes: list[RosterException]) -> list[tuple[int, int, int]]:
+    """(start, end, doctors) of each session of a hub x specialty on one day, in roster order.
+
+    ``closed``: the hub is shut that day (a holiday); ``changes``: the roster exceptions of
+    this hub x specialty (any day). Cancellations remove sessions, additions come last.
+    """
+    wd = cal.weekday_of(day)
+    out = [] if closed else [(s.start, s.end, s.doctors) for s in hub.roster
+                             if s.specialty == specialty and wd in s.weekdays]
+    for x in changes:
+        if day not in cal.exception_days(x):
+            continue
+        if x.cancel:
+            out = [s for s in out if x.start is not None and s[0] != x.start]
+        elif x.session is not None:
+            out.append(x.session)
+    return out
+
+
+def leave_on(cal: Calendar, changes: list[RosterException], day: int) -> int:
+    """Doctors of a hub x specialty on leave on ``day`` (from its roster exceptions)."""
+    return sum(x.on_leave for x in changes if x.on_leave is not None
+               and day in cal.exception_days(x))
+
+
+def _peak(sessions: list[tuple[int, int, int]]) -> int:
+    """Largest number of doctors on duty at once in one day's sessions."""
+    return max((sum(k for a2, b2, k in sessions if a2 <= a < b2) for a, _, _ in sessions),
+               default=0)
+
+
+def _days_label(cal: Calendar, days: range) -> str:
+    """Days as the planner wrote them: dates when the calendar has them, else day numbers."""
+    def one(d: int) -> str:
+        date = cal.date_of(d)
+        return f"day {d}" if date is None else f"{date.isoformat()} ({date.strftime('%a')})"
+    return one(days[0]) if len(days) == 1 else f"{one(days[0])} to {one(days[-1])}"
 
 
 def _peak_on_duty(hub: Hub) -> dict[str, int]:

@@ -1,0 +1,228 @@
+"""Appointment booking: a request to a clinic's queue books a slot and joins at it.
+
+Slots come from the rostered duty; a booked request may not show up; booked requests are
+served before tokens.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.engine.mechanisms.base import Mechanism
+from sim.engine.records import NO_SHOW, TURNED_AWAY
+from sim.engine.roster import DAY, DutyTimeline
+from sim.scenario.schema import CHANNELS, Scenario
+
+if TYPE_CHECKING:
+    from sim.engine.loop import Engine
+    from sim.engine.model import Model
+
+
+class Booking(Mechanism):
+    """Slots from the rostered duty (``SlotBook``); no-shows drawn per request."""
+
+    section = "booking"
+
+    def __init__(self, model: Model):
+        super().__init__(model)
+        b = self.sc.booking
+        assert b is not None
+        self.rostered = model.rostered
+        self.u_noshow = model.streams("noshow").random(len(model.arrivals)).tolist()
+        self.noshow_p = [b.no_show.get(ch, 0.0) for ch in CHANNELS]  # type: ignore[call-overload]
+        self.rng = model.streams("followup/draws")  # follow-ups draw their no-show here
+
+    def install(self, eng: Engine) -> None:
+        """The slots, the booking and waiting hooks, the slot column."""
+        self.eng = eng
+        net = eng.net
+        self.slots = SlotBook(self.sc, self.rostered, net.queue_hub, net.queue_spec)
+        self.slot = eng.slot = array("d", [math.nan]) * eng.n
+        self.q_of = [-1] * eng.n
+        self.queued = eng.track_queued()
+        eng.book = [self.book if q in self.slots.clinic else None
+                    for q in range(len(net.queue_pools))]
+        eng.booked_wait = [self.wait if q in self.slots.clinic else None
+                           for q in range(len(net.queue_pools))]
+
+    def wait(self, q: int, r: int, t: float) -> float | None:
+        """The expected wait in a booking queue: the delay to the slot (None: not booked)."""
+        if self.slots.books(q, self.eng.chan[r]):
+            return self.slots.delay(q, t)
+        return None
+
+    def book(self, q: int, r: int, t: float) -> bool:
+        """Request ``r`` routed to ``q`` at ``t`` books a slot there (True), if ``q`` books."""
+        eng = self.eng
+        if not self.slots.books(q, eng.chan[r]):
+            return False
+        self.q_of[r] = q
+        ts = self.slots.book(q, t)
+        eng.routed[r] = eng.net.queue_hub[q]
+        self.queued[r] = math.nan  # it joins the queue at its slot
+        if ts is None:
+            eng.outcome[r], eng.end[r] = TURNED_AWAY, t
+        elif ts == math.inf:
+            pass  # its slot would lie beyond the run: left unserved
+        else:
+            self.slot[r] = ts
+            eng.at(ts - eng.env.now, self.at_slot, r)
+        return True
+
+    def at_slot(self, r: int) -> None:
+        """The booked slot has come: the request joins its queue, or does not show up."""
+        eng = self.eng
+        t = eng.env.now
+        if self.u_noshow[r] < self.noshow_p[eng.chan[r]]:
+            eng.outcome[r], eng.end[r] = NO_SHOW, t
+            return
+        self.queued[r] = t
+        eng.deadline[r] = t + eng.pat[r]
+        eng.join(self.q_of[r], r, t)
+
+    def grow(self, f: int, r: int) -> None:
+        """A follow-up books afresh; its no-show is drawn now."""
+        self.u_noshow.append(float(self.rng.random()))
+        self.slot.append(math.nan)
+        self.q_of.append(-1)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """``slot``."""
+        return {"slot": np.frombuffer(self.slot, dtype=np.float64)}
+
+    def tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """``slots``: every slot offered and whether it was booked."""
+        table = self.slots.table()
+        return {"slots": table} if table else {}
+
+
+class SlotBook:
+    """The appointment slots of every clinic queue and which are booked.
+
+    Slots come from the *rostered* duty (bookings are made before anyone knows who will be
+    absent): each constant-level stretch of on-duty time is cut into ``slot_min`` slots,
+    one bookable unit per doctor on duty. A session (a maximal on-duty stretch) holds back
+    its last ``floor(same_day_share * units)`` units for requests made that day and adds
+    ``overbook_per_session`` extra units spread over its slots. The earliest free unit at
+    or after a request is found with a "next free" pointer array (union-find).
+    """
+
+    def __init__(self, scenario: Scenario, rostered: dict[tuple[int, int], DutyTimeline],
+                 queue_hub: list[int], queue_spec: list[int]):
+        assert scenario.booking is not None
+        self.horizon = scenario.horizon_min
+        self.clinic: dict[int, tuple[float, frozenset[int], list[Any], list[Any]]] = {}
+        self.pool_of: dict[int, tuple[int, int]] = {}
+        hub_index = {h: i for i, h in enumerate(scenario.hub_ids)}
+        spec_index = {s: i for i, s in enumerate(scenario.specialty_names)}
+        for c in scenario.booking.clinics:
+            key = (hub_index[c.hub], spec_index[c.specialty])
+            q = next(i for i, (h, s) in enumerate(zip(queue_hub, queue_spec, strict=False))
+                     if (h, s) == key)
+            general, held, extra = self._units(rostered[key], self.horizon, c.slot_min,
+                                               c.same_day_share, c.overbook_per_session)
+            chans = frozenset(CHANNELS.index(ch) for ch in c.channels)
+            self.clinic[q] = (c.horizon_days * DAY, chans, self._store(general, extra),
+                              self._store(held, [False] * len(held)))
+            self.pool_of[q] = key
+
+    @staticmethod
+    def _units(tl: DutyTimeline, horizon: float, length: float, share: float, overbook: int,
+               ) -> tuple[list[float], list[float], list[bool]]:
+        ends = [*tl.times[1:].tolist(), horizon]
+        general: list[tuple[float, bool]] = []
+        held: list[float] = []
+        session: list[float] = []
+        starts: list[float] = []
+
+        def close() -> None:
+            h = int(math.floor(share * len(session) + 1e-9))
+            general.extend((t, False) for t in session[:len(session) - h])
+            held.extend(session[len(session) - h:])
+            if starts and overbook:
+                general.extend((starts[(j * len(starts)) // overbook], True)
+                               for j in range(overbook))
+            session.clear()
+            starts.clear()
+
+        for a, b, level in zip(tl.times.tolist(), ends, tl.levels.tolist(), strict=True):
+            if level <= 0:
+                close()
+                continue
+            k = int((b - a) / length + 1e-9)
+            for i in range(k):
+                starts.append(a + i * length)
+                session.extend([a + i * length] * level)
+        close()
+        general.sort()
+        return [t for t, _ in general], held, [x for _, x in general]
+
+    @staticmethod
+    def _store(times: list[float], extra: list[bool]) -> list[Any]:
+        # [times (np), next-free pointers (with a sentinel), booked flags, overbook flags]
+        return [np.asarray(times, dtype=float), list(range(len(times) + 1)),
+                [False] * len(times), extra]
+
+    def books(self, q: int, channel: int) -> bool:
+        """Whether requests of ``channel`` to queue ``q`` book an appointment."""
+        c = self.clinic.get(q)
+        return c is not None and channel in c[1]
+
+    @staticmethod
+    def _free(store: list[Any], t: float) -> int:
+        nxt = store[1]
+        i = root = int(np.searchsorted(store[0], t, side="left"))
+        while nxt[root] != root:
+            root = nxt[root]
+        while nxt[i] != root:
+            nxt[i], i = root, nxt[i]
+        return root
+
+    def _earliest(self, q: int, t: float) -> tuple[float, list[Any], int]:
+        """The earliest free unit a request made at ``t`` may book: (time, store, index)."""
+        _, _, gen, held = self.clinic[q]
+        g = self._free(gen, t)
+        best, store = (float(gen[0][g]), gen) if g < len(gen[0]) else (math.inf, gen)
+        j = g
+        if len(held[0]):
+            h = self._free(held, t)
+            if h < len(held[0]) and held[0][h] < (t // DAY + 1) * DAY and held[0][h] < best:
+                best, store, j = float(held[0][h]), held, h
+        return best, store, j
+
+    def delay(self, q: int, t: float) -> float:
+        """Minutes from ``t`` to the slot a request would book now (inf if none in horizon)."""
+        best = self._earliest(q, t)[0]
+        return best - t if best <= t + self.clinic[q][0] else math.inf
+
+    def book(self, q: int, t: float) -> float | None:
+        """Book the earliest free slot of queue ``q`` at or after ``t``.
+
+        None if no slot is free within the booking horizon; inf if none is free before the
+        run ends but the booking horizon reaches past it (the request's fate is unknown).
+        """
+        horizon = self.clinic[q][0]
+        best, store, j = self._earliest(q, t)
+        if best > t + horizon or best >= self.horizon:
+            return math.inf if t + horizon > self.horizon and best >= self.horizon else None
+        store[2][j] = True
+        store[1][j] = j + 1
+        return best
+
+    def table(self) -> dict[str, np.ndarray]:
+        """One row per slot unit: hub, specialty, time, held back, overbooked, booked."""
+        parts = []
+        for q, (_, _, gen, held) in sorted(self.clinic.items()):
+            h, s = self.pool_of[q]
+            for store, is_held in ((gen, False), (held, True)):
+                m = len(store[0])
+                parts.append((np.full(m, h, dtype=np.int16), np.full(m, s, dtype=np.int16),
+                              store[0], np.full(m, is_held),
+                              np.asarray(store[3], dtype=bool), np.asarray(store[2], dtype=bool)))
+        cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+        return dict(zip(("hub", "specialty", "time", "held", "overbook", "booked"), cols,
+                        strict=True))

@@ -1,0 +1,105 @@
+"""Failed video calls: an attempt may fail and hold the doctor for the wasted minutes.
+
+The request rejoins its queue after the retry delay, or gives up after the last attempt.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from simpy.events import NORMAL
+
+from sim.engine.mechanisms.base import Mechanism
+from sim.engine.records import GAVE_UP, NEW_DTYPES
+from sim.scenario.schema import SPOKE_TYPES, Scenario
+
+if TYPE_CHECKING:
+    from sim.engine.loop import Consult, Engine
+    from sim.engine.model import Model
+
+
+class Failures(Mechanism):
+    """Each hub attempt fails with its district's or spoke type's probability."""
+
+    section = "failures"
+
+    def __init__(self, model: Model):
+        super().__init__(model)
+        f = self.sc.failures
+        assert f is not None
+        arr = model.arrivals
+        self.max_att = f.max_attempts
+        self.retry = f.retry_delay_min
+        # attempt k of request r uses u_fail[r * max_att + k]
+        self.u_fail = model.streams("failure").random(len(arr) * self.max_att).tolist()
+        fp, fw = connectivity_table(self.sc)
+        self.fail_p = fp[arr.district, arr.spoke_type].tolist()
+        self.wasted = fw[arr.district, arr.spoke_type].tolist()
+        self.rng = model.streams("followup/draws")  # follow-ups draw their attempts here
+
+    def install(self, eng: Engine) -> None:
+        """The attempt hook on every hub pool; attempts and lost-minute columns."""
+        self.eng = eng
+        self.attempts = array("h", bytes(2 * eng.n))
+        self.lost = array("d", [0.0]) * eng.n
+        self.on_fail: list[Callable[[Any], None]] = [self.failed]
+        for p in range(eng.net.n_hub_pools):
+            eng.begin[p] = self.begin
+
+    def begin(self, r: int, d: int, p: int, t: float) -> bool:
+        """Attempt a video consult: True (handled) if it fails."""
+        k = self.attempts[r]
+        self.attempts[r] = k + 1
+        if self.u_fail[r * self.max_att + k] >= self.fail_p[r]:
+            return False  # it connects: an ordinary consult
+        eng = self.eng
+        eng.routed[r] = eng.net.pool_hub[p]
+        if eng.in_queue is not None:
+            eng.in_queue[r] = -1  # out of the queue until it rejoins
+        ev = eng.consults[d]
+        ev.callbacks, ev._value = self.on_fail, r
+        eng.env.schedule(ev, NORMAL, t + self.wasted[r] - eng.env.now)
+        return True
+
+    def failed(self, ev: Consult) -> None:
+        """A failed attempt ends: the request gives up or rejoins after the retry delay."""
+        r, eng = ev._value, self.eng
+        self.lost[r] += self.wasted[r]
+        if self.attempts[r] >= self.max_att:
+            eng.outcome[r], eng.end[r] = GAVE_UP, eng.env.now
+        else:
+            q = ev.q
+            eng.at(self.retry, lambda y: eng.join(q, y, eng.env.now), r)
+        eng.release(ev)
+
+    def grow(self, f: int, r: int) -> None:
+        """A follow-up's attempts are drawn now; its connection is its parent's."""
+        self.attempts.append(0)
+        self.lost.append(0.0)
+        self.u_fail.extend(self.rng.random(self.max_att).tolist())
+        self.fail_p.append(self.fail_p[r])
+        self.wasted.append(self.wasted[r])
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """``attempts`` and ``lost_min``."""
+        return {"attempts": np.frombuffer(self.attempts, dtype=NEW_DTYPES["attempts"]),
+                "lost_min": np.frombuffer(self.lost, dtype=np.float64)}
+
+
+def connectivity_table(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Failure probability and wasted minutes by [district, spoke type].
+
+    A district entry overrides a spoke-type entry, which overrides the default.
+    """
+    f = scenario.failures
+    assert f is not None
+    nd, nt = len(scenario.spokes.districts), len(SPOKE_TYPES)
+    prob, waste = np.empty((nd, nt)), np.empty((nd, nt))
+    for i, name in enumerate(scenario.district_names):
+        for j, st in enumerate(SPOKE_TYPES):
+            c = f.districts.get(name) or f.spoke_types.get(st) or f.default  # type: ignore[call-overload]
+            prob[i, j], waste[i, j] = c.fail_prob, c.wasted_min
+    return prob, waste

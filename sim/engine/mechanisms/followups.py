@@ -1,0 +1,110 @@
+"""Follow-ups and referrals: what a specialist consult leads to.
+
+A share of consults leads to a new request after a drawn delay (at the next opening of
+its source), another share to a referral (recorded only).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from array import array
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.engine.mechanisms.base import Mechanism
+from sim.engine.roster import DAY
+from sim.scenario.schema import Calendar, Clock, Scenario
+
+if TYPE_CHECKING:
+    from sim.engine.loop import Consult, Engine
+    from sim.engine.model import Model
+
+
+class FollowUps(Mechanism):
+    """Appends follow-up requests during the run (draws from "followup/draws")."""
+
+    section = "followups"
+    adds_requests = True
+
+    def __init__(self, model: Model):
+        super().__init__(model)
+        fu = self.sc.followups
+        assert fu is not None
+        self.fu = fu
+        self.u_next = model.streams("followup").random(len(model.arrivals)).tolist()
+        self.rng = model.streams("followup/draws")
+        self.consult = [sp.consult for sp in self.sc.specialties.values()]
+        pri = self.sc.priorities
+        self.class_patience = [c.patience for c in pri.classes] if pri else [None]
+        # opening and closing times of each source's open days, by (channel, district)
+        self.open_days: dict[tuple[int, int], tuple[list[float], list[float]]] = {}
+
+    def install(self, eng: Engine) -> None:
+        """The after-consult hook; parent and next-step columns."""
+        self.eng = eng
+        self.parent = array("q", [-1]) * eng.n
+        self.next_step = array("b", bytes(eng.n))
+        eng.after_consult = self.done
+
+    def done(self, ev: Consult) -> None:
+        """A hub consult ends: what it leads to, then the doctor's next request."""
+        r = ev._value
+        u, fu = self.u_next[r], self.fu
+        if u < fu.share:
+            if fu.repeat or self.parent[r] < 0:
+                self.next_step[r] = 1
+                self.follow_up(r, self.eng.env.now)
+        elif u < fu.share + fu.referral_share:
+            self.next_step[r] = 2
+        self.eng.complete(ev)
+
+    def follow_up(self, r: int, t: float) -> None:
+        """Append a follow-up request of ``r`` arriving after the drawn delay."""
+        eng, sc, rng = self.eng, self.sc, self.rng
+        assert self.fu.delay is not None  # the schema asks for one with a share
+        key = (eng.chan[r], eng.dist[r])
+        days = self.open_days.get(key)
+        if days is None:
+            days = self.open_days[key] = open_days(source_hours(sc, *key), sc.calendar)
+        ta = next_open(t + float(self.fu.delay.sample(rng, 1)[0]), *days)
+        if ta >= sc.horizon_min:
+            return
+        consult = float(self.consult[eng.spc[r]].sample(rng, 1)[0])
+        cls = 0 if eng.prio is None else eng.prio[r]
+        pdist = self.class_patience[cls] or sc.queue.patience
+        patience = math.inf if pdist is None else float(pdist.sample(rng, 1)[0])
+        f = eng.add_request(r, ta, consult, patience)
+        eng.at(ta - eng.env.now, lambda y: eng.arrive(y, ta), f)
+
+    def grow(self, f: int, r: int) -> None:
+        """Record the parent; draw what the follow-up's own consult will lead to."""
+        self.parent.append(r)
+        self.next_step.append(0)
+        self.u_next.append(float(self.rng.random()))
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """``parent`` and ``next_step``."""
+        return {"parent": np.frombuffer(self.parent, dtype=np.int64),
+                "next_step": np.frombuffer(self.next_step, dtype=np.int8)}
+
+
+def source_hours(sc: Scenario, channel: int, district: int) -> Clock:
+    """Opening hours of the spokes (or the OPD) a request of this channel comes from."""
+    if channel == 1 and sc.demand.opd is not None and sc.demand.opd.hours is not None:
+        return sc.demand.opd.hours
+    return sc.spokes.districts[district].hours or sc.spokes.hours
+
+
+def open_days(hours: Clock, cal: Calendar) -> tuple[list[float], list[float]]:
+    """Opening and closing minute of every day ``hours`` are open within the horizon."""
+    days = [d for d in range(cal.horizon_days)
+            if not cal.is_holiday(d) and cal.weekday_of(d) in hours.weekdays]
+    return [d * DAY + hours.start for d in days], [d * DAY + hours.end for d in days]
+
+
+def next_open(t: float, opens: list[float], closes: list[float]) -> float:
+    """The first moment at or after ``t`` within an open day (inf if none in horizon)."""
+    k = bisect.bisect_right(closes, t)  # the first day that closes after t
+    return math.inf if k == len(closes) else max(t, opens[k])

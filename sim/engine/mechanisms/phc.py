@@ -1,0 +1,123 @@
+"""The PHC tier: sub-centre requests first see their district's PHC medical officers.
+
+The MOs resolve a share and escalate the rest to the specialist hubs.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from simpy.events import NORMAL
+
+from sim.engine.mechanisms.base import Mechanism
+from sim.engine.records import SERVED
+from sim.engine.roster import DutyTimeline, clock_timeline
+from sim.scenario.schema import SPOKE_TYPES
+
+if TYPE_CHECKING:
+    from sim.engine.loop import Consult, Engine
+    from sim.engine.model import Model
+    from sim.engine.network import Network
+
+
+class PhcTier(Mechanism):
+    """One PHC MO pool and queue per district (after the hub pools), with its own hours."""
+
+    section = "phc_tier"
+
+    def __init__(self, model: Model):
+        super().__init__(model)
+        tier = self.sc.phc_tier
+        assert tier is not None
+        arr = model.arrivals
+        n = len(arr)
+        self.u_esc = model.streams("escalation").random(n).tolist()
+        self.phc_len = tier.consult.sample(model.streams("phc/consult"), n).tolist()
+        self.share, self.delay = tier.escalate_share, tier.escalation_delay_min
+        self.arrivals = arr
+        self.duty: dict[int, DutyTimeline] = {}
+        self.queue_of: dict[int, int] = {}
+
+    def extend(self, net: Network) -> None:
+        """One MO pool and queue per district whose MOs are ever on duty."""
+        tier = self.sc.phc_tier
+        assert tier is not None
+        for di, name in enumerate(self.sc.district_names):
+            k = tier.district_doctors.get(name, tier.doctors)
+            tl = clock_timeline(self.sc.calendar, tier.hours, k)
+            if not tl.ever_on:
+                continue
+            self.duty[di] = tl
+            self.queue_of[di] = net.add_own_queue([f"PHC/{name}/{j + 1}" for j in range(k)],
+                                                  tl)
+        arr = self.arrivals  # who goes to the PHC first: a sub-centre of a district with MOs
+        types = [SPOKE_TYPES.index(t) for t in tier.spoke_types]
+        first = ((arr.channel == 0) & np.isin(arr.spoke_type, types)
+                 & np.isin(arr.district, list(self.queue_of)))
+        self.first = first.tolist()
+        del self.arrivals
+
+    def install(self, eng: Engine) -> None:
+        """The divert hook, the MO pools' consult hook, the tier columns."""
+        self.eng = eng
+        n = eng.n
+        self.tier = array("b", bytes(n))
+        self.phc_start = array("d", [np.nan]) * n
+        self.phc_end = array("d", [np.nan]) * n
+        self.queued = eng.track_queued()
+        self.on_done: list[Callable[[Any], None]] = [self.done]
+        eng.divert = self.divert
+        for q in self.queue_of.values():
+            eng.begin[eng.net.queue_pools[q][0]] = self.begin
+
+    def divert(self, r: int, t: float) -> bool:
+        """An arriving request from a sub-centre joins its district's PHC queue."""
+        if r >= self.eng.n0 or not self.first[r]:  # follow-ups go to the hubs
+            return False
+        eng = self.eng
+        eng.deadline[r] = t + eng.pat[r]
+        self.tier[r] = 1
+        self.queued[r] = np.nan  # not (yet) in a specialist queue
+        eng.join(self.queue_of[eng.dist[r]], r, t)
+        return True
+
+    def begin(self, r: int, d: int, p: int, t: float) -> bool:
+        """A PHC MO takes request ``r``: resolved here, or escalated when the consult ends."""
+        eng = self.eng
+        e = t + self.phc_len[r]
+        self.phc_start[r], self.phc_end[r] = t, e
+        if self.u_esc[r] >= self.share:  # resolved here
+            self.tier[r], eng.outcome[r] = 1, SERVED
+            eng.start[r], eng.end[r], eng.doctor[r] = t, e, d
+        else:
+            self.tier[r] = 2
+        ev = eng.consults[d]
+        ev.callbacks, ev._value = self.on_done, r
+        eng.env.schedule(ev, NORMAL, e - eng.env.now)
+        return True
+
+    def done(self, ev: Consult) -> None:
+        """An MO consult ends: an escalated request goes on to the hubs."""
+        r = ev._value
+        if self.tier[r] == 2:
+            eng = self.eng
+            if self.delay > 0:
+                eng.at(self.delay, lambda y: eng.route(y, eng.env.now), r)
+            else:
+                eng.route(r, eng.env.now)
+        self.eng.release(ev)
+
+    def grow(self, f: int, r: int) -> None:
+        """Follow-ups go straight to the hubs."""
+        self.tier.append(0)
+        self.phc_start.append(np.nan)
+        self.phc_end.append(np.nan)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """``tier``, ``phc_start`` and ``phc_end``."""
+        return {"tier": np.frombuffer(self.tier, dtype=np.int8),
+                "phc_start": np.frombuffer(self.phc_start, dtype=np.float64),
+                "phc_end": np.frombuffer(self.phc_end, dtype=np.float64)}
