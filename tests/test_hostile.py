@@ -616,3 +616,26 @@ def test_warmup_bins_are_bounded(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["warmup", str(f), "--bin-hours", "1e-7", "-n", "1",
                  "--out", str(tmp_path / "w")]) == 2
     assert_one_screen(capsys.readouterr().err, "more than 100,000 bins")
+
+
+@settings(max_examples=15)
+@given(st.lists(st.tuples(st.sampled_from(PATHS), HOSTILE_VALUES), min_size=1, max_size=2))
+def test_fuzz_cli_run_exits_2_with_a_message_or_0_with_results(
+        edits: list[tuple[tuple[Any, ...], Any]]) -> None:
+    import contextlib
+    import io
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "fuzz.yaml"
+        f.write_text(yaml.safe_dump(_mutated(edits), allow_unicode=True), encoding="utf-8")
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = main(["run", str(f), "--out", str(Path(tmp) / "o"), "-q", "--no-plot",
+                       "--days", "2"])
+        assert rc in (0, 2), err.getvalue()
+        if rc == 2:
+            assert_one_screen(err.getvalue(), "")
+            assert any(w in err.getvalue() for w in ("fuzz.yaml", "--set", "hubsim: error:"))
+        else:
+            assert (Path(tmp) / "o" / "summary.csv").exists()

@@ -54,6 +54,7 @@ Staff = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 Rate = Annotated[float, Field(ge=0, le=MAX_RATE)]
 Weight = Annotated[float, Field(ge=0, le=1e9)]
 Days = Annotated[float, Field(gt=0, le=3660)]
+Multiplier = Annotated[float, Field(ge=0, le=1000)]
 _TIME = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 _LOOSE_TIME = re.compile(r"^(\d{1,2})\s*[:.h]\s*(\d{2})$")
 _PROB_TOL = 1e-6
@@ -193,8 +194,8 @@ class RosterException(Frozen):
     cancel: bool = False
     start: ClockTime | None = None
     end: ClockTime | None = None
-    doctors: Annotated[int, Field(ge=1)] | None = None
-    on_leave: Annotated[int, Field(ge=1)] | None = None
+    doctors: Staff | None = None
+    on_leave: Staff | None = None
     note: str = ""
 
     @model_validator(mode="after")
@@ -530,10 +531,10 @@ class GrowthCurve(Frozen):
     It multiplies every arrival rate day by day, on top of ``demand.growth``.
     """
 
-    monthly: dict[str, NonNegFloat] = Field(
+    monthly: dict[str, Multiplier] = Field(
         default_factory=dict, description="'YYYY-MM': multiplier for every day of that month "
         "(needs calendar.start_date; every month of the horizon needs a value)")
-    points: list[tuple[DayRef, NonNegFloat]] = Field(
+    points: list[tuple[DayRef, Multiplier]] = Field(
         default_factory=list, description="[day, multiplier] pairs, days increasing: a date "
         "or a day number; flat before the first and after the last")
     between: Literal["linear", "step"] = Field(
@@ -553,8 +554,7 @@ class GrowthCurve(Frozen):
 class Demand(Frozen):
     """Where requests come from; arrivals are non-homogeneous Poisson."""
 
-    growth: Annotated[float, Field(ge=0, le=1000)] = Field(
-        1.0, description="Multiplier on every arrival rate")
+    growth: Multiplier = Field(1.0, description="Multiplier on every arrival rate")
     growth_curve: GrowthCurve | None = Field(
         None, description="Multiplier that changes over time, on top of growth")
     d2d: D2DDemand | None = None
