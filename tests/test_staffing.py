@@ -21,7 +21,7 @@ from sim.scenario.textbook import queue_scenario
 from sim.staffing import StaffingError, staff
 from sim.staffing.analytic import stationary_hourly
 from sim.staffing.evaluate import VERIFY_OFFSET, Evaluator
-from sim.staffing.output import report_section, write_staffing
+from sim.staffing.output import write_staffing
 from sim.staffing.problem import Target, build_pools
 from sim.staffing.search import peak, to_scenario, week_hours
 
@@ -182,9 +182,13 @@ def test_plan_is_an_overlay_run_accepts(tmp_path: Path) -> None:
                        "roster_doctors,change")
     assert main(["run", str(out / "plan.yaml"), "--out", str(tmp_path / "run"), "--no-plot",
                  "--no-records", "-q"]) == 0
-    html = report_section(out)
-    assert html.startswith('<section id="staffing">') and "every standard met" in html
-    assert "medicine-30" in html and "<script" not in html
+    from sim.present.report import build_report
+
+    html = build_report(out, validation=False)
+    assert "Staffing plan: the fewest doctor-hours" in html
+    assert "every standard was met in every group" in html
+    assert "Changes against the roster" in html and "not recorded" not in html
+    assert f"{res.hours()[1]:,.1f} doctor-hours a week" in html
 
 
 def test_same_answer_for_any_jobs_and_resumed(tmp_path: Path) -> None:

@@ -39,6 +39,9 @@ class ResultsFolder:
     replications: list[dict[str, str]]
     standards: list[dict[str, str]] = field(default_factory=list)
     arms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    staffing: list[dict[str, str]] = field(default_factory=list)
+    """``hubsim staff``'s staffing.csv; its verification.csv is then ``standards``."""
+    infeasible: list[dict[str, str]] = field(default_factory=list)
     """Each plan's or point's resolved scenario, by label, base first (experiments only)."""
 
     @classmethod
@@ -69,11 +72,15 @@ class ResultsFolder:
             scenario = next((s for p in sorted(folder.glob("*/scenario.resolved.yaml"))
                              if (s := _yaml(p))), {})
         return cls(folder, run, scenario, csv("summary.csv"), csv("comparison.csv"),
-                   csv("sweep.csv"), csv("replications.csv"), csv("standards.csv"), arms)
+                   csv("sweep.csv"), csv("replications.csv"),
+                   csv("standards.csv") or csv("verification.csv"), arms,
+                   csv("staffing.csv"), csv("infeasible.csv"))
 
     @property
     def kind(self) -> str:
-        """``compare``, ``sweep`` or ``run``: what produced the folder."""
+        """``compare``, ``sweep``, ``staff`` or ``run``: what produced the folder."""
+        if self.run.get("command") == "staff":
+            return "staff"
         if self.comparison:
             return "compare"
         if self.sweep:

@@ -39,7 +39,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("results", "4.2 Key results"),
     ("verdicts", "4.3 Comparison of plans"),
     ("sweep", "4.4 Sweep"),
-    ("plots", "4.5 Plots"),
+    ("staffing", "4.5 Staffing plan"),
+    ("plots", "4.6 Plots"),
     ("implementation", "5. Implementation"),
     ("validation", "5.2 Validation status"),
     ("code-access", "6. Code access and reproduction"),
@@ -93,12 +94,17 @@ def _title(f: ResultsFolder) -> str:
     if f.kind == "sweep":
         keys = ", ".join(units.key_label(k, f.scenario) for k in sweep_keys(f.sweep))
         return f"Sweep of {keys} on {f.name}"
+    if f.kind == "staff":
+        return f"Staffing plan: the fewest doctor-hours that meet the standards, {f.name}"
     return f"Teleconsultation network simulation: {f.name}"
 
 
 def _question(f: ResultsFolder, question: str | None) -> str:
     if question:
         return question
+    if f.kind == "staff":
+        return ("How many doctors of which specialty should be on duty at which hub, and "
+                "when, for every service standard to be met with the fewest doctor-hours?")
     if f.standards:
         where = "under each plan" if f.kind == "compare" else (
             "as the swept setting changes" if f.kind == "sweep" else "")
@@ -411,6 +417,38 @@ def _sweep(f: ResultsFolder) -> Section:
     return s
 
 
+def _staffing(f: ResultsFolder) -> Section:
+    s = Section("staffing", "4.5 Staffing plan")
+    if f.kind != "staff":
+        s.paragraphs.append("No staffing plan in this folder (made by hubsim staff).")
+        return s
+    run, hours = f.run, f.run.get("doctor_hours_per_week") or {}
+    verdict = ("every standard was met in every group" if run.get("verified")
+               else "NOT every standard was met")
+    s.paragraphs.append(
+        f"The plan puts {units.number(hours.get('plan')):,.1f} doctor-hours a week on duty in "
+        f"the pools it staffs, against {units.number(hours.get('roster')):,.1f} on the "
+        f"scenario's roster. It was searched on {run.get('replications')} replications "
+        "(common random numbers) and verified on "
+        f"{run.get('verify_replications')} fresh ones, where {verdict} (the breach table "
+        "on the first page is that verification). plan.yaml is the plan as an overlay that "
+        "hubsim run and hubsim compare accept.")
+    if f.infeasible:
+        s.tables.append(("No roster within the registered doctors meets", Table(
+            ("standard", "hub", "specialty", "target", "best reached", "more doctors needed"),
+            [(r["standard"], units.hub_label(r["hub"], f.hub_names), r["specialty"],
+              r["target"], r["best_mean"], r.get("extra_doctors") or "more than tried")
+             for r in f.infeasible])))
+    changed = [r for r in f.staffing if r["change"] not in ("", "0")]
+    if changed:
+        s.tables.append(("Changes against the roster (doctors on duty per session)", Table(
+            ("hub", "specialty", "weekday", "session", "roster", "plan", "doctor-hours"),
+            [(units.hub_label(r["hub"], f.hub_names), r["specialty"], r["weekday"],
+              f"{r['session']} {r['start']}-{r['end']}", r["roster_doctors"], r["doctors"],
+              r["doctor_hours"]) for r in changed], "wide")))
+    return s
+
+
 def _plots(f: ResultsFolder) -> list[dict[str, str]]:
     out = []
     for p in f.plots():
@@ -465,7 +503,7 @@ def build_report(results_dir: str | Path, question: str | None = None,
     q = _question(f, question)
     exp = _settings(f)
     sections = [_objectives(f, q), logic(f), data(f), exp, _results(f), _verdicts(f),
-                _sweep(f)]
+                _sweep(f), _staffing(f)]
     check = erlang_c_check() if validation else None
     cmd = command_line(f.run) or str(f.run.get("command", ""))
     return _environment().get_template("report.html.j2").render(

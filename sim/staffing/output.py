@@ -9,7 +9,6 @@ that does not answer its run.json.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from sim.results.output import read_csv, write_csv, write_json, write_text
+from sim.results.output import software_versions, write_csv, write_json, write_text
 from sim.scenario.schema import WEEKDAYS, format_clock
 from sim.scenario.standards import SHARE_MEASURES
 from sim.staffing.api import StaffingResult
@@ -108,19 +107,19 @@ def infeasible_rows(res: StaffingResult) -> list[dict[str, Any]]:
 
 def plan_overlay(res: StaffingResult, scenario_path: str | Path | None,
                  out: Path) -> str:
-    """The plan as YAML: ``extends:`` the scenario file and its whole ``hubs`` list."""
+    """The plan as YAML: ``extends:`` the scenario file and only what the plan changes."""
+    from sim.scenario.diff import as_overlay
+
     assert res.scenario is not None
-    data = res.scenario.model_dump(mode="json", by_alias=True)
-    hubs = data["hubs"]
     now, planned = res.hours()
     head = (f"# Written by hubsim staff: {planned:,.1f} doctor-hours a week in the pools it "
-            f"staffs ({now:,.1f} on the scenario's roster).\n"
-            "# Lists replace whole in an overlay, so the whole hubs list is here.\n")
+            f"staffs ({now:,.1f} on the scenario's roster).\n")
     if scenario_path is None:
-        body: dict[str, Any] = data
+        body: dict[str, Any] = res.scenario.model_dump(mode="json", by_alias=True)
     else:
         rel = os.path.relpath(Path(scenario_path).resolve(), out.resolve())
-        body = {"extends": rel, "name": f"{res.base.name}-staffed", "hubs": hubs}
+        body = {"extends": rel, **as_overlay(res.base, res.scenario),
+                "name": f"{res.base.name}-staffed"}
     return head + yaml.safe_dump(body, sort_keys=False, width=100, default_flow_style=None)
 
 
@@ -147,7 +146,7 @@ def write_staffing(res: StaffingResult, out: str | Path,
         files.append("infeasible.csv")
     now, planned = res.hours()
     write_json(out / "run.json", {
-        **(meta or {}), "command": "staff", "seed": res.seed,
+        **(meta or {}), "command": "staff", **software_versions(), "seed": res.seed,
         "search_seeds": "replication_seed(seed, 0..replications-1)",
         "verify_seeds": "replication_seed(seed, 1000000 + 0..verify_replications-1)",
         "replications": res.replications, "verify_replications": res.verify_replications,
@@ -158,45 +157,3 @@ def write_staffing(res: StaffingResult, out: str | Path,
         "isa": res.search.isa, "files": [*files, "run.json"]})
     return [*files, "run.json"]
 
-
-def report_section(folder: str | Path) -> str:
-    """An HTML section on a staffing folder: hours against the roster, the verification."""
-    from jinja2 import Environment
-
-    folder = Path(folder)
-    run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    rows = read_csv(folder / "verification.csv") if (folder / "verification.csv").exists() else []
-    changes = [r for r in read_csv(folder / "staffing.csv") if r["change"] != "0"] if (
-        folder / "staffing.csv").exists() else []
-    bad = read_csv(folder / "infeasible.csv") if (folder / "infeasible.csv").exists() else []
-    env = Environment(autoescape=True)
-    tmpl = env.from_string(_SECTION)
-    return tmpl.render(run=run, rows=rows, changes=changes, bad=bad,
-                       pct=lambda v: f"{float(v):.1%}" if v not in ("", None) else "-",
-                       num=lambda v: f"{float(v):,.1f}" if v not in ("", None) else "-")
-
-
-_SECTION = """<section id="staffing"><h2>Staffing plan</h2>
-{% set h = run.doctor_hours_per_week %}
-<p>{{ num(h.plan) }} doctor-hours a week in the pools staffed, against {{ num(h.roster) }} on
-the scenario's roster; search on {{ run.replications }} replications (common random numbers),
-verified on {{ run.verify_replications }} fresh ones: {{ "every standard met" if run.verified
-else "NOT every standard met" }}.</p>
-{% if bad %}<p>No roster within the registered doctors meets:</p><table>
-<tr><th>standard</th><th>hub</th><th>specialty</th><th>target</th><th>best</th>
-<th>more doctors needed</th></tr>
-{% for r in bad %}<tr><td>{{ r.standard }}</td><td>{{ r.hub }}</td><td>{{ r.specialty }}</td>
-<td>{{ r.target }}</td><td>{{ r.best_mean }}</td>
-<td>{{ r.extra_doctors or "more than tried" }}</td></tr>
-{% endfor %}</table>{% endif %}
-{% if rows %}<table><tr><th>standard</th><th>group</th><th>target</th><th>mean</th>
-<th>95% CI</th><th>verdict</th></tr>
-{% for r in rows %}<tr><td>{{ r.standard }}</td><td>{{ r.group }}</td><td>{{ r.target }}</td>
-<td>{{ r.mean }}</td><td>{{ r.ci_low }} - {{ r.ci_high }}</td><td>{{ r.verdict }}</td></tr>
-{% endfor %}</table>{% endif %}
-{% if changes %}<p>Changes against the roster (doctors per session):</p><table>
-<tr><th>hub</th><th>specialty</th><th>weekday</th><th>session</th><th>now</th><th>plan</th></tr>
-{% for r in changes %}<tr><td>{{ r.hub }}</td><td>{{ r.specialty }}</td><td>{{ r.weekday }}</td>
-<td>{{ r.session }}</td><td>{{ r.roster_doctors }}</td><td>{{ r.doctors }}</td></tr>
-{% endfor %}</table>{% endif %}
-</section>"""
