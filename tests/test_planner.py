@@ -102,3 +102,22 @@ def test_progress_executor_reports_each_run(space: Path, tmp_path: Path) -> None
     row = view[view["metric"] == "wait_mean_min"].iloc[0]
     assert row["verdict"] == "worse" and row["plan"] > row["base"]
     assert isinstance(view, pd.DataFrame)
+
+
+def test_staff_button_logic_finds_a_plan_that_validates(space: Path) -> None:
+    from tests.test_staffing import small_network
+
+    base = small_network()
+    res = planner.staff_plan(base, 6)
+    assert res.feasible and res.scenario is not None
+    text = planner.plan_overlay(base, res.scenario, "base.yaml")
+    import yaml
+
+    (space / "base.yaml").write_text(yaml.safe_dump(base.model_dump(mode="json",
+                                                                    by_alias=True)))
+    (space / "staffed.yaml").write_text(text)
+    assert load_scenario(space / "staffed.yaml").hubs == res.scenario.hubs
+    from sim.scenario.textbook import queue_scenario
+
+    with pytest.raises(ValueError, match="no standards"):
+        planner.staff_plan(queue_scenario(3, 0.1, 10, horizon_days=3), 2)

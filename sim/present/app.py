@@ -149,6 +149,40 @@ def _run(ss: dict[str, Any], base: Any, edited: Any, source: str) -> None:
     bar.progress(1.0, text=f"{total} of {total} runs done")
 
 
+def _staff(ss: dict[str, Any], base: Any, source: str) -> None:
+    """The staff button: ``hubsim staff`` on the base, its plan to download."""
+    st.subheader("Staffing")
+    st.caption("Search the fewest doctor-hours a week that meet the scenario's standards "
+               "(as `hubsim staff`), verified on fresh seeds; uses the replications, days and "
+               "seed above. It runs many candidate rosters, so it takes minutes.")
+    if st.button("Find the fewest doctor-hours (hubsim staff)", key="staff-button"):
+        try:
+            with st.spinner("Searching rosters"):
+                res = planner.staff_plan(base, int(ss["reps"]), int(ss["days"]),
+                                         int(ss["seed"]))
+        except ValueError as exc:
+            st.error(str(exc))
+            return
+        ss["staffed"] = {"feasible": res.feasible, "verified": res.verified,
+                         "infeasible": [str(x) for x in res.infeasible],
+                         "changes": planner.changes(base, res.scenario) if res.scenario
+                         else [],
+                         "overlay": planner.plan_overlay(base, res.scenario, source)
+                         if res.scenario else None}
+    found = ss.get("staffed")
+    if not found:
+        return
+    if not found["feasible"]:
+        st.warning("No roster within the registered doctors meets every standard: "
+                   + "; ".join(found["infeasible"]))
+    state = "verified on fresh seeds" if found["verified"] else "NOT verified on fresh seeds"
+    st.markdown(f"Staffing plan ({state}): " + ("; ".join(found["changes"]) or "no change"))
+    if found["overlay"]:
+        st.download_button("Download the staffing plan (YAML)", found["overlay"],
+                            f"{Path(source).stem}-staffed.yaml", mime="text/yaml",
+                            key="dl-staff")
+
+
 def _results(ss: dict[str, Any]) -> None:
     run = ss.get("run")
     if not run:
@@ -207,7 +241,7 @@ def main() -> None:
             _problems(exc)
             return
         if ss.get("source") != source:
-            ss["source"], ss["run"] = source, None
+            ss["source"], ss["run"], ss["staffed"] = source, None, None
             ss["generation"] += 1
         st.caption(f"Scenario **{base.name}** ({source})" +
                    (f": {base.description}" if getattr(base, "description", "") else ""))
@@ -215,6 +249,7 @@ def main() -> None:
         edited = _edit_duty(ss, source, base)
         _run(ss, base, edited, source)
         _results(ss)
+        _staff(ss, base, source)
     except Exception as exc:  # noqa: BLE001 - the page reports it and the server stays up
         st.error(f"Something went wrong: {type(exc).__name__}: {exc}")
 

@@ -251,6 +251,19 @@ def run_plan(base: Scenario, plan: Scenario, replications: int, out: Path,
     return result
 
 
+def staff_plan(base: Scenario, replications: int, days: int | None = None,
+               seed: int | None = None) -> Any:
+    """``hubsim staff`` on ``base``: the fewest doctor-hours meeting its standards.
+
+    A ``sim.staffing.api.StaffingResult``; ``StaffingError`` (a ``ValueError``) when the
+    scenario has no standards or no staffing menu to search.
+    """
+    from sim.staffing.api import staff
+
+    return staff(horizon(base, days), replications=replications,
+                 verify_replications=replications, seed=seed)
+
+
 def key_figures(out: Path) -> dict[str, Any]:
     """The comparison plot and the plan's wait ECDF, from the folder ``run_plan`` wrote."""
     from sim.present.plots import comparison_plot, run_figures
