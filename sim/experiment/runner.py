@@ -27,7 +27,6 @@ import itertools
 import json
 import math
 import os
-import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -58,6 +57,7 @@ from sim.results import columnar
 from sim.results.output import (
     read_csv,
     scenario_yaml,
+    short_name,
     software_versions,
     write_csv,
     write_json,
@@ -283,26 +283,6 @@ def fingerprint(scenario: Scenario, root_seed: int) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def safe_name(label: str) -> str:
-    """A label made safe as a folder name (letters, digits, ``._=,+-`` kept)."""
-    s = re.sub(r"[^A-Za-z0-9._=,+-]+", "_", label).strip("._")
-    return s or "scenario"
-
-
-SHORT_NAME = 40
-
-
-def short_name(label: str) -> str:
-    """``safe_name``, cut to 40 characters plus a hash of the whole label when longer.
-
-    Folder names stay far below file-system limits however many keys a label holds, and
-    two long labels that share their first 40 characters still get different names.
-    """
-    s = safe_name(label)
-    if len(s) <= SHORT_NAME:
-        return s
-    digest = hashlib.sha256(label.encode()).hexdigest()[:8]
-    return f"{s[:SHORT_NAME].rstrip('._=,+-')}-{digest}"
 
 
 class UnitStore:

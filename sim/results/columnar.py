@@ -4,8 +4,8 @@ Layout under ``DIR/parquet/`` (Hive-style partitions, so ``pyarrow.dataset`` and
 can filter by plan and replication without opening the other files)::
 
     summary.parquet, comparison.parquet, sweep.parquet, standards.parquet
-    replications/scenario=<label>/part-0.parquet
-    records/scenario=<label>/replication=<i>/part-0.parquet
+    replications/plan=<short label>/part-0.parquet
+    records/plan=<short label>/replication=<i>/part-0.parquet
 
 Every file carries ``hubsim`` key-value metadata with ``schema_version``, the table's
 name and, for records, the scenario label, replication and unit fingerprint. Names in
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.records import COLUMNS, RunResult
-from sim.results.output import atomic_write
+from sim.results.output import atomic_write, short_name
 from sim.results.staging import PARQUET_DIR
 
 SCHEMA_VERSION = 1
@@ -44,7 +44,7 @@ def partition(**keys: Any) -> Path:
 def records_path(out: str | Path, label: str, replication: int) -> Path:
     """Where replication ``replication`` of plan ``label`` keeps its Parquet records."""
     return (Path(out) / PARQUET_DIR / "records" /
-            partition(scenario=label, replication=replication) / "part-0.parquet")
+            partition(plan=short_name(label), replication=replication) / "part-0.parquet")
 
 
 def _metadata(table: str, **extra: Any) -> dict[bytes, bytes]:
@@ -77,9 +77,10 @@ def write_table(out: str | Path, name: str, df: pd.DataFrame,
                 by_scenario: bool = False) -> list[Path]:
     """Write one tidy table as ``out/parquet/<name>.parquet`` (or one file per plan).
 
-    ``by_scenario`` splits it into ``<name>/scenario=<label>/part-0.parquet`` (the
-    replications table, which grows with plans x replications); the ``scenario`` column
-    then lives in the folder name, as Hive partitioning expects.
+    ``by_scenario`` splits it into ``<name>/plan=<short label>/part-0.parquet`` (the
+    replications table, which grows with plans x replications); the folder is named by
+    ``short_name`` (a sweep point's label can outgrow a file name), and the ``scenario``
+    column keeps the whole label.
     """
     import pyarrow as pa
 
@@ -90,10 +91,10 @@ def write_table(out: str | Path, name: str, df: pd.DataFrame,
         return [_write_arrow(root / f"{name}.parquet", table)]
     paths = []
     for label, part in df.groupby("scenario", sort=False):
-        table = pa.Table.from_pandas(part.drop(columns=["scenario"]), preserve_index=False)
+        table = pa.Table.from_pandas(part, preserve_index=False)
         table = table.replace_schema_metadata(_metadata(name, scenario=str(label)))
-        paths.append(_write_arrow(root / name / partition(scenario=label) / "part-0.parquet",
-                                  table))
+        paths.append(_write_arrow(root / name / partition(plan=short_name(str(label)))
+                                  / "part-0.parquet", table))
     return paths
 
 

@@ -72,7 +72,7 @@ class Results:
         root = self.path / columnar.PARQUET_DIR / "records"
         if root.is_dir():
             found = []
-            for p in sorted(root.glob("scenario=*/replication=*/part-0.parquet")):
+            for p in sorted(root.glob("plan=*/replication=*/part-0.parquet")):
                 meta = columnar.file_metadata(p)
                 found.append((str(meta["scenario"]), int(meta["replication"])))
             return sorted(found, key=lambda k: (list(self.labels).index(k[0])
@@ -127,7 +127,8 @@ def open_results(path: str | Path) -> Results:
         if (pq_root / f"{name}.parquet").exists():
             return _group_as_text(pd.read_parquet(pq_root / f"{name}.parquet"))
         if (pq_root / name).is_dir():
-            df = pd.read_parquet(pq_root / name)  # Hive partitions: scenario as a category
+            df = pd.read_parquet(pq_root / name)  # Hive partitions by plan= (a short name)
+            df = df.drop(columns=["plan"], errors="ignore")
             df["scenario"] = df["scenario"].astype(str)
             return _group_as_text(df[["scenario", *(c for c in df.columns if c != "scenario")]])
         if (folder / f"{name}.csv").exists():

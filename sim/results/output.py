@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import math
 import os
 import platform
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -261,3 +263,25 @@ def write_run(result: RunResult, out: Path, records: bool = True) -> dict[str, P
     if records:
         paths["records"] = write_records(out / "records.csv.gz", result)
     return paths
+
+
+def safe_name(label: str) -> str:
+    """A label made safe as a folder name (letters, digits, ``._=,+-`` kept)."""
+    s = re.sub(r"[^A-Za-z0-9._=,+-]+", "_", label).strip("._")
+    return s or "scenario"
+
+
+SHORT_NAME = 40
+
+
+def short_name(label: str) -> str:
+    """``safe_name``, cut to 40 characters plus a hash of the whole label when longer.
+
+    Folder names stay far below file-system limits however many keys a label holds, and
+    two long labels that share their first 40 characters still get different names.
+    """
+    s = safe_name(label)
+    if len(s) <= SHORT_NAME:
+        return s
+    digest = hashlib.sha256(label.encode()).hexdigest()[:8]
+    return f"{s[:SHORT_NAME].rstrip('._=,+-')}-{digest}"
