@@ -67,7 +67,8 @@ from sim.results.output import (
 from sim.results.staging import STAGING, adopt, begin, publish
 from sim.scenario.loader import apply_overrides
 from sim.scenario.overlay import Select, parse_path
-from sim.scenario.schema import MAX_SEED, Scenario
+from sim.scenario.schema import Scenario
+from sim.scenario.types import MAX_SEED
 
 REPLICATION_COLUMNS: tuple[str, ...] = (
     "scenario", "replication", "seed", "metric", "group_by", "group", "value")
