@@ -47,7 +47,7 @@ def default_scenario() -> Path:
 
 def _folder_name(name: str) -> str:
     """A scenario name as a folder name under results/ (no ``/`` or ``..`` to escape it)."""
-    from sim.experiment.runner import safe_name
+    from sim.experiment.units import safe_name
 
     return safe_name(name)
 
