@@ -12,7 +12,8 @@ import pyarrow.dataset as ds
 import pytest
 
 import sim.results
-from sim.cli import WORKBOOK_FILE, main
+from sim.cli import main
+from sim.commands.common import WORKBOOK_FILE
 from sim.engine.records import COLUMNS
 from sim.experiment import compare, run_experiment, sweep
 from sim.present.workbook import WORKBOOK_NAME, header, unit, write_workbook

@@ -10,7 +10,7 @@ import pytest
 from sim.engine.demand import _times_by_grid, arrival_times, draw_arrivals, rate_segments, sources
 from sim.engine.streams import Streams
 from sim.scenario.loader import apply_overrides, load_scenario
-from sim.scenario.schema import WEEKDAYS
+from sim.scenario.types import WEEKDAYS
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

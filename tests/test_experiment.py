@@ -15,16 +15,13 @@ from sim.engine.model import Model, simulate
 from sim.engine.streams import replication_seed
 from sim.experiment.runner import (
     COMPARISON_COLUMNS,
-    REPLICATION_COLUMNS,
     SUMMARY_COLUMNS,
     compare,
-    direction,
     run_experiment,
-    summarise,
     sweep,
-    t_interval,
-    verdict,
 )
+from sim.experiment.stats import direction, summarise, t_interval, verdict
+from sim.experiment.units import REPLICATION_COLUMNS
 from sim.results.output import read_csv
 from sim.scenario.loader import apply_overrides
 from sim.scenario.textbook import queue_scenario
@@ -122,7 +119,7 @@ def test_an_experiment_summarises_each_replication_once_and_plots_the_replicated
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Replication 0's files reuse nothing but its records: no second summary of it, and the
     plots (drawn once every replication is in) read the replicated summary.csv."""
-    import sim.experiment.runner
+    import sim.experiment.units
     import sim.present.plots
 
     calls: list[int] = []
@@ -141,7 +138,7 @@ def test_an_experiment_summarises_each_replication_once_and_plots_the_replicated
 
     import sim.analysis.metrics
 
-    monkeypatch.setattr(sim.experiment.runner, "summary_rows", counted)
+    monkeypatch.setattr(sim.experiment.units, "summary_rows", counted)
     monkeypatch.setattr(sim.analysis.metrics, "summary_rows", counted)
     monkeypatch.setattr(sim.present.plots, "plot_results", plot_results)
     out = tmp_path / "out"

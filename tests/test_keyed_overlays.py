@@ -559,7 +559,7 @@ def test_overlay_problems_come_in_line_order(tmp_path: Path, base: Path) -> None
 def test_readme_set_examples_validate_on_the_baseline() -> None:
     import shlex
 
-    from sim.cli import _load_with
+    from sim.commands.common import _load_with
 
     block = README.split("key in brackets, as in plan files", 1)[1].split("```sh\n", 1)[1]
     block = block.split("```", 1)[0].replace("\\\n", " ")

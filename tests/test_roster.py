@@ -92,7 +92,9 @@ def brute_peak(sessions: list[tuple[str, int, int, tuple[int, ...], int]]) -> di
                           st.sets(st.integers(0, 6), min_size=1), st.integers(1, 4)),
                 min_size=1, max_size=6))
 def test_roster_peak_matches_a_minute_by_minute_count(raw: list) -> None:
-    from sim.scenario.schema import WEEKDAYS, Hub, _peak_on_duty
+    from sim.scenario.network import Hub
+    from sim.scenario.schema import _peak_on_duty
+    from sim.scenario.types import WEEKDAYS
 
     sessions = [(sp, a * 30, max(a + 1, b) * 30, tuple(sorted(days)), k)
                 for sp, a, b, days, k in raw]

@@ -25,7 +25,8 @@ from sim.engine.records import SERVED, RunResult
 from sim.engine.streams import replication_seed
 from sim.experiment.budget import check_memory
 from sim.experiment.executors import ExecutorSpec, open_executor
-from sim.scenario.schema import MAX_SEED, Scenario
+from sim.scenario.schema import Scenario
+from sim.scenario.types import MAX_SEED
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -17,15 +17,10 @@ from typing import Any
 import numpy as np
 
 from sim.engine.streams import Streams
-from sim.scenario.schema import (
-    CHANNELS,
-    SPOKE_TYPES,
-    WEEKDAYS,
-    Clock,
-    Profiles,
-    Scenario,
-    format_clock,
-)
+from sim.scenario.calendar import Clock
+from sim.scenario.demand_schema import Profiles
+from sim.scenario.schema import Scenario
+from sim.scenario.types import CHANNELS, SPOKE_TYPES, WEEKDAYS, format_clock
 
 DAY = 1440.0
 

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from sim.engine.roster import DutyTimeline
-from sim.scenario.schema import CHANNELS, SPOKE_TYPES, Scenario
+from sim.scenario.schema import Scenario
+from sim.scenario.types import CHANNELS, SPOKE_TYPES
 
 OUTCOMES: tuple[str, ...] = ("served", "abandoned", "dropped", "unserved", "turned_away",
                              "no_show", "gave_up")

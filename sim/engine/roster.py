@@ -13,16 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from sim.scenario.schema import (
-    Calendar,
-    Clock,
-    Hub,
-    RosterException,
-    Scenario,
-    Session,
-    day_sessions,
-    leave_on,
-)
+from sim.scenario.calendar import Calendar, Clock, RosterException
+from sim.scenario.network import Hub, Session
+from sim.scenario.schema import Scenario, day_sessions, leave_on
 
 DAY = 1440.0
 

@@ -35,7 +35,7 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _shift(line: Mapping[str, Any]) -> str:
-    from sim.scenario.schema import format_clock
+    from sim.scenario.types import format_clock
 
     start, end = (format_clock(v) if isinstance(v, int) else str(v)
                   for v in (line.get("start"), line.get("end")))

@@ -21,7 +21,8 @@ import yaml
 
 from sim.experiment.executors import SequentialExecutor
 from sim.scenario.loader import Problem, ScenarioError, load_scenario, scenario_from_dict
-from sim.scenario.schema import Scenario, format_clock
+from sim.scenario.schema import Scenario
+from sim.scenario.types import format_clock
 
 APP_SCRIPT = Path(__file__).with_name("app.py")
 DUTY_SOURCE = "duty table"

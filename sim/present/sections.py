@@ -56,7 +56,7 @@ def cap(rows: Sequence[Sequence[Any]], what: str, limit: int = MAX_ROWS) -> tupl
 # --- inputs in words -------------------------------------------------------------------------
 
 def _clock(v: Any) -> str:
-    from sim.scenario.schema import format_clock
+    from sim.scenario.types import format_clock
 
     # An unquoted 09:30 reads back from YAML 1.1 as the integer 570 (minutes).
     return format_clock(v) if isinstance(v, int) else str(v)

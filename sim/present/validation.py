@@ -67,7 +67,7 @@ def erlang_c_check(servers: int = 5, utilisation: float = 0.8, mean_service: flo
     from sim.analysis.metrics import lookup, summary_rows
     from sim.analysis.theory import mmc_wait_mean
     from sim.engine.model import simulate
-    from sim.experiment.runner import t_interval
+    from sim.experiment.stats import t_interval
     from sim.scenario.textbook import queue_scenario
 
     rate = servers * utilisation / mean_service

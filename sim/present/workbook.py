@@ -92,7 +92,7 @@ def _roster(res: Results) -> pd.DataFrame:
 
 
 def _clock(minutes: float) -> str:
-    from sim.scenario.schema import format_clock
+    from sim.scenario.types import format_clock
 
     return format_clock(int(minutes))
 

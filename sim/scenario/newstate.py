@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim.scenario.loader import Problem, ScenarioError
-from sim.scenario.schema import WEEKDAYS, format_clock, parse_clock
+from sim.scenario.types import WEEKDAYS, format_clock, parse_clock
 
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "districts": (("district", "home_hub"),

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sim.scenario.schema import WEEKDAYS, expand_days, format_clock, parse_clock
+from sim.scenario.types import WEEKDAYS, expand_days, format_clock, parse_clock
 
 Loc = tuple[str | int, ...]
 

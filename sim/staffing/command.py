@@ -18,7 +18,7 @@ EXIT_NOT_MET = 1
 
 def cmd_staff(args: argparse.Namespace) -> int:
     """Find the fewest doctor-hours meeting the standards, verify them, write the plan."""
-    from sim.cli import CLIError, _arguments, _load_with, default_scenario
+    from sim.commands.common import CLIError, _arguments, _load_with, default_scenario
     from sim.staffing.api import StaffingError, staff
     from sim.staffing.output import write_staffing
 
@@ -86,7 +86,7 @@ def _val(v: float, target: float) -> str:
 
 def add_staff_command(sub: Any) -> None:
     """The ``staff`` subcommand."""
-    from sim.cli import _SCENARIO_HELP, _positive_float, _positive_int
+    from sim.commands.common import _SCENARIO_HELP, _positive_float, _positive_int
 
     p = sub.add_parser(
         "staff", help="the fewest doctor-hours that meet the service standards, verified",

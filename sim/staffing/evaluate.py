@@ -32,8 +32,9 @@ from sim.analysis.standards import interval, seen_by_next_session, verdict_of
 from sim.engine.model import simulate
 from sim.engine.records import ABANDONED, SERVED, UNSERVED, RunResult
 from sim.engine.streams import replication_seed
-from sim.experiment.runner import Arm, UnitStore, fingerprint
-from sim.scenario.schema import CHANNELS, Scenario
+from sim.experiment.units import Arm, UnitStore, fingerprint
+from sim.scenario.schema import Scenario
+from sim.scenario.types import CHANNELS
 from sim.staffing.problem import Pool, Target
 
 DAY = 1440.0

@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 
 from sim.results.output import software_versions, write_csv, write_json, write_text
-from sim.scenario.schema import WEEKDAYS, format_clock
 from sim.scenario.standards import SHARE_MEASURES
+from sim.scenario.types import WEEKDAYS, format_clock
 from sim.staffing.api import StaffingResult
 from sim.staffing.evaluate import Judged
 from sim.staffing.search import plan_hours

@@ -16,14 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.engine.demand import rate_segments, sources
-from sim.scenario.schema import (
-    WEEKDAYS,
-    Scenario,
-    StaffingMenu,
-    expand_days,
-    format_clock,
-)
+from sim.scenario.mechanisms import StaffingMenu
+from sim.scenario.schema import Scenario
 from sim.scenario.standards import Standard
+from sim.scenario.types import WEEKDAYS, expand_days, format_clock
 
 DAY = 1440.0
 

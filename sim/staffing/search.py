@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from sim.scenario.loader import scenario_from_dict
-from sim.scenario.schema import WEEKDAYS, Scenario
+from sim.scenario.schema import Scenario
+from sim.scenario.types import WEEKDAYS
 from sim.staffing.analytic import Cells, analytic_start, hourly_windows, isa_staffing
 from sim.staffing.evaluate import Evaluator, Judged
 from sim.staffing.problem import Pool, Window

@@ -15,7 +15,8 @@ import numpy as np
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.records import NO_SHOW, TURNED_AWAY
 from sim.engine.roster import DAY, DutyTimeline
-from sim.scenario.schema import CHANNELS, Scenario
+from sim.scenario.schema import Scenario
+from sim.scenario.types import CHANNELS
 
 if TYPE_CHECKING:
     from sim.engine.loop import Engine

@@ -14,7 +14,8 @@ from simpy.events import NORMAL
 
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.records import GAVE_UP, NEW_DTYPES
-from sim.scenario.schema import SPOKE_TYPES, Scenario
+from sim.scenario.schema import Scenario
+from sim.scenario.types import SPOKE_TYPES
 
 if TYPE_CHECKING:
     from sim.engine.loop import Consult, Engine

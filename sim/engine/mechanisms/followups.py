@@ -15,7 +15,8 @@ import numpy as np
 
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.roster import DAY
-from sim.scenario.schema import Calendar, Clock, Scenario
+from sim.scenario.calendar import Calendar, Clock
+from sim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
     from sim.engine.loop import Engine

@@ -16,7 +16,7 @@ from simpy.events import NORMAL
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.records import SERVED
 from sim.engine.roster import DutyTimeline, clock_timeline
-from sim.scenario.schema import SPOKE_TYPES
+from sim.scenario.types import SPOKE_TYPES
 
 if TYPE_CHECKING:
     from sim.engine.loop import Consult, Engine

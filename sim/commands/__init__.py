@@ -1,0 +1,1 @@
+"""The subcommands behind ``hubsim`` (``sim.cli`` builds the parser and dispatches)."""
