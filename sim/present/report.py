@@ -23,10 +23,10 @@ import numpy as np
 
 from sim.present import findings, units
 from sim.present.folder import ResultsFolder, command_line
-from sim.present.plan_diff import plan_changes
 from sim.present.plots import PLOT_DIR, sweep_keys
 from sim.present.sections import Section, Table, cap, data, holiday_text, logic, where_text
 from sim.present.validation import erlang_c_check
+from sim.scenario.diff import diff_scenarios
 
 __all__ = ["SECTIONS", "ResultsFolder", "build_report", "command_line", "erlang_c_check",
            "write_report"]
@@ -161,6 +161,10 @@ def _breach_table(f: ResultsFolder) -> Table | None:
     return Table(head, rows, "breaches", note)
 
 
+AREA_LABELS = {"doctors": "registered doctors", "roster": "doctors on duty"}
+"""How the report names ``sim.scenario.diff``'s areas (the others read as they are)."""
+
+
 def _changes(f: ResultsFolder) -> list[tuple[str, Table]]:
     """Per plan, what it changes against the base (from the resolved scenarios)."""
     if f.kind != "compare" or len(f.arms) < 2:
@@ -169,10 +173,12 @@ def _changes(f: ResultsFolder) -> list[tuple[str, Table]]:
     base = f.arms[labels[0]]
     out = []
     for label in labels[1:]:
-        diff = plan_changes(base, f.arms[label])
-        rows = [(units.hub_label(c.where, f.hub_names), c.what, c.base, c.plan) for c in diff]
+        rows = [(AREA_LABELS.get(c.area, c.area),
+                 units.hub_label(c.where, f.hub_names)
+                 if c.area in ("roster", "doctors", "hubs") else c.where,
+                 c.what, c.before, c.after) for c in diff_scenarios(base, f.arms[label])]
         out.append((f"{label} against {labels[0]}", Table(
-            ("where", "what", labels[0], label), rows, "changes",
+            ("change in", "where", "what", labels[0], label), rows, "changes",
             "" if rows else "No difference in the resolved scenarios.")))
     return out
 
