@@ -13,17 +13,21 @@ recorded as overtime.
 Optional mechanisms (``sim.engine.mechanisms``) plug into the loop at a few points, each
 ``None`` unless a mechanism fills it, so a run pays only for what its scenario uses:
 
-- ``divert(r, t)``: an arriving request goes elsewhere first (the PHC tier);
+- ``entry``: a column, the queue each drawn arrival joins first instead of its
+  specialist queue (-1: none; the PHC tier);
 - ``book[q](q, r, t)``: a request routed to queue ``q`` books a slot instead of joining
   (True if it did);
 - ``booked_wait[q](q, r, t)``: the expected wait in a booking queue (its access delay;
   None if this request does not book);
 - ``begin[p](r, d, p, t)``: doctor ``d`` of pool ``p`` takes ``r`` (a PHC consult, a video
-  call that may fail); True if handled, False for an ordinary consult;
+  call that may fail); True if handled, False for an ordinary consult. If
+  ``begin_for[p]`` is a column, only the requests it flags are handed to the hook (the
+  few whose first call fails), the others go straight to an ordinary consult;
 - ``after_consult(r, t)``: hub consult ``r`` has ended at ``t`` (follow-ups); called
   before the doctor moves on;
 - ``prio``, ``slot``: columns by which the queues serve (priority class, then booked
-  before token, then first come), instead of first come alone;
+  before token, then first come), instead of first come alone: every queue by class,
+  the ``slot_queues`` by slot (the others stay first come, first served);
 - ``grow_hooks``: called for each request added during the run (follow-ups).
 """
 
@@ -145,14 +149,16 @@ class Engine:
         self.in_queue: Any = None  # the queue a request waits in (routing by expected wait)
         self.env = simpy.Environment()
         # hooks (see the module docstring)
-        self.divert: Callable[[int, float], bool] | None = None
+        self.entry: Any = None  # int32 memoryview over the drawn arrivals, or None
         self.book: list[Callable[[int, int, float], bool] | None] | None = None
         self.booked_wait: list[Callable[[int, int, float], float | None] | None] | None = None
         self.begin: list[Callable[[int, int, int, float], bool] | None] = (
             [None] * len(net.pool_hub))
+        self.begin_for: list[Any] = [None] * len(net.pool_hub)
         self.after_consult: Callable[[int, float], None] | None = None
         self.prio: Any = None  # priority class per request (None: all one class)
         self.slot: Any = None  # booked slot per request (None: no booking)
+        self.slot_queues: set[int] = set()  # the queues in which booked requests go first
         self.general = False  # ordered queues and the general arrival path, needed or not
         self.grow_hooks: list[Callable[[int, int], None]] = []
 
@@ -171,15 +177,21 @@ class Engine:
         """Append a new request like ``r`` (same source and specialty); returns its id."""
         f = self.n
         self.n += 1
-        values: tuple[tuple[Any, float], ...] = (
-            (self.tm, time), (self.cons, consult), (self.pat, patience),
-            (self.deadline, time + patience), (self.dist, self.dist[r]),
-            (self.spc, self.spc[r]), (self.chan, self.chan[r]), (self.spoke, self.spoke[r]),
-            (self.stype, self.stype[r]), (self.start, math.nan), (self.end, math.nan),
-            (self.overtime, 0.0), (self.outcome, UNSERVED), (self.doctor, -1),
-            (self.routed, -1))
-        for col, v in values:
-            col.append(v)
+        self.tm.append(time)
+        self.cons.append(consult)
+        self.pat.append(patience)
+        self.deadline.append(time + patience)
+        self.dist.append(self.dist[r])
+        self.spc.append(self.spc[r])
+        self.chan.append(self.chan[r])
+        self.spoke.append(self.spoke[r])
+        self.stype.append(self.stype[r])
+        self.start.append(math.nan)
+        self.end.append(math.nan)
+        self.overtime.append(0.0)
+        self.outcome.append(UNSERVED)
+        self.doctor.append(-1)
+        self.routed.append(-1)
         if self.queued is not None:
             self.queued.append(time)
         if self.in_queue is not None:
@@ -202,21 +214,21 @@ class Engine:
         dist, spc = self.dist, self.spc
         start, end, overtime, outcome = self.start, self.end, self.overtime, self.outcome
         doctor, routed = self.doctor, self.routed
-        divert, book, booked_wait = self.divert, self.book, self.booked_wait
+        entry, book, booked_wait = self.entry, self.book, self.booked_wait
         after_consult = self.after_consult
-        begin = self.begin
+        begin, begin_for = self.begin, self.begin_for
         hooked = any(b is not None for b in begin)
         general = self.general
-        arrival_hooked = general or divert is not None or book is not None
+        arrival_hooked = general or entry is not None or book is not None
 
         n_pools = len(net.pool_hub)
         n_queues = len(net.queue_pools)
         queues: list[Any]
-        if self.prio is not None or self.slot is not None or self.general:
-            seq = itertools.count()
-            queues = [OrderedQueue(self.prio, self.slot, seq) for _ in range(n_queues)]
-        else:
-            queues = [deque() for _ in range(n_queues)]
+        every = self.prio is not None or self.general  # queues that serve out of turn
+        ordered = set(range(n_queues)) if every else self.slot_queues
+        seq = itertools.count()
+        queues = [OrderedQueue(self.prio, self.slot, seq) if q in ordered else deque()
+                  for q in range(n_queues)]
         idle: list[list[int]] = [[] for _ in range(n_pools)]
         off: list[list[int]] = [list(reversed(ids)) for ids in net.pool_doctors]
         leaving: list[deque[float]] = [deque() for _ in range(n_pools)]
@@ -262,8 +274,8 @@ class Engine:
                     end[y] = dl
                     continue
                 if hooked:
-                    h = begin[p]
-                    if h is not None and h(y, ev.doctor, p, t):
+                    h, flags = begin[p], begin_for[p]
+                    if h is not None and (flags is None or flags[y]) and h(y, ev.doctor, p, t):
                         return
                 start[y] = t
                 e = t + cons[y]
@@ -287,8 +299,8 @@ class Engine:
         def serve(r: int, d: int, p: int, t: float) -> None:
             """Doctor ``d`` of pool ``p`` takes request ``r`` at ``t``."""
             if hooked:
-                h = begin[p]
-                if h is not None and h(r, d, p, t):
+                h, flags = begin[p], begin_for[p]
+                if h is not None and (flags is None or flags[r]) and h(r, d, p, t):
                     return
             start[r] = t
             e = t + cons[r]
@@ -475,7 +487,9 @@ class Engine:
 
         def arrive(r: int, t: float) -> None:
             """Request ``r`` arrives at ``t``."""
-            if divert is None or not divert(r, t):
+            if entry is not None and r < n0 and entry[r] >= 0:
+                join(entry[r], r, t)
+            else:
                 route(r, t)
 
         self.join, self.route, self.arrive, self.release = join, route, arrive, release
@@ -489,7 +503,11 @@ class Engine:
         if simple:
             key = (np.frombuffer(dist, dtype=np.int16)[:n0].astype(np.int64) * n_spec
                    + np.frombuffer(spc, dtype=np.int16)[:n0])
-            homes = self.homes = memoryview(np.asarray(home_flat, dtype=np.int32)[key])
+            first = np.asarray(home_flat, dtype=np.int32)[key]
+            if entry is not None:
+                e = np.frombuffer(entry, dtype=np.int32)
+                first = np.where(e >= 0, e, first)
+            homes = self.homes = memoryview(first)
         now = env.now
         nxt = peek()
         for r in range(n0):
@@ -498,12 +516,16 @@ class Engine:
                 now = nxt
                 step()
                 nxt = peek()
-            if arrival_hooked and (general or (divert is not None and divert(r, t))):
-                if general:
-                    arrive(r, t)
+            if arrival_hooked and general:
+                arrive(r, t)
                 nxt = peek()
                 continue
-            q = homes[r] if simple else choose(r, t)
+            if simple:
+                q = homes[r]  # the entry queue, if any, or the home queue
+            elif entry is not None and entry[r] >= 0:
+                q = entry[r]
+            else:
+                q = choose(r, t)
             if arrival_hooked and book is not None:  # as ``route`` (deadline already set)
                 b = book[q]
                 if b is not None and b(q, r, t):
@@ -515,7 +537,7 @@ class Engine:
                     p = pick_pool(q, r)
                 q_idle[q] -= 1
                 d = idle[p].pop()
-                if hooked and begin[p] is not None:
+                if hooked and begin[p] is not None and (begin_for[p] is None or begin_for[p][r]):
                     serve(r, d, p, t)
                     nxt = peek()
                     continue

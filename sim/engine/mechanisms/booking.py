@@ -6,6 +6,7 @@ served before tokens.
 
 from __future__ import annotations
 
+import bisect
 import math
 from array import array
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ import numpy as np
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.records import NO_SHOW, TURNED_AWAY
 from sim.engine.roster import DAY, DutyTimeline
+from sim.engine.streams import Drawn, uniform
 from sim.scenario.schema import Scenario
 from sim.scenario.types import CHANNELS
 
@@ -35,7 +37,7 @@ class Booking(Mechanism):
         self.rostered = model.rostered
         self.u_noshow = model.streams("noshow").random(len(model.arrivals)).tolist()
         self.noshow_p = [b.no_show.get(ch, 0.0) for ch in CHANNELS]  # type: ignore[call-overload]
-        self.rng = model.streams("followup/draws")  # follow-ups draw their no-show here
+        self.follow_up_u = Drawn(model.streams("followup/noshow"), uniform)
 
     def install(self, eng: Engine) -> None:
         """The slots, the booking and waiting hooks, the slot column."""
@@ -43,6 +45,7 @@ class Booking(Mechanism):
         net = eng.net
         self.slots = SlotBook(self.sc, self.rostered, net.queue_hub, net.queue_spec)
         self.slot = eng.slot = array("d", [math.nan]) * eng.n
+        eng.slot_queues = set(self.slots.clinic)
         self.q_of = [-1] * eng.n
         self.queued = eng.track_queued()
         eng.book = [self.book if q in self.slots.clinic else None
@@ -87,7 +90,7 @@ class Booking(Mechanism):
 
     def grow(self, f: int, r: int) -> None:
         """A follow-up books afresh; its no-show is drawn now."""
-        self.u_noshow.append(float(self.rng.random()))
+        self.u_noshow.append(self.follow_up_u())
         self.slot.append(math.nan)
         self.q_of.append(-1)
 
@@ -164,8 +167,8 @@ class SlotBook:
 
     @staticmethod
     def _store(times: list[float], extra: list[bool]) -> list[Any]:
-        # [times (np), next-free pointers (with a sentinel), booked flags, overbook flags]
-        return [np.asarray(times, dtype=float), list(range(len(times) + 1)),
+        # [times, next-free pointers (with a sentinel), booked flags, overbook flags]
+        return [times, list(range(len(times) + 1)),
                 [False] * len(times), extra]
 
     def books(self, q: int, channel: int) -> bool:
@@ -176,7 +179,7 @@ class SlotBook:
     @staticmethod
     def _free(store: list[Any], t: float) -> int:
         nxt = store[1]
-        i = root = int(np.searchsorted(store[0], t, side="left"))
+        i = root = bisect.bisect_left(store[0], t)
         while nxt[root] != root:
             root = nxt[root]
         while nxt[i] != root:
@@ -187,12 +190,12 @@ class SlotBook:
         """The earliest free unit a request made at ``t`` may book: (time, store, index)."""
         _, _, gen, held = self.clinic[q]
         g = self._free(gen, t)
-        best, store = (float(gen[0][g]), gen) if g < len(gen[0]) else (math.inf, gen)
+        best, store = (gen[0][g], gen) if g < len(gen[0]) else (math.inf, gen)
         j = g
         if len(held[0]):
             h = self._free(held, t)
             if h < len(held[0]) and held[0][h] < (t // DAY + 1) * DAY and held[0][h] < best:
-                best, store, j = float(held[0][h]), held, h
+                best, store, j = held[0][h], held, h
         return best, store, j
 
     def delay(self, q: int, t: float) -> float:
@@ -222,7 +225,7 @@ class SlotBook:
             for store, is_held in ((gen, False), (held, True)):
                 m = len(store[0])
                 parts.append((np.full(m, h, dtype=np.int16), np.full(m, s, dtype=np.int16),
-                              store[0], np.full(m, is_held),
+                              np.asarray(store[0], dtype=float), np.full(m, is_held),
                               np.asarray(store[3], dtype=bool), np.asarray(store[2], dtype=bool)))
         cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
         return dict(zip(("hub", "specialty", "time", "held", "overbook", "booked"), cols,

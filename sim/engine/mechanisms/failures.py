@@ -14,6 +14,7 @@ from simpy.events import NORMAL
 
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.records import GAVE_UP, NEW_DTYPES
+from sim.engine.streams import Drawn, uniform
 from sim.scenario.schema import Scenario
 from sim.scenario.types import SPOKE_TYPES
 
@@ -35,14 +36,22 @@ class Failures(Mechanism):
         self.max_att = f.max_attempts
         self.retry = f.retry_delay_min
         # attempt k of request r uses u_fail[r * max_att + k]
-        self.u_fail = model.streams("failure").random(len(arr) * self.max_att).tolist()
+        u = model.streams("failure").random((len(arr), self.max_att))
         fp, fw = connectivity_table(self.sc)
-        self.fail_p = fp[arr.district, arr.spoke_type].tolist()
+        p = fp[arr.district, arr.spoke_type]
+        self.fails_first = array("b", (u[:, 0] < p).astype(np.int8).tobytes())
+        self.u_fail = u.ravel().tolist()
+        self.fail_p = p.tolist()
         self.wasted = fw[arr.district, arr.spoke_type].tolist()
-        self.rng = model.streams("followup/draws")  # follow-ups draw their attempts here
+        self.follow_up_u = Drawn(model.streams("followup/failure"), uniform)
 
     def install(self, eng: Engine) -> None:
-        """The attempt hook on every hub pool; attempts and lost-minute columns."""
+        """The attempt hook on every hub pool; attempts and lost-minute columns.
+
+        Only the requests whose first call fails (``fails_first``) go through the hook,
+        which then counts all their attempts; the others connect at once (one attempt if
+        a hub doctor takes them, counted after the run).
+        """
         self.eng = eng
         self.attempts = array("h", bytes(2 * eng.n))
         self.lost = array("d", [0.0]) * eng.n
@@ -60,6 +69,7 @@ class Failures(Mechanism):
 
         for p in range(eng.net.n_hub_pools):
             eng.begin[p] = begin
+            eng.begin_for[p] = self.fails_first
 
     def fail(self, r: int, d: int, p: int, t: float) -> None:
         """Attempt ``r`` fails: doctor ``d`` is held for the wasted minutes."""
@@ -86,14 +96,22 @@ class Failures(Mechanism):
         """A follow-up's attempts are drawn now; its connection is its parent's."""
         self.attempts.append(0)
         self.lost.append(0.0)
-        self.u_fail.extend(self.rng.random(self.max_att).tolist())
+        u = [self.follow_up_u() for _ in range(self.max_att)]
+        self.u_fail.extend(u)
         self.fail_p.append(self.fail_p[r])
         self.wasted.append(self.wasted[r])
+        self.fails_first.append(int(u[0] < self.fail_p[r]))
 
     def columns(self) -> dict[str, np.ndarray]:
         """``attempts`` and ``lost_min``."""
-        return {"attempts": np.frombuffer(self.attempts, dtype=NEW_DTYPES["attempts"]),
-                "lost_min": np.frombuffer(self.lost, dtype=np.float64)}
+        eng = self.eng
+        attempts: np.ndarray = np.frombuffer(self.attempts, dtype=NEW_DTYPES["attempts"]).copy()
+        doctor = np.frombuffer(eng.doctor, dtype=np.int32)
+        pool = np.asarray(eng.net.doctor_pool)[doctor]  # (-1: no doctor, masked below)
+        at_hub = (doctor >= 0) & (pool < eng.net.n_hub_pools)
+        connected = np.frombuffer(self.fails_first, dtype=np.int8) == 0
+        attempts[connected & at_hub] = 1
+        return {"attempts": attempts, "lost_min": np.frombuffer(self.lost, dtype=np.float64)}
 
 
 def connectivity_table(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.roster import DAY
+from sim.engine.streams import Drawn, uniform
 from sim.scenario.calendar import Calendar, Clock
 from sim.scenario.schema import Scenario
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 
 class FollowUps(Mechanism):
-    """Appends follow-up requests during the run (draws from "followup/draws")."""
+    """Appends follow-up requests during the run (their draws: streams "followup/...")."""
 
     section = "followups"
     adds_requests = True
@@ -34,11 +35,18 @@ class FollowUps(Mechanism):
         fu = self.sc.followups
         assert fu is not None
         self.fu = fu
-        self.u_next = model.streams("followup").random(len(model.arrivals)).tolist()
-        self.rng = model.streams("followup/draws")
-        self.consult = [sp.consult for sp in self.sc.specialties.values()]
-        pri = self.sc.priorities
-        self.class_patience = [c.patience for c in pri.classes] if pri else [None]
+        streams = model.streams
+        self.u_next = streams("followup").random(len(model.arrivals)).tolist()
+        # what a follow-up draws, each kind from its own stream (see Drawn)
+        self.next_u = Drawn(streams("followup/next"), uniform)
+        self.delay = Drawn(streams("followup/delay"), fu.delay.sample) if fu.delay else None
+        self.consult = [Drawn(streams(f"followup/consult/{name}"), sp.consult.sample)
+                        for name, sp in self.sc.specialties.items()]
+        default, pri = self.sc.queue.patience, self.sc.priorities
+        by_class = [c.patience or default for c in pri.classes] if pri else [default]
+        self.patience = [None if p is None  # None: patient for ever
+                         else Drawn(streams(f"followup/patience/{k}"), p.sample)
+                         for k, p in enumerate(by_class)]
         # opening and closing times of each source's open days, by (channel, district)
         self.open_days: dict[tuple[int, int], tuple[list[float], list[float]]] = {}
 
@@ -66,27 +74,25 @@ class FollowUps(Mechanism):
 
     def follow_up(self, r: int, t: float) -> None:
         """Append a follow-up request of ``r`` arriving after the drawn delay."""
-        eng, sc, rng = self.eng, self.sc, self.rng
-        assert self.fu.delay is not None  # the schema asks for one with a share
+        eng, sc = self.eng, self.sc
+        assert self.delay is not None  # the schema asks for one with a share
         key = (eng.chan[r], eng.dist[r])
         days = self.open_days.get(key)
         if days is None:
             days = self.open_days[key] = open_days(source_hours(sc, *key), sc.calendar)
-        ta = next_open(t + float(self.fu.delay.sample(rng, 1)[0]), *days)
+        ta = next_open(t + self.delay(), *days)
         if ta >= sc.horizon_min:
             return
-        consult = float(self.consult[eng.spc[r]].sample(rng, 1)[0])
-        cls = 0 if eng.prio is None else eng.prio[r]
-        pdist = self.class_patience[cls] or sc.queue.patience
-        patience = math.inf if pdist is None else float(pdist.sample(rng, 1)[0])
-        f = eng.add_request(r, ta, consult, patience)
+        consult = self.consult[eng.spc[r]]()
+        draw = self.patience[0 if eng.prio is None else eng.prio[r]]
+        f = eng.add_request(r, ta, consult, math.inf if draw is None else draw())
         eng.at(ta - eng.env.now, lambda y: eng.arrive(y, ta), f)
 
     def grow(self, f: int, r: int) -> None:
         """Record the parent; draw what the follow-up's own consult will lead to."""
         self.parent.append(r)
         self.next_step.append(0)
-        self.u_next.append(float(self.rng.random()))
+        self.u_next.append(self.next_u())
 
     def columns(self) -> dict[str, np.ndarray]:
         """``parent`` and ``next_step``."""
@@ -103,9 +109,8 @@ def source_hours(sc: Scenario, channel: int, district: int) -> Clock:
 
 def open_days(hours: Clock, cal: Calendar) -> tuple[list[float], list[float]]:
     """Opening and closing minute of every day ``hours`` are open within the horizon."""
-    days = [d for d in range(cal.horizon_days)
-            if not cal.is_holiday(d) and cal.weekday_of(d) in hours.weekdays]
-    return [d * DAY + hours.start for d in days], [d * DAY + hours.end for d in days]
+    days = cal.open_days(hours.weekdays) * DAY
+    return (days + hours.start).tolist(), (days + hours.end).tolist()
 
 
 def next_open(t: float, opens: list[float], closes: list[float]) -> float:

@@ -5,7 +5,6 @@ The MOs resolve a share and escalate the rest to the specialist hubs.
 
 from __future__ import annotations
 
-import math
 from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -56,34 +55,24 @@ class PhcTier(Mechanism):
                                                   tl)
         arr = self.arrivals  # who goes to the PHC first: a sub-centre of a district with MOs
         types = [SPOKE_TYPES.index(t) for t in tier.spoke_types]
-        first = ((arr.channel == 0) & np.isin(arr.spoke_type, types)
-                 & np.isin(arr.district, list(self.queue_of)))
-        self.first = first.tolist()
+        self.first = ((arr.channel == 0) & np.isin(arr.spoke_type, types)
+                      & np.isin(arr.district, list(self.queue_of)))
+        queue = np.full(len(self.sc.district_names), -1, dtype=np.int32)
+        queue[list(self.queue_of)] = list(self.queue_of.values())
+        self.entry = np.where(self.first, queue[arr.district], -1).astype(np.int32)
         del self.arrivals
 
     def install(self, eng: Engine) -> None:
-        """The divert hook, the MO pools' consult hook, the tier columns."""
+        """The entry queues, the MO pools' consult hook, the tier columns."""
         self.eng = eng
         n = eng.n
-        self.tier = array("b", bytes(n))
+        eng.entry = memoryview(self.entry)  # type: ignore[arg-type]
+        self.tier = array("b", self.first.astype(np.int8).tobytes())  # 1: at the PHC
         self.phc_start = array("d", [np.nan]) * n
         self.phc_end = array("d", [np.nan]) * n
         self.queued = eng.track_queued()
+        np.frombuffer(self.queued, dtype=np.float64)[self.first] = np.nan  # not (yet) queued
         self.on_done: list[Callable[[Any], None]] = [self.done]
-        first, n0, tier, queued = self.first, eng.n0, self.tier, self.queued
-        queue_of, deadline, pat, dist = self.queue_of, eng.deadline, eng.pat, eng.dist
-
-        def divert(r: int, t: float) -> bool:
-            """An arriving request from a sub-centre joins its district's PHC queue."""
-            if r >= n0 or not first[r]:  # follow-ups go to the hubs
-                return False
-            deadline[r] = t + pat[r]
-            tier[r] = 1
-            queued[r] = math.nan  # not (yet) in a specialist queue
-            eng.join(queue_of[dist[r]], r, t)  # (the loop makes join when it starts)
-            return True
-
-        eng.divert = divert
         for q in self.queue_of.values():
             eng.begin[eng.net.queue_pools[q][0]] = self.begin
 
