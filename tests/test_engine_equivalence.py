@@ -40,8 +40,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import shapes  # noqa: E402
 from sim.analysis.metrics import summary_rows  # noqa: E402
+from sim.engine.loop import Engine  # noqa: E402
+from sim.engine.mechanisms import Failures  # noqa: E402
 from sim.engine.model import Model, uses_mechanisms  # noqa: E402
-from sim.engine.records import COLUMNS, RunResult  # noqa: E402
+from sim.engine.records import COLUMNS, SERVED, RunResult  # noqa: E402
 from sim.scenario.loader import apply_overrides, load_scenario  # noqa: E402
 from sim.scenario.schema import Scenario  # noqa: E402
 from sim.scenario.textbook import queue_scenario  # noqa: E402
@@ -176,6 +178,32 @@ def test_fast_path_matches_the_general_parts(name: str, seed: int) -> None:
     assert a.records.equals(b.records)
     for c in COLUMNS:  # same dtypes too, not only equal values
         assert getattr(a.records, c).dtype == getattr(b.records, c).dtype, c
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_mechanisms_shortcuts_match_the_general_parts(seed: int, monkeypatch) -> None:
+    """Every mechanism on: the loop's shortcuts give the records of its general parts.
+
+    The shortcuts: the inline arrival path with the PHC entry queues folded into the home
+    queues, first come first served deques where no request is served out of turn
+    (booking orders only its clinics' queues), and failures handing only the requests
+    whose first call fails to its hook (``begin_for``). The general parts: every arrival
+    through ``arrive``, every queue class-ordered, every hub attempt through the hook.
+    """
+    sc = SCENARIOS["himachal realism"]()
+    fast = Model(sc, seed).run()
+    install = Failures.install
+
+    def every_attempt_hooked(self: Failures, eng: Engine) -> None:
+        install(self, eng)
+        eng.begin_for = [None] * len(eng.begin_for)
+
+    monkeypatch.setattr(Failures, "install", every_attempt_hooked)
+    general = Model(sc, seed)._run_realism()
+    rec = general.records
+    assert (rec.attempts > 1).any()  # failed calls were retried
+    assert (rec.attempts[(rec.tier == 1) & (rec.outcome == SERVED)] == 0).all()  # PHC only
+    assert fast.records.equals(general.records)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.engine.streams import Streams, replication_seed
+from sim.engine.streams import Drawn, Streams, replication_seed, uniform
 
 
 def reference(root: np.random.SeedSequence, name: str) -> np.random.Generator:
@@ -65,3 +65,14 @@ def test_a_stream_pickles_with_its_state() -> None:
     a.random(7)
     b.random(7)
     assert same(pickle.loads(pickle.dumps(a)), b)
+
+
+def test_drawn_hands_out_the_blocks_of_its_stream_in_order() -> None:
+    """One value at a time, the same values as drawing the blocks at once, block by block."""
+    n = Drawn.BLOCK * 2 + 5
+    drawn = Drawn(np.random.default_rng(7), uniform)
+    got = [drawn() for _ in range(n)]
+    rng = np.random.default_rng(7)
+    want = np.concatenate([rng.random(Drawn.BLOCK) for _ in range(3)])[:n]
+    assert got == want.tolist()
+    assert all(isinstance(v, float) for v in got[:3])  # Python floats, not numpy scalars

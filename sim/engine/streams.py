@@ -77,10 +77,11 @@ class Drawn:
 
     def __call__(self) -> float:
         """The next value."""
-        for v in self._values:
-            return v
-        self._values = iter(self._sample(self._rng, self.BLOCK).tolist())
-        return next(self._values)
+        v = next(self._values, None)
+        if v is None:  # the block is used up: draw the next
+            self._values = iter(self._sample(self._rng, self.BLOCK).tolist())
+            v = next(self._values)
+        return v
 
 
 def uniform(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -137,33 +137,35 @@ class SlotBook:
     @staticmethod
     def _units(tl: DutyTimeline, horizon: float, length: float, share: float, overbook: int,
                ) -> tuple[list[float], list[float], list[bool]]:
-        ends = [*tl.times[1:].tolist(), horizon]
-        general: list[tuple[float, bool]] = []
-        held: list[float] = []
-        session: list[float] = []
-        starts: list[float] = []
+        """A clinic's units: general times, held-back times, overbooked flags of general.
 
-        def close() -> None:
-            h = int(math.floor(share * len(session) + 1e-9))
-            general.extend((t, False) for t in session[:len(session) - h])
-            held.extend(session[len(session) - h:])
-            if starts and overbook:
-                general.extend((starts[(j * len(starts)) // overbook], True)
-                               for j in range(overbook))
-            session.clear()
-            starts.clear()
-
-        for a, b, level in zip(tl.times.tolist(), ends, tl.levels.tolist(), strict=True):
-            if level <= 0:
-                close()
-                continue
-            k = int((b - a) / length + 1e-9)
-            for i in range(k):
-                starts.append(a + i * length)
-                session.extend([a + i * length] * level)
-        close()
-        general.sort()
-        return [t for t, _ in general], held, [x for _, x in general]
+        Each on-duty stretch of the timeline gives ``k`` whole slots, each ``level``
+        units; consecutive on-duty stretches make one session, whose last units are held.
+        """
+        ends = np.append(tl.times[1:], horizon)
+        on = tl.levels > 0
+        session = np.cumsum(~on)  # the session each stretch belongs to (if on duty)
+        k = np.where(on, np.maximum(np.trunc((ends - tl.times) / length + 1e-9), 0), 0)
+        k = k.astype(np.int64)
+        slot = np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)  # index in its stretch
+        starts = np.repeat(tl.times, k) + slot * length
+        slot_session = np.repeat(session, k)
+        units = np.repeat(starts, np.repeat(tl.levels, k))
+        unit_session = np.repeat(slot_session, np.repeat(tl.levels, k))
+        # the last floor(share * units) units of each session are held back
+        _, first, count = np.unique(unit_session, return_index=True, return_counts=True)
+        held_n = np.floor(share * count + 1e-9).astype(np.int64)
+        rank = np.arange(len(units)) - np.repeat(first, count)
+        held = rank >= np.repeat(count - held_n, count)
+        # overbooked units: ``overbook`` more per session, spread over its slots
+        _, s_first, s_count = np.unique(slot_session, return_index=True, return_counts=True)
+        j = np.tile(np.arange(overbook), len(s_first))
+        extra = starts[np.repeat(s_first, overbook)
+                       + (j * np.repeat(s_count, overbook)) // max(overbook, 1)]
+        times = np.concatenate([units[~held], extra])
+        flags = np.concatenate([np.zeros(int((~held).sum()), bool), np.ones(len(extra), bool)])
+        order = np.lexsort((flags, times))
+        return times[order].tolist(), units[held].tolist(), flags[order].tolist()
 
     @staticmethod
     def _store(times: list[float], extra: list[bool]) -> list[Any]:

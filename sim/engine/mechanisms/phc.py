@@ -72,35 +72,42 @@ class PhcTier(Mechanism):
         self.phc_end = array("d", [np.nan]) * n
         self.queued = eng.track_queued()
         np.frombuffer(self.queued, dtype=np.float64)[self.first] = np.nan  # not (yet) queued
-        self.on_done: list[Callable[[Any], None]] = [self.done]
-        for q in self.queue_of.values():
-            eng.begin[eng.net.queue_pools[q][0]] = self.begin
+        on_done: list[Callable[[Any], None]] = []
+        phc_len, u_esc, share, delay = self.phc_len, self.u_esc, self.share, self.delay
+        tier, phc_start, phc_end = self.tier, self.phc_start, self.phc_end
+        outcome, start, end, doctor = eng.outcome, eng.start, eng.end, eng.doctor
+        env = eng.env  # (consults, route and release are made when the loop starts)
 
-    def begin(self, r: int, d: int, p: int, t: float) -> bool:
-        """A PHC MO takes request ``r``: resolved here, or escalated when the consult ends."""
-        eng = self.eng
-        e = t + self.phc_len[r]
-        self.phc_start[r], self.phc_end[r] = t, e
-        if self.u_esc[r] >= self.share:  # resolved here
-            self.tier[r], eng.outcome[r] = 1, SERVED
-            eng.start[r], eng.end[r], eng.doctor[r] = t, e, d
-        else:
-            self.tier[r] = 2
-        ev = eng.consults[d]
-        ev.callbacks, ev._value = self.on_done, r
-        eng.env.schedule(ev, NORMAL, e - eng.env.now)
-        return True
-
-    def done(self, ev: Consult) -> None:
-        """An MO consult ends: an escalated request goes on to the hubs."""
-        r = ev._value
-        if self.tier[r] == 2:
-            eng = self.eng
-            if self.delay > 0:
-                eng.at(self.delay, lambda y: eng.route(y, eng.env.now), r)
+        def begin(r: int, d: int, p: int, t: float) -> bool:
+            """A PHC MO takes ``r``: resolved here, or escalated when the consult ends."""
+            e = t + phc_len[r]
+            phc_start[r], phc_end[r] = t, e
+            if u_esc[r] >= share:  # resolved here
+                tier[r], outcome[r] = 1, SERVED
+                start[r], end[r], doctor[r] = t, e, d
             else:
-                eng.route(r, eng.env.now)
-        self.eng.release(ev)
+                tier[r] = 2
+            ev = eng.consults[d]
+            ev.callbacks, ev._value = on_done, r
+            env.schedule(ev, NORMAL, e - env.now)
+            return True
+
+        def escalate(r: int) -> None:
+            eng.route(r, env.now)
+
+        def done(ev: Consult) -> None:
+            """An MO consult ends: an escalated request goes on to the hubs."""
+            r = ev._value
+            if tier[r] == 2:
+                if delay > 0:
+                    eng.at(delay, escalate, r)
+                else:
+                    escalate(r)
+            eng.release(ev)
+
+        on_done.append(done)
+        for q in self.queue_of.values():
+            eng.begin[eng.net.queue_pools[q][0]] = begin
 
     def grow(self, f: int, r: int) -> None:
         """Follow-ups go straight to the hubs."""
