@@ -58,7 +58,25 @@ class FollowUps(Mechanism):
         u_next, parent, next_step = self.u_next, self.parent, self.next_step
         share, fu = self.fu.share, self.fu
         refer, repeat = share + fu.referral_share, fu.repeat
-        follow_up = self.follow_up
+        sc, env, horizon = self.sc, eng.env, self.sc.horizon_min
+        delay, consult, patience = self.delay, self.consult, self.patience
+        assert delay is not None  # the schema asks for one with a share
+        chan, dist, spc = eng.chan, eng.dist, eng.spc
+        prio = eng.prio  # set by Priorities, installed before (KINDS order)
+        days_of = self.open_days
+
+        def follow_up(r: int, t: float) -> None:
+            """Append a follow-up request of ``r`` arriving after the drawn delay."""
+            key = (chan[r], dist[r])
+            days = days_of.get(key)
+            if days is None:
+                days = days_of[key] = open_days(source_hours(sc, *key), sc.calendar)
+            ta = next_open(t + delay(), *days)
+            if ta >= horizon:
+                return
+            draw = patience[0 if prio is None else prio[r]]
+            f = eng.add_request(r, ta, consult[spc[r]](), math.inf if draw is None else draw())
+            eng.at(ta - env.now, lambda y: eng.arrive(y, ta), f)
 
         def done(r: int, t: float) -> None:
             """Hub consult ``r`` ended at ``t``: a follow-up, a referral or nothing."""
@@ -71,22 +89,6 @@ class FollowUps(Mechanism):
                 next_step[r] = 2
 
         eng.after_consult = done
-
-    def follow_up(self, r: int, t: float) -> None:
-        """Append a follow-up request of ``r`` arriving after the drawn delay."""
-        eng, sc = self.eng, self.sc
-        assert self.delay is not None  # the schema asks for one with a share
-        key = (eng.chan[r], eng.dist[r])
-        days = self.open_days.get(key)
-        if days is None:
-            days = self.open_days[key] = open_days(source_hours(sc, *key), sc.calendar)
-        ta = next_open(t + self.delay(), *days)
-        if ta >= sc.horizon_min:
-            return
-        consult = self.consult[eng.spc[r]]()
-        draw = self.patience[0 if eng.prio is None else eng.prio[r]]
-        f = eng.add_request(r, ta, consult, math.inf if draw is None else draw())
-        eng.at(ta - eng.env.now, lambda y: eng.arrive(y, ta), f)
 
     def grow(self, f: int, r: int) -> None:
         """Record the parent; draw what the follow-up's own consult will lead to."""
