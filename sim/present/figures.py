@@ -217,6 +217,8 @@ def summary_values(rows: Iterable[Row] | Any, metric: str,
 
 DPI = 100
 """Resolution of the PNG plots (A4 width at about 10 inches)."""
+PNG_OPTIONS: dict[str, Any] = {"pil_kwargs": {"compress_level": 3}}
+"""zlib level 3 instead of 6: half the encoding time for files about 4% larger."""
 
 
 def save_figure(fig: Figure, out: Path, stem: str,
@@ -227,7 +229,7 @@ def save_figure(fig: Figure, out: Path, stem: str,
     paths = []
     for fmt in formats:
         def write(fh: IO[bytes], f: str = fmt) -> None:
-            fig.savefig(fh, format=f, dpi=DPI)
+            fig.savefig(fh, format=f, dpi=DPI, **(PNG_OPTIONS if f == "png" else {}))
 
         paths.append(atomic_write(Path(out) / f"{stem}.{fmt}", write))
         fig.set_layout_engine("none")  # laid out once; the other formats reuse it

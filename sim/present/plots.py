@@ -11,8 +11,10 @@ few first and say how many they left out.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +177,25 @@ def _write_all(figs: Mapping[str, Callable[[], Figure]], out: Path,
     return paths
 
 
+@contextlib.contextmanager
+def _objects_frozen() -> Iterator[None]:
+    """Keep the objects that exist before plotting out of the garbage collector's scans.
+
+    A figure is thousands of small objects in reference cycles, so building one triggers
+    full collections, and each walks every object of the process (an experiment's tables,
+    pandas, the scenario). Frozen (``gc.freeze``), they are left
+    out; the figures' own cycles are still collected. Not nested into a caller's freeze.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def plan_folders(folder: Path) -> list[Path]:
     """The plan/point subfolders of an experiment folder (those holding a summary.csv)."""
     return sorted(p for p in Path(folder).iterdir()
@@ -191,11 +212,16 @@ def plot_results(results_dir: str | Path, formats: Sequence[str] = FORMATS) -> l
     subfolders get their own run plots. ``formats``: PNG by default, ``("png", "svg")``
     adds SVG. Returns the files written.
     """
-    from sim.results.output import read_csv
-
     folder = Path(results_dir)
     if not folder.is_dir():
         raise FileNotFoundError(2, "no such results folder", str(folder))
+    with _objects_frozen():
+        return _plot_folder(folder, formats)
+
+
+def _plot_folder(folder: Path, formats: Sequence[str]) -> list[Path]:
+    from sim.results.output import read_csv
+
     out = folder / PLOT_DIR
     paths = _write_all(run_figures(folder), out, formats)
     if (folder / "comparison.csv").exists():
