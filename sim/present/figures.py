@@ -195,9 +195,11 @@ def thin_steps(x: np.ndarray, y: np.ndarray,
 # --- summary tables --------------------------------------------------------------------------
 
 def table_rows(table: Any) -> list[dict[str, Any]]:
-    """Rows of a table given as a list of dicts or as a pandas DataFrame."""
+    """Rows of a table given as a list of dicts (returned as it is) or as a DataFrame."""
     if hasattr(table, "to_dict"):
         return list(table.to_dict("records"))
+    if isinstance(table, list):  # the figures only read rows: no copy of a long table
+        return table
     return [dict(r) for r in table]
 
 

@@ -85,6 +85,18 @@ def utilisation_heatmap(summary: Iterable[Row],
     return fig
 
 
+def hbars(y: np.ndarray, widths: np.ndarray, height: float, colour: str,
+          label: str) -> Any:
+    """Horizontal bars from 0 as one polygon collection (``barh`` adds a patch per bar)."""
+    from matplotlib.collections import PolyCollection
+
+    verts = [[(0.0, yy - height / 2), (w, yy - height / 2), (w, yy + height / 2),
+              (0.0, yy + height / 2)] for yy, w in zip(y, widths, strict=True)]
+    bars = PolyCollection(verts, facecolors=colour, edgecolors="none", label=label)
+    bars.sticky_edges.x.append(0.0)  # no margin left of 0, as barh
+    return bars
+
+
 def equity_by_district(summary: Iterable[Row],
                        coordinates: Mapping[str, tuple[float, float]] | None = None,
                        hubs: Mapping[str, tuple[float, float]] | None = None,
@@ -119,7 +131,7 @@ def equity_by_district(summary: Iterable[Row],
         # a t interval of a wait or a share can dip below 0: drawn inside the range
         lo = np.maximum(np.array([table.get(d, (np.nan,) * 3)[1] for d in names]), 0.0)
         hi = np.array([table.get(d, (np.nan,) * 3)[2] for d in names])
-        ax.barh(y + offset, np.nan_to_num(vals), height=height, color=colour, label=label)
+        ax.add_collection(hbars(y + offset, np.nan_to_num(vals), height, colour, label))
         ok = np.isfinite(lo) & np.isfinite(hi)
         if ok.any():
             ax.errorbar(vals[ok], (y + offset)[ok],
@@ -156,9 +168,10 @@ def equity_by_district(summary: Iterable[Row],
                 ax.annotate(d, (x0, y0), xytext=(4, 4), textcoords="offset points",
                             fontsize="x-small")
         if hubs:
-            for h, (hlat, hlon) in hubs.items():
-                ax.scatter([hlon], [hlat], marker="^", s=90, color="tab:blue", zorder=4)
-                ax.annotate(h, (hlon, hlat), xytext=(4, -10), textcoords="offset points",
+            hlat, hlon = np.array(list(hubs.values()), dtype=float).T
+            ax.scatter(hlon, hlat, marker="^", s=90, color="tab:blue", zorder=4)
+            for h, x0, y0 in zip(hubs, hlon, hlat, strict=True):
+                ax.annotate(h, (x0, y0), xytext=(4, -10), textcoords="offset points",
                             fontsize="x-small", color="tab:blue")
         fig.colorbar(sc, ax=ax, label="90th percentile wait (min)")
         ax.set_xlabel("longitude (°E)")
