@@ -48,7 +48,8 @@ def _palette(names: Sequence[str]) -> dict[str, tuple[float, float, float, float
     return {n: to_rgba(cmap(i % cmap.N)) for i, n in enumerate(names)}
 
 
-_WAIT_TICKS = (0, 1, 5, 15, 30, 60, 120, 240, 480, 1440, 2880, 7 * 1440, 14 * 1440, 30 * 1440)
+_WAIT_TICKS = (0, 5, 15, 30, 60, 240, 1440, 2880, 7 * 1440, 14 * 1440, 30 * 1440)
+"""Ticks of a long wait axis: a few readable marks (each tick costs a label to draw)."""
 
 
 def _tick_label(m: float) -> str:

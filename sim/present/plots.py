@@ -81,7 +81,8 @@ def _load_yaml(path: Path) -> dict[str, Any]:
 
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 7x faster if built
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     return data if isinstance(data, dict) else {}
 
 

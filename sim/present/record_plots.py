@@ -201,14 +201,15 @@ def _heat(ax: Any, grid: np.ndarray, labels: Sequence[str], norm: Any, over: np.
                    interpolation="nearest")
     ax.set_facecolor("0.92")
     ax.set_xticks(range(len(labels)), labels, fontsize="x-small")
-    small = grid.size <= CELL_VALUES
-    for (i, j), v in np.ndenumerate(grid):
-        if small and np.isfinite(v):
-            ax.text(j, i, _short(v), ha="center", va="center", fontsize=6.5,
-                    color="white" if norm(v) > 0.75 else "black")
-        if over[i, j]:
-            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
-                                   edgecolor="black", linewidth=2.0))
+    if grid.size <= CELL_VALUES:
+        dark = np.ma.filled(norm(np.ma.masked_invalid(grid)), 0.0) > 0.75  # one call
+        for (i, j), v in np.ndenumerate(grid):
+            if np.isfinite(v):
+                ax.text(j, i, _short(v), ha="center", va="center", fontsize=6.5,
+                        color="white" if dark[i, j] else "black")
+    for i, j in zip(*np.nonzero(over), strict=True):
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
+                               edgecolor="black", linewidth=2.0))
     return im
 
 
