@@ -180,20 +180,24 @@ def _write_all(figs: Mapping[str, Callable[[], Figure]], out: Path,
 
 @contextlib.contextmanager
 def _objects_frozen() -> Iterator[None]:
-    """Keep the objects that exist before plotting out of the garbage collector's scans.
+    """Collect the figures' garbage once, without walking the objects made before plotting.
 
     A figure is thousands of small objects in reference cycles, so building one triggers
-    full collections, and each walks every object of the process (an experiment's tables,
-    pandas, the scenario). Frozen (``gc.freeze``), they are left
-    out; the figures' own cycles are still collected. Not nested into a caller's freeze.
+    collections, and a full one walks every object of the process (an experiment's
+    tables, pandas, the scenario). Here what exists is frozen (``gc.freeze``), automatic
+    collection is off while plotting, and one collection at the end frees the figures'
+    cycles. Left as it is inside a caller's freeze or with collection already off.
     """
-    if gc.get_freeze_count():
+    if gc.get_freeze_count() or not gc.isenabled():
         yield
         return
     gc.freeze()
+    gc.disable()
     try:
         yield
     finally:
+        gc.collect()  # the figures' cycles, in one pass over what was made since the freeze
+        gc.enable()
         gc.unfreeze()
 
 
