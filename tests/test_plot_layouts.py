@@ -50,8 +50,8 @@ def test_box_plot_draws_each_standard_on_the_rows_it_covers() -> None:
     waits = {"medicine": rng.exponential(10, 200), "cardiology": rng.exponential(2000, 50)}
     fig = wait_distribution(waits, (15, 30), lines=wait_lines(SCENARIO))
     ax = fig.axes[0]
-    segs = [seg for c in ax.collections if c.get_label() != "mean"
-            for seg in getattr(c, "get_segments", list)()]
+    segs = [seg for c in ax.collections if c.get_label().startswith("service standard")
+            for seg in c.get_segments()]
     at = sorted((float(s[0][0]), float(s[0][1] + s[1][1]) / 2) for s in segs)
     rows = {t.get_text().split(" (")[0]: i + 1 for i, t in enumerate(ax.get_yticklabels())}
     # medicine has both limits on its row, cardiology only the one for everyone

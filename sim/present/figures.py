@@ -48,7 +48,8 @@ def _palette(names: Sequence[str]) -> dict[str, tuple[float, float, float, float
     return {n: to_rgba(cmap(i % cmap.N)) for i, n in enumerate(names)}
 
 
-_WAIT_TICKS = (0, 1, 5, 15, 30, 60, 120, 240, 480, 1440, 2880, 7 * 1440, 14 * 1440, 30 * 1440)
+_WAIT_TICKS = (0, 5, 15, 30, 60, 240, 1440, 2880, 7 * 1440, 14 * 1440, 30 * 1440)
+"""Ticks of a long wait axis: a few readable marks (each tick costs a label to draw)."""
 
 
 def _tick_label(m: float) -> str:
@@ -195,9 +196,11 @@ def thin_steps(x: np.ndarray, y: np.ndarray,
 # --- summary tables --------------------------------------------------------------------------
 
 def table_rows(table: Any) -> list[dict[str, Any]]:
-    """Rows of a table given as a list of dicts or as a pandas DataFrame."""
+    """Rows of a table given as a list of dicts (returned as it is) or as a DataFrame."""
     if hasattr(table, "to_dict"):
         return list(table.to_dict("records"))
+    if isinstance(table, list):  # the figures only read rows: no copy of a long table
+        return table
     return [dict(r) for r in table]
 
 
@@ -217,6 +220,8 @@ def summary_values(rows: Iterable[Row] | Any, metric: str,
 
 DPI = 100
 """Resolution of the PNG plots (A4 width at about 10 inches)."""
+PNG_OPTIONS: dict[str, Any] = {"pil_kwargs": {"compress_level": 3}}
+"""zlib level 3 instead of 6: half the encoding time for files about 4% larger."""
 
 
 def save_figure(fig: Figure, out: Path, stem: str,
@@ -227,7 +232,7 @@ def save_figure(fig: Figure, out: Path, stem: str,
     paths = []
     for fmt in formats:
         def write(fh: IO[bytes], f: str = fmt) -> None:
-            fig.savefig(fh, format=f, dpi=DPI)
+            fig.savefig(fh, format=f, dpi=DPI, **(PNG_OPTIONS if f == "png" else {}))
 
         paths.append(atomic_write(Path(out) / f"{stem}.{fmt}", write))
         fig.set_layout_engine("none")  # laid out once; the other formats reuse it

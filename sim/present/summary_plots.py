@@ -36,7 +36,11 @@ MAX_DISTRICTS = 30
 
 def utilisation_heatmap(summary: Iterable[Row],
                         title: str = "Utilisation and overtime by hub and specialty") -> Figure:
-    """Heat maps hub x specialty of utilisation and of overtime minutes per day."""
+    """Heat maps hub x specialty of utilisation and of overtime minutes per day.
+
+    Every cell carries its value, so the maps need no colour bars (each is an Axes of
+    its own to lay out and draw).
+    """
     rows = table_rows(summary)
     util = summary_values(rows, "utilisation", "hub_specialty")
     ot_metric = "overtime_min_per_day" if any(
@@ -46,15 +50,15 @@ def utilisation_heatmap(summary: Iterable[Row],
     hubs = list(dict.fromkeys(h for h, _ in pairs))
     specs = sorted(dict.fromkeys(s for _, s in pairs))
     side = len(hubs) > 6  # many hubs: the two maps side by side, rows kept short
-    width = max(7.0, 0.75 * len(specs) + 3.5)
+    width = max(6.0, 0.75 * len(specs) + 2.5)
     row = 0.32 if side else 0.6
     fig = Figure(figsize=(2 * width if side else width,
-                          (1 if side else 2) * (row * len(hubs) + 1.6) + 0.6))
+                          (1 if side else 2) * (row * len(hubs) + 1.9) + 0.5))
     axes = fig.subplots(1, 2) if side else fig.subplots(2, 1)
     rotated = 0.5 * label_inches(specs) + 0.3  # the specialty labels, at 30 degrees
-    fixed_layout(fig, left=label_inches(hubs) + 0.3, right=0.1, bottom=rotated, top=0.45,
-                 wspace=label_inches(hubs) / width + (0.1 if side else 0.25),
-                 hspace=0.0 if side else rotated / (row * len(hubs) + 0.4))
+    fixed_layout(fig, left=label_inches(hubs) + 0.3, right=0.2, bottom=rotated, top=0.8,
+                 wspace=label_inches(hubs) / width + 0.1,
+                 hspace=0.0 if side else (rotated + 0.35) / (row * len(hubs) + 0.4))
     for ax, table, label, cmap, fmt in (
         (axes[0], util, "utilisation (consult time / rostered time)", "YlOrRd", "{:.0%}"),
         (axes[1], ot, metric_label(ot_metric), "Purples", "{:.0f}"),
@@ -66,20 +70,31 @@ def utilisation_heatmap(summary: Iterable[Row],
         masked = np.ma.masked_invalid(grid)
         vmax = 1.0 if table is util else max(float(np.nanmax(grid)) if np.isfinite(grid).any()
                                              else 1.0, 1.0)
-        im = ax.imshow(masked, cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto")
+        ax.imshow(masked, cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto")
         ax.set_facecolor("0.9")
         ax.set_xticks(range(len(specs)), specs, rotation=30, ha="right")
         ax.set_yticks(range(len(hubs)), hubs, fontsize="small" if side else None)
-        for i in range(len(hubs)):
-            for j in range(len(specs)):
-                if np.isfinite(grid[i, j]):
-                    dark = grid[i, j] > 0.6 * vmax
-                    ax.text(j, i, fmt.format(grid[i, j]), ha="center", va="center",
-                            fontsize="x-small" if side else "small",
-                            color="white" if dark else "black")
-        fig.colorbar(im, ax=ax, label=label, shrink=0.9)
-    axes[0].set_title(title + " (grey: no roster)")
+        ax.tick_params(length=0)
+        for (i, j), v in np.ndenumerate(grid):
+            if np.isfinite(v):
+                ax.text(j, i, fmt.format(v), ha="center", va="center",
+                        fontsize="x-small" if side else "small",
+                        color="white" if v > 0.6 * vmax else "black")
+        ax.set_title(label, y=1.0, fontsize="medium")
+    fig.suptitle(title + " (grey: no roster)")
     return fig
+
+
+def hbars(y: np.ndarray, widths: np.ndarray, height: float, colour: str,
+          label: str) -> Any:
+    """Horizontal bars from 0 as one polygon collection (``barh`` adds a patch per bar)."""
+    from matplotlib.collections import PolyCollection
+
+    verts = [[(0.0, yy - height / 2), (w, yy - height / 2), (w, yy + height / 2),
+              (0.0, yy + height / 2)] for yy, w in zip(y, widths, strict=True)]
+    bars = PolyCollection(verts, facecolors=colour, edgecolors="none", label=label)
+    bars.sticky_edges.x.append(0.0)  # no margin left of 0, as barh
+    return bars
 
 
 def equity_by_district(summary: Iterable[Row],
@@ -116,7 +131,7 @@ def equity_by_district(summary: Iterable[Row],
         # a t interval of a wait or a share can dip below 0: drawn inside the range
         lo = np.maximum(np.array([table.get(d, (np.nan,) * 3)[1] for d in names]), 0.0)
         hi = np.array([table.get(d, (np.nan,) * 3)[2] for d in names])
-        ax.barh(y + offset, np.nan_to_num(vals), height=height, color=colour, label=label)
+        ax.add_collection(hbars(y + offset, np.nan_to_num(vals), height, colour, label))
         ok = np.isfinite(lo) & np.isfinite(hi)
         if ok.any():
             ax.errorbar(vals[ok], (y + offset)[ok],
@@ -127,12 +142,12 @@ def equity_by_district(summary: Iterable[Row],
     bars(axes[0], p50, -0.2, 0.4, "tab:blue", "median")
     axes[0].set_xlabel("wait (minutes)")
     axes[0].set_title("wait by district (worst at top)" if len(names) == len(every) else
-                      f"wait: the {len(names)} worst of {len(every)} districts")
+                      f"wait: the {len(names)} worst of {len(every)} districts", y=1.0)
     axes[0].legend(loc="lower right", fontsize="small")
     bars(axes[1], aband, 0.0, 0.6, "tab:orange", "abandonment rate")
     axes[1].set_xlabel("abandonment rate (% of requests)")
     axes[1].xaxis.set_major_formatter(PercentFormatter(1.0))
-    axes[1].set_title("requests abandoned")
+    axes[1].set_title("requests abandoned", y=1.0)
     for ax in axes[:2]:
         ax.set_yticks(y, names)
         ax.grid(axis="x", alpha=0.3)
@@ -153,15 +168,16 @@ def equity_by_district(summary: Iterable[Row],
                 ax.annotate(d, (x0, y0), xytext=(4, 4), textcoords="offset points",
                             fontsize="x-small")
         if hubs:
-            for h, (hlat, hlon) in hubs.items():
-                ax.scatter([hlon], [hlat], marker="^", s=90, color="tab:blue", zorder=4)
-                ax.annotate(h, (hlon, hlat), xytext=(4, -10), textcoords="offset points",
+            hlat, hlon = np.array(list(hubs.values()), dtype=float).T
+            ax.scatter(hlon, hlat, marker="^", s=90, color="tab:blue", zorder=4)
+            for h, x0, y0 in zip(hubs, hlon, hlat, strict=True):
+                ax.annotate(h, (x0, y0), xytext=(4, -10), textcoords="offset points",
                             fontsize="x-small", color="tab:blue")
         fig.colorbar(sc, ax=ax, label="90th percentile wait (min)")
         ax.set_xlabel("longitude (°E)")
         ax.set_ylabel("latitude (°N)")
         ax.set_title("districts (size: requests; ▲ hubs)" if len(every) <= 15 else
-                     "districts (size: requests; ▲ hubs; the 15 worst named)")
+                     "districts (size: requests; ▲ hubs; the 15 worst named)", y=1.0)
         ax.set_aspect("equal", adjustable="datalim")
         ax.grid(alpha=0.3)
     fig.suptitle(title)
