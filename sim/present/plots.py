@@ -174,19 +174,21 @@ def _write_all(figs: Mapping[str, Callable[[], Figure]], out: Path,
                formats: Sequence[str] = FORMATS) -> list[Path]:
     paths: list[Path] = []
     for stem, build in figs.items():
-        paths += save_figure(build(), out, stem, formats)
+        with _objects_frozen():
+            paths += save_figure(build(), out, stem, formats)
     return paths
 
 
 @contextlib.contextmanager
 def _objects_frozen() -> Iterator[None]:
-    """Collect the figures' garbage once, without walking the objects made before plotting.
+    """Collect a figure's garbage once, without walking the objects made before it.
 
     A figure is thousands of small objects in reference cycles, so building one triggers
     collections, and a full one walks every object of the process (an experiment's
     tables, pandas, the scenario). Here what exists is frozen (``gc.freeze``), automatic
-    collection is off while plotting, and one collection at the end frees the figures'
-    cycles. Left as it is inside a caller's freeze or with collection already off.
+    collection is off while the figure is drawn, and one collection at the end frees its
+    cycles (so memory holds one figure's garbage at most). Left as it is inside a
+    caller's freeze or with collection already off.
     """
     if gc.get_freeze_count() or not gc.isenabled():
         yield
@@ -196,7 +198,7 @@ def _objects_frozen() -> Iterator[None]:
     try:
         yield
     finally:
-        gc.collect()  # the figures' cycles, in one pass over what was made since the freeze
+        gc.collect()  # the figure's cycles, in one pass over what was made since the freeze
         gc.enable()
         gc.unfreeze()
 
@@ -217,16 +219,11 @@ def plot_results(results_dir: str | Path, formats: Sequence[str] = FORMATS) -> l
     subfolders get their own run plots. ``formats``: PNG by default, ``("png", "svg")``
     adds SVG. Returns the files written.
     """
+    from sim.results.output import read_csv
+
     folder = Path(results_dir)
     if not folder.is_dir():
         raise FileNotFoundError(2, "no such results folder", str(folder))
-    with _objects_frozen():
-        return _plot_folder(folder, formats)
-
-
-def _plot_folder(folder: Path, formats: Sequence[str]) -> list[Path]:
-    from sim.results.output import read_csv
-
     out = folder / PLOT_DIR
     paths = _write_all(run_figures(folder), out, formats)
     if (folder / "comparison.csv").exists():
