@@ -40,8 +40,9 @@ def interpolate(a: np.ndarray, b: np.ndarray, gamma: np.ndarray) -> np.ndarray:
 class ByGroup:
     """Rows labelled with group numbers ``key`` in [0, size), sorted by group once.
 
-    Each statistic takes values and a mask over the same rows and returns one figure per
-    group: a group without selected rows counts 0 and has NaN means and percentiles.
+    Each statistic takes values and a mask over the same rows (no mask: every row) and
+    returns one figure per group: a group without selected rows counts 0 and has NaN means
+    and percentiles.
     """
 
     def __init__(self, key: np.ndarray, size: int) -> None:
@@ -59,20 +60,26 @@ class ByGroup:
             keys = keys.astype(np.int16)
         return rows[np.argsort(keys, kind="stable")]
 
-    def count(self, mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        """Each group's number of selected rows, or sum of their whole-number ``weights``.
+    def count(self, mask: np.ndarray | None = None,
+              weights: np.ndarray | None = None) -> np.ndarray:
+        """Each group's number of selected rows (all without ``mask``) or sum of their weights.
 
-        Floats; whole numbers add up exactly in any order.
+        Floats; whole-number weights add up exactly in any order.
         """
-        w = mask if weights is None else weights * mask  # faster than selecting the rows
-        return np.bincount(self.key, w, minlength=self.size)
+        if mask is not None:  # weights, not a selection: faster than selecting the rows
+            weights = mask if weights is None else weights * mask
+        return np.bincount(self.key, weights, minlength=self.size).astype(float)
 
-    def _selected(self, mask: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The rows of ``order`` that ``mask`` selects, and each group's number of them."""
+    def _selected(self, mask: np.ndarray | None,
+                  order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of ``order`` that ``mask`` selects (all without it), and each group's count."""
+        if mask is None:
+            return order, np.bincount(self.key, minlength=self.size)
         rows = order[np.flatnonzero(mask[order])]
         return rows, np.bincount(self.key[rows], minlength=self.size)
 
-    def _sums(self, values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _sums(self, values: np.ndarray,
+              mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Each group's sum of the selected values (numpy's pairwise order), and count."""
         rows, ns = self._selected(mask, self.order)
         side_by_side, ends = values[rows], np.cumsum(ns).tolist()
@@ -80,7 +87,7 @@ class ByGroup:
         sums = [np.add.reduce(side_by_side[a:b]) for a, b in zip(starts, ends, strict=True)]
         return np.array(sums, dtype=values.dtype), ns
 
-    def sum(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def sum(self, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """Each group's sum, as ``values[mask & (key == g)].sum()`` adds it (pairwise)."""
         return self._sums(values, mask)[0]
 

@@ -144,17 +144,16 @@ def _booking_figures(result: RunResult, at: np.ndarray) -> tuple[np.ndarray, Fig
 def _failure_figures(result: RunResult, at: np.ndarray) -> tuple[np.ndarray, Figures]:
     """Every measured request, and the failed-call figures."""
     r = result.records
-    outcome, every = r.outcome[at], np.ones(len(at), dtype=bool)
-    attempts, lost = r.attempts[at], r.lost_min[at]
+    outcome, attempts, lost = r.outcome[at], r.attempts[at], r.lost_min[at]
     consulted = (outcome == SERVED) & (r.tier[at] != 1)  # a consult that connected
 
     def figures(g: ByGroup) -> dict[str, np.ndarray]:
-        n_attempts = g.count(every, attempts)
+        n_attempts = g.count(weights=attempts)
         failed = n_attempts - g.count(consulted)
         return {"attempts": n_attempts, "failed_attempts": failed,
                 "attempt_failure_rate": _ratios(failed, n_attempts),
-                "gave_up_rate": _ratios(g.count(outcome == GAVE_UP), g.count(every)),
-                "doctor_min_lost": g.sum(lost, every)}
+                "gave_up_rate": _ratios(g.count(outcome == GAVE_UP), g.count()),
+                "doctor_min_lost": g.sum(lost)}
 
     return at, figures
 
@@ -218,9 +217,10 @@ def realism_values(result: RunResult, keys: list[np.ndarray],
         if getattr(sc, section) is not None]
     out = []
     for key, size in zip(keys, sizes, strict=True):
+        everyone = ByGroup(key[at], size)
         values: dict[str, np.ndarray] = {}
         for rows, figures in parts:
-            values |= figures(ByGroup(key[rows], size))
+            values |= figures(everyone if rows is at else ByGroup(key[rows], size))
         out.append(values)
     return out
 
