@@ -22,8 +22,9 @@ def test_every_group_matches_numpy_on_its_own_rows(seed: int, n: int, q: float) 
     g = ByGroup(key, size)
     by_value = np.argsort(values, kind="stable")
     got = [g.count(mask), g.sum(values, mask), g.mean(values, mask),
-           g.percentile(values, mask, q), g.percentile(values, mask, q, by_value),
-           g.count(mask, np.arange(n)), g.count(), g.sum(values)]
+           g.percentile(values, q, mask), g.percentile(values, q, mask, by_value),
+           g.count(mask, np.arange(n)), g.count(), g.sum(values), g.mean(values),
+           g.percentile(values, q)]
     for i in range(size):
         sel = mask & (key == i)
         x = values[sel]
@@ -32,7 +33,9 @@ def test_every_group_matches_numpy_on_its_own_rows(seed: int, n: int, q: float) 
                 float(np.percentile(x, q)) if len(x) else np.nan,
                 float(np.percentile(x, q)) if len(x) else np.nan,
                 float(np.flatnonzero(sel).sum()), float(np.sum(key == i)),
-                float(values[key == i].sum())]
+                float(values[key == i].sum()),
+                float(values[key == i].mean()) if np.any(key == i) else np.nan,
+                float(np.percentile(values[key == i], q)) if np.any(key == i) else np.nan]
         assert [float(v[i]).hex() for v in got] == [w.hex() for w in want], i
 
 

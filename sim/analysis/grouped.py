@@ -91,13 +91,13 @@ class ByGroup:
         """Each group's sum, as ``values[mask & (key == g)].sum()`` adds it (pairwise)."""
         return self._sums(values, mask)[0]
 
-    def mean(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def mean(self, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """Each group's mean, as ``values[mask & (key == g)].mean()`` (NaN if empty)."""
         total, n = self._sums(values, mask)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(n > 0, total / n, np.nan)
 
-    def percentile(self, values: np.ndarray, mask: np.ndarray, q: float,
+    def percentile(self, values: np.ndarray, q: float, mask: np.ndarray | None = None,
                    ascending: np.ndarray | None = None) -> np.ndarray:
         """Each group's ``numpy.percentile(values[mask & (key == g)], q)`` (NaN if empty).
 

@@ -107,47 +107,49 @@ def _ratios(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(b != 0, a / b, np.nan)
 
 
-Figures = Callable[[ByGroup], dict[str, np.ndarray]]
-"""One mechanism's figures of every group of a grouping, from its rows labelled by group."""
+Figures = Callable[[np.ndarray, int], dict[str, np.ndarray]]
+"""One mechanism's figures of every group of a grouping, from each record's group number."""
 
 
-def _booking_figures(result: RunResult, at: np.ndarray) -> tuple[np.ndarray, Figures]:
-    """The requests that sought a slot (booked or turned away), and the booking figures."""
+def _booking_figures(result: RunResult, at: np.ndarray) -> Figures:
+    """Booking figures, over the requests that sought a slot (booked or turned away)."""
     sc, r = result.scenario, result.records
     assert sc.booking is not None
     booked = ~np.isnan(r.slot[at])
-    rows = at[booked | (r.outcome[at] == TURNED_AWAY)]
-    outcome, booked = r.outcome[rows], ~np.isnan(r.slot[rows])
-    delay = r.slot[rows] - r.arrival[rows]
+    sought, booked = at[booked | (r.outcome[at] == TURNED_AWAY)], at[booked]
+    turned = r.outcome[sought] == TURNED_AWAY
+    no_show, clinic = r.outcome[booked] == NO_SHOW, r.outcome[booked] == SERVED
+    delay, clinic_wait = r.slot[booked] - r.arrival[booked], r.start[booked] - r.queued[booked]
     by_delay = np.argsort(delay, kind="stable")
-    within = [(days, booked & (delay <= days * 1440.0)) for days in sc.booking.report_within_days]
-    clinic, clinic_wait = booked & (outcome == SERVED), r.start[rows] - r.queued[rows]
+    within = [(days, delay <= days * 1440.0) for days in sc.booking.report_within_days]
 
-    def figures(g: ByGroup) -> dict[str, np.ndarray]:
-        n_booked, n_turned = g.count(booked), g.count(outcome == TURNED_AWAY)
-        sought = n_booked + n_turned
-        mean_delay = g.mean(delay, booked)
+    def figures(key: np.ndarray, size: int) -> dict[str, np.ndarray]:
+        g, b = ByGroup(key[sought], size), ByGroup(key[booked], size)
+        n_booked, n_turned = b.count(), g.count(turned)
+        asked = n_booked + n_turned  # sought a slot
+        mean_delay = b.mean(delay)
         out = {"booked": n_booked,
                "access_delay_mean_days": mean_delay / 1440.0,
                "access_delay_mean_hours": mean_delay / 60.0,
-               "access_delay_p90_days": g.percentile(delay, booked, 90, by_delay) / 1440.0}
+               "access_delay_p90_days": b.percentile(delay, 90, ascending=by_delay) / 1440.0}
         for days, ok in within:
-            out[f"share_booked_within_{days:g}_days"] = _ratios(g.count(ok), sought)
-        out["turned_away_rate"] = _ratios(n_turned, sought)
-        out["no_show_rate"] = _ratios(g.count(outcome == NO_SHOW), n_booked)
-        out["clinic_wait_mean_min"] = g.mean(clinic_wait, clinic)
+            out[f"share_booked_within_{days:g}_days"] = _ratios(b.count(ok), asked)
+        out["turned_away_rate"] = _ratios(n_turned, asked)
+        out["no_show_rate"] = _ratios(b.count(no_show), n_booked)
+        out["clinic_wait_mean_min"] = b.mean(clinic_wait, clinic)
         return out
 
-    return rows, figures
+    return figures
 
 
-def _failure_figures(result: RunResult, at: np.ndarray) -> tuple[np.ndarray, Figures]:
-    """Every measured request, and the failed-call figures."""
+def _failure_figures(result: RunResult, at: np.ndarray) -> Figures:
+    """Failed-call figures, over every measured request."""
     r = result.records
     outcome, attempts, lost = r.outcome[at], r.attempts[at], r.lost_min[at]
     consulted = (outcome == SERVED) & (r.tier[at] != 1)  # a consult that connected
 
-    def figures(g: ByGroup) -> dict[str, np.ndarray]:
+    def figures(key: np.ndarray, size: int) -> dict[str, np.ndarray]:
+        g = ByGroup(key[at], size)
         n_attempts = g.count(weights=attempts)
         failed = n_attempts - g.count(consulted)
         return {"attempts": n_attempts, "failed_attempts": failed,
@@ -155,49 +157,52 @@ def _failure_figures(result: RunResult, at: np.ndarray) -> tuple[np.ndarray, Fig
                 "gave_up_rate": _ratios(g.count(outcome == GAVE_UP), g.count()),
                 "doctor_min_lost": g.sum(lost)}
 
-    return at, figures
+    return figures
 
 
-def _phc_figures(result: RunResult, at: np.ndarray) -> tuple[np.ndarray, Figures]:
-    """The requests of the PHC tier (seen there, resolved or escalated), and its figures."""
+def _phc_figures(result: RunResult, at: np.ndarray) -> Figures:
+    """PHC-tier figures, over the requests of the tier (seen there, resolved or escalated)."""
     r = result.records
-    rows = at[~np.isnan(r.phc_start[at]) | (r.tier[at] != 0)]
-    seen, tier = ~np.isnan(r.phc_start[rows]), r.tier[rows]
-    arrival, start = r.arrival[rows], r.start[rows]
-    phc_wait = r.phc_start[rows] - arrival
-    at_hub = (r.outcome[rows] == SERVED) & (tier == 2)  # escalated, then seen at a hub
-    end_to_end, hub_stage = start - arrival, start - r.queued[rows]
+    tier_rows = at[~np.isnan(r.phc_start[at]) | (r.tier[at] != 0)]
+    seen, tier = ~np.isnan(r.phc_start[tier_rows]), r.tier[tier_rows]
+    phc_wait = r.phc_start[tier_rows] - r.arrival[tier_rows]
+    at_hub = tier_rows[(r.outcome[tier_rows] == SERVED) & (tier == 2)]  # escalated, then seen
+    end_to_end = r.start[at_hub] - r.arrival[at_hub]
+    hub_stage = r.start[at_hub] - r.queued[at_hub]
     by_end_to_end = np.argsort(end_to_end, kind="stable")
 
-    def figures(g: ByGroup) -> dict[str, np.ndarray]:
+    def figures(key: np.ndarray, size: int) -> dict[str, np.ndarray]:
+        g, hub = ByGroup(key[tier_rows], size), ByGroup(key[at_hub], size)
         n_seen, n_escalated = g.count(seen), g.count(tier == 2)
         return {"phc_consults": n_seen, "phc_resolved": g.count(tier == 1),
                 "escalated": n_escalated,
                 "escalation_rate": _ratios(n_escalated, n_seen),
                 "phc_wait_mean_min": g.mean(phc_wait, seen),
-                "end_to_end_wait_mean_min": g.mean(end_to_end, at_hub),
-                "end_to_end_wait_p90_min": g.percentile(end_to_end, at_hub, 90, by_end_to_end),
-                "hub_stage_wait_mean_min": g.mean(hub_stage, at_hub)}
+                "end_to_end_wait_mean_min": hub.mean(end_to_end),
+                "end_to_end_wait_p90_min": hub.percentile(end_to_end, 90,
+                                                          ascending=by_end_to_end),
+                "hub_stage_wait_mean_min": hub.mean(hub_stage)}
 
-    return rows, figures
+    return figures
 
 
-def _followup_figures(result: RunResult, at: np.ndarray) -> tuple[np.ndarray, Figures]:
-    """Every measured request, and the follow-up and referral figures."""
+def _followup_figures(result: RunResult, at: np.ndarray) -> Figures:
+    """Follow-up and referral figures, over every measured request."""
     sc, r = result.scenario, result.records
     assert sc.followups is not None
     done = (r.outcome[at] == SERVED) & (r.tier[at] != 1) & (r.end[at] <= result.horizon)
     can = done & ((r.parent[at] < 0) | sc.followups.repeat)  # may ask for a follow-up
     step, child = r.next_step[at], r.parent[at] >= 0
 
-    def figures(g: ByGroup) -> dict[str, np.ndarray]:
+    def figures(key: np.ndarray, size: int) -> dict[str, np.ndarray]:
+        g = ByGroup(key[at], size)
         n_done, n_follow, n_referred = g.count(done), g.count(step == 1), g.count(step == 2)
         return {"consults_completed": n_done, "followups_requested": n_follow,
                 "followup_share": _ratios(n_follow, g.count(can)),
                 "referred": n_referred, "referral_share": _ratios(n_referred, n_done),
                 "followup_arrivals": g.count(child)}
 
-    return at, figures
+    return figures
 
 
 def realism_values(result: RunResult, keys: list[np.ndarray],
@@ -207,7 +212,7 @@ def realism_values(result: RunResult, keys: list[np.ndarray],
     ``keys[i]`` holds each record's group number in grouping ``i``, in [0, sizes[i]). One
     array per metric and grouping, indexed by group number, with the values
     ``realism_metrics`` gives each group's rows. Each mechanism looks only at the rows
-    its figures count.
+    its figures count or add up (in record order, so the sums are the same).
     """
     sc = result.scenario
     at = np.flatnonzero(measured(result))
@@ -217,10 +222,9 @@ def realism_values(result: RunResult, keys: list[np.ndarray],
         if getattr(sc, section) is not None]
     out = []
     for key, size in zip(keys, sizes, strict=True):
-        everyone = ByGroup(key[at], size)
         values: dict[str, np.ndarray] = {}
-        for rows, figures in parts:
-            values |= figures(everyone if rows is at else ByGroup(key[rows], size))
+        for figures in parts:
+            values |= figures(key, size)
         out.append(values)
     return out
 
