@@ -479,13 +479,20 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
     (bincounts and record-order sums), then one sort of the waits: the cost follows the
     number of records, not of groups, and the temporaries stay small beside the records.
     The optional mechanisms' metrics (booking, failures, PHC tier, follow-ups,
-    priorities) are computed group by group, and only when the scenario switches them on.
+    priorities) are computed for every group at once too (``sim.analysis.mechanisms``),
+    and only when the scenario switches them on.
     """
     rows: list[Row] = []
 
     def emit(group_by: str, group: str, values: dict[str, float]) -> None:
         rows.extend([{"metric": m, "group_by": group_by, "group": group, "value": v}
                      for m, v in values.items()])
+
+    def emit_at(group_by: str, group: str, values: list[tuple[str, list[float]]],
+                i: int) -> None:
+        """The rows of group number ``i``, from each metric's list of values by group."""
+        rows.extend([{"metric": m, "group_by": group_by, "group": group, "value": v[i]}
+                     for m, v in values])
 
     pools = sorted(result.duty)
     t0, t1 = window(result)
@@ -553,45 +560,30 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
     emit("all", "all", values)
     for g in grouped:
         name, lo = g.name, g.lo
-        req = req_of[name]
         cap: dict[str, list[float]] = {}
         group_pools: dict[int, list[tuple[int, int]]] = {}
         if g.capacity:
             on_duty, group_pools = on_duty_of(g)
             cap = _lists(_capacity_values(result, g, on_duty))
-        per_group = extended or bool(result.tables) or name in ("tier", "priority")
-        if not per_group:  # the common case: each group's rows straight from the arrays
-            req_items, cap_items = list(req.items()), list(cap.items())
-            arrivals = req["arrivals"]
-            for code, label in g.groups:
-                i = code - lo
-                rows.extend([{"metric": m, "group_by": name, "group": label, "value": v[i]}
-                             for m, v in (req_items if arrivals[i] > 0 else ())])
-                if code in group_pools:
-                    rows.extend([{"metric": m, "group_by": name, "group": label, "value": v[i]}
-                                 for m, v in cap_items])
-            continue
-        realism = realism_of.get(name, {})
         booking = booking_capacity_values(result, group_pools) if result.tables else {}
-        targets_of = {}  # each priority class's own targets
-        if name == "priority" and result.scenario.priorities is not None:
-            targets_of = class_target_values(result, g.key(slice(None)), g.size, lo)
+        extra: dict[int, dict[str, float]] = {}  # tier 1's PHC capacity, each class's targets
+        if name == "tier":
+            extra = {1: phc_capacity_metrics(result)}
+        elif name == "priority" and result.scenario.priorities is not None:
+            extra = class_target_values(result, g.key(slice(None)), g.size, lo)
+        request_items = [*req_of[name].items(), *realism_of.get(name, {}).items()]
+        capacity_items = list(cap.items())
+        arrivals = req_of[name]["arrivals"]
         for code, label in g.groups:
             i = code - lo
-            values = {}
-            present = req["arrivals"][i] > 0
+            present = arrivals[i] > 0
             if present:
-                values = {m: v[i] for m, v in req.items()}
-                values |= {m: v[i] for m, v in realism.items()}
+                emit_at(name, label, request_items, i)
             if code in group_pools:
-                values |= {m: v[i] for m, v in cap.items()}
-                values |= booking.get(code, {})
-            elif name == "tier" and code == 1:
-                values |= phc_capacity_metrics(result)
-            elif present:
-                values |= targets_of.get(code, {})
-            if values:
-                emit(name, label, values)
+                emit_at(name, label, capacity_items, i)
+                emit(name, label, booking.get(code, {}))
+            elif code in extra and (present or name == "tier"):  # tier 1: even if none came
+                emit(name, label, extra[code])
     return rows
 
 
