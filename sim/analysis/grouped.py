@@ -51,14 +51,16 @@ class ByGroup:
     @cached_property
     def order(self) -> np.ndarray:
         """Every row, sorted by group (record order within a group)."""
-        return self._by_group(np.arange(len(self.key)))
+        return self._argsort(self.key)
 
     def _by_group(self, rows: np.ndarray) -> np.ndarray:
         """``rows`` sorted by group, in their given order within a group."""
-        keys = self.key[rows]
+        return rows[self._argsort(self.key[rows])]
+
+    def _argsort(self, keys: np.ndarray) -> np.ndarray:
         if self.size < 2**15:  # 16-bit keys sort by radix, in O(n)
             keys = keys.astype(np.int16)
-        return rows[np.argsort(keys, kind="stable")]
+        return np.argsort(keys, kind="stable")
 
     def count(self, mask: np.ndarray | None = None,
               weights: np.ndarray | None = None) -> np.ndarray:
