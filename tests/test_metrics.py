@@ -22,7 +22,8 @@ from sim.analysis.mechanisms import booking_capacity_metrics
 from sim.analysis.metrics import (
     REQUEST_GROUPS,
     Row,
-    _group_codes,
+    _codes,
+    _groups,
     capacity_metrics,
     extra_groups,
     group_extra_metrics,
@@ -56,7 +57,7 @@ def reference_summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS
     by = list(by)
     by += extra_groups(result, by)
     for g in by:
-        codes, groups = _group_codes(result, g)
+        codes, groups = _codes(result, g, slice(None)), _groups(result, g)
         for code, name in groups:
             mask = codes == code
             values: dict[str, float] = {}

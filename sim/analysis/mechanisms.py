@@ -1,7 +1,9 @@
 """Metrics of the optional mechanisms: booking, failed calls, PHC tier, follow-ups, priorities.
 
 Each is computed only when the scenario switches its mechanism on; ``summary_rows``
-(``sim.analysis.metrics``) adds them to its groups.
+(``sim.analysis.metrics``) adds them to its groups. The ``*_metrics`` functions give one
+group's figures (the definitions); the ``*_values`` functions the same figures of every
+group at once, as ``summary_rows`` needs them.
 """
 
 from __future__ import annotations
@@ -115,8 +117,8 @@ def _booking_figures(result: RunResult, at: np.ndarray) -> Figures:
     """Booking figures, over the requests that sought a slot (booked or turned away)."""
     sc, r = result.scenario, result.records
     assert sc.booking is not None
-    booked = ~np.isnan(r.slot[at])
-    sought, booked = at[booked | (r.outcome[at] == TURNED_AWAY)], at[booked]
+    has_slot = ~np.isnan(r.slot[at])
+    sought, booked = at[has_slot | (r.outcome[at] == TURNED_AWAY)], at[has_slot]  # rows
     turned = r.outcome[sought] == TURNED_AWAY
     no_show, clinic = r.outcome[booked] == NO_SHOW, r.outcome[booked] == SERVED
     delay, clinic_wait = r.slot[booked] - r.arrival[booked], r.start[booked] - r.queued[booked]

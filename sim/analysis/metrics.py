@@ -153,11 +153,6 @@ def capacity_metrics(result: RunResult, pools: Iterable[tuple[int, int]],
     return out
 
 
-def _group_codes(result: RunResult, by: str) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """Each record's code in grouping ``by`` (int64), and the groups as (code, label)."""
-    return _codes(result, by, slice(None)), _groups(result, by)
-
-
 def _groups(result: RunResult, by: str,
             labels: dict[str, list[str]] | None = None) -> list[tuple[int, str]]:
     """The groups of grouping ``by`` as (code, label); hub -1 is the state-wide pool.
