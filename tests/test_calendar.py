@@ -221,3 +221,26 @@ def test_growth_curve_mistakes(curve: dict, message: str) -> None:
     with pytest.raises(ScenarioError, match=message):
         apply_overrides(two_hubs(horizon_days=35), {"demand.growth_curve": curve},
                         source="<test>")
+
+
+def test_absences_are_drawn_session_by_session_in_pool_and_day_order() -> None:
+    """One binomial per session, in (hub, specialty, day, session) order; duty loses them."""
+    sc = two_hubs(holidays=[2], roster_exceptions=[
+        {"hub": "a", "specialty": "cardiology", "date": "2020-04-13", "cancel": True},
+        {"hub": "a", "specialty": "medicine", "date": "2020-04-09", "start": "17:00",
+         "end": "19:00", "doctors": 3}])
+    sc = apply_overrides(sc, {"absence": {"prob": 0.3, "hubs": {"b": 0.6}}}, source="<test>")
+    rostered = all_timelines(sc)
+    absent, table = absent_timelines(sc, rostered, np.random.default_rng(7))
+    pools = list(zip(table["hub"].tolist(), table["specialty"].tolist(), strict=True))
+    assert pools == sorted(pools) and table["start"].tolist() != sorted(table["start"])
+    rng, p = np.random.default_rng(7), {0: 0.3, 1: 0.6}
+    one_by_one = [int(rng.binomial(int(k), p[h]))
+                  for k, h in zip(table["rostered"], table["hub"], strict=True)]
+    assert table["absent"].tolist() == one_by_one
+    assert table["absent"].sum() > 0 and table["absent"].sum() < table["rostered"].sum()
+    for (h, s), tl in absent.items():
+        mine = (table["hub"] == h) & (table["specialty"] == s)
+        present = table["rostered"][mine] - table["absent"][mine]
+        want = float(np.sum(present * (table["end"][mine] - table["start"][mine])))
+        assert tl.on_duty_minutes(0.0, sc.horizon_min) == want, (h, s)

@@ -15,7 +15,6 @@ from sim.engine.roster import (
     all_timelines,
     sessions_timeline,
     timeline_from_arrays,
-    timeline_from_changes,
 )
 from sim.scenario.loader import load_scenario
 
@@ -59,10 +58,9 @@ def test_timeline_from_arrays_matches_the_loop(sess: list, horizon: float) -> No
     got = timeline_from_arrays(np.asarray(times, dtype=float),
                                np.asarray(deltas, dtype=np.int64), horizon)
     want = reference(d, horizon)
-    for tl in (got, timeline_from_changes(d, horizon)):
-        assert tl.times.tolist() == want.times.tolist()
-        assert tl.levels.tolist() == want.levels.tolist()
-        assert tl.levels.dtype == np.int64 and tl.times.dtype == np.float64
+    assert got.times.tolist() == want.times.tolist()
+    assert got.levels.tolist() == want.levels.tolist()
+    assert got.levels.dtype == np.int64 and got.times.dtype == np.float64
 
 
 def test_back_to_back_sessions_merge_into_one_level() -> None:

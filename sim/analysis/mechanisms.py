@@ -1,17 +1,20 @@
 """Metrics of the optional mechanisms: booking, failed calls, PHC tier, follow-ups, priorities.
 
 Each is computed only when the scenario switches its mechanism on; ``summary_rows``
-(``sim.analysis.metrics``) adds them to its groups.
+(``sim.analysis.metrics``) adds them to its groups. The ``*_metrics`` functions give one
+group's figures (the definitions); the ``*_values`` functions the same figures of every
+group at once, as ``summary_rows`` needs them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from sim.analysis.window import overlap, window
+from sim.analysis.grouped import ByGroup
+from sim.analysis.window import measured, overlap, window
 from sim.engine.records import GAVE_UP, NO_SHOW, SERVED, TURNED_AWAY, UNSERVED, RunResult
 
 
@@ -101,6 +104,133 @@ def realism_metrics(result: RunResult, mask: np.ndarray | slice) -> dict[str, fl
     return out
 
 
+def _ratios(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(b != 0, a / b, np.nan)
+
+
+Figures = Callable[[np.ndarray, int], dict[str, np.ndarray]]
+"""One mechanism's figures of every group of a grouping, from each record's group number."""
+
+
+def _booking_figures(result: RunResult, at: np.ndarray) -> Figures:
+    """Booking figures, over the requests that sought a slot (booked or turned away)."""
+    sc, r = result.scenario, result.records
+    assert sc.booking is not None
+    has_slot = ~np.isnan(r.slot[at])
+    sought, booked = at[has_slot | (r.outcome[at] == TURNED_AWAY)], at[has_slot]  # rows
+    turned = r.outcome[sought] == TURNED_AWAY
+    no_show, clinic = r.outcome[booked] == NO_SHOW, r.outcome[booked] == SERVED
+    delay, clinic_wait = r.slot[booked] - r.arrival[booked], r.start[booked] - r.queued[booked]
+    by_delay = np.argsort(delay, kind="stable")
+    within = [(days, delay <= days * 1440.0) for days in sc.booking.report_within_days]
+
+    def figures(key: np.ndarray, size: int) -> dict[str, np.ndarray]:
+        g, b = ByGroup(key[sought], size), ByGroup(key[booked], size)
+        n_booked, n_turned = b.count(), g.count(turned)
+        asked = n_booked + n_turned  # sought a slot
+        mean_delay = b.mean(delay)
+        out = {"booked": n_booked,
+               "access_delay_mean_days": mean_delay / 1440.0,
+               "access_delay_mean_hours": mean_delay / 60.0,
+               "access_delay_p90_days": b.percentile(delay, 90, ascending=by_delay) / 1440.0}
+        for days, ok in within:
+            out[f"share_booked_within_{days:g}_days"] = _ratios(b.count(ok), asked)
+        out["turned_away_rate"] = _ratios(n_turned, asked)
+        out["no_show_rate"] = _ratios(b.count(no_show), n_booked)
+        out["clinic_wait_mean_min"] = b.mean(clinic_wait, clinic)
+        return out
+
+    return figures
+
+
+def _failure_figures(result: RunResult, at: np.ndarray) -> Figures:
+    """Failed-call figures, over every measured request."""
+    r = result.records
+    outcome, attempts, lost = r.outcome[at], r.attempts[at], r.lost_min[at]
+    consulted = (outcome == SERVED) & (r.tier[at] != 1)  # a consult that connected
+
+    def figures(key: np.ndarray, size: int) -> dict[str, np.ndarray]:
+        g = ByGroup(key[at], size)
+        n_attempts = g.count(weights=attempts)
+        failed = n_attempts - g.count(consulted)
+        return {"attempts": n_attempts, "failed_attempts": failed,
+                "attempt_failure_rate": _ratios(failed, n_attempts),
+                "gave_up_rate": _ratios(g.count(outcome == GAVE_UP), g.count()),
+                "doctor_min_lost": g.sum(lost)}
+
+    return figures
+
+
+def _phc_figures(result: RunResult, at: np.ndarray) -> Figures:
+    """PHC-tier figures, over the requests of the tier (seen there, resolved or escalated)."""
+    r = result.records
+    tier_rows = at[~np.isnan(r.phc_start[at]) | (r.tier[at] != 0)]
+    seen, tier = ~np.isnan(r.phc_start[tier_rows]), r.tier[tier_rows]
+    phc_wait = r.phc_start[tier_rows] - r.arrival[tier_rows]
+    at_hub = tier_rows[(r.outcome[tier_rows] == SERVED) & (tier == 2)]  # escalated, then seen
+    end_to_end = r.start[at_hub] - r.arrival[at_hub]
+    hub_stage = r.start[at_hub] - r.queued[at_hub]
+    by_end_to_end = np.argsort(end_to_end, kind="stable")
+
+    def figures(key: np.ndarray, size: int) -> dict[str, np.ndarray]:
+        g, hub = ByGroup(key[tier_rows], size), ByGroup(key[at_hub], size)
+        n_seen, n_escalated = g.count(seen), g.count(tier == 2)
+        return {"phc_consults": n_seen, "phc_resolved": g.count(tier == 1),
+                "escalated": n_escalated,
+                "escalation_rate": _ratios(n_escalated, n_seen),
+                "phc_wait_mean_min": g.mean(phc_wait, seen),
+                "end_to_end_wait_mean_min": hub.mean(end_to_end),
+                "end_to_end_wait_p90_min": hub.percentile(end_to_end, 90,
+                                                          ascending=by_end_to_end),
+                "hub_stage_wait_mean_min": hub.mean(hub_stage)}
+
+    return figures
+
+
+def _followup_figures(result: RunResult, at: np.ndarray) -> Figures:
+    """Follow-up and referral figures, over every measured request."""
+    sc, r = result.scenario, result.records
+    assert sc.followups is not None
+    done = (r.outcome[at] == SERVED) & (r.tier[at] != 1) & (r.end[at] <= result.horizon)
+    can = done & ((r.parent[at] < 0) | sc.followups.repeat)  # may ask for a follow-up
+    step, child = r.next_step[at], r.parent[at] >= 0
+
+    def figures(key: np.ndarray, size: int) -> dict[str, np.ndarray]:
+        g = ByGroup(key[at], size)
+        n_done, n_follow, n_referred = g.count(done), g.count(step == 1), g.count(step == 2)
+        return {"consults_completed": n_done, "followups_requested": n_follow,
+                "followup_share": _ratios(n_follow, g.count(can)),
+                "referred": n_referred, "referral_share": _ratios(n_referred, n_done),
+                "followup_arrivals": g.count(child)}
+
+    return figures
+
+
+def realism_values(result: RunResult, keys: list[np.ndarray],
+                   sizes: list[int]) -> list[dict[str, np.ndarray]]:
+    """``realism_metrics`` of every group of several groupings at once.
+
+    ``keys[i]`` holds each record's group number in grouping ``i``, in [0, sizes[i]). One
+    array per metric and grouping, indexed by group number, with the values
+    ``realism_metrics`` gives each group's rows. Each mechanism looks only at the rows
+    its figures count or add up (in record order, so the sums are the same).
+    """
+    sc = result.scenario
+    at = np.flatnonzero(measured(result))
+    parts = [make(result, at) for section, make in (
+        ("booking", _booking_figures), ("failures", _failure_figures),
+        ("phc_tier", _phc_figures), ("followups", _followup_figures))
+        if getattr(sc, section) is not None]
+    out = []
+    for key, size in zip(keys, sizes, strict=True):
+        values: dict[str, np.ndarray] = {}
+        for figures in parts:
+            values |= figures(key, size)
+        out.append(values)
+    return out
+
+
 def _in_pools(hub: np.ndarray, spec: np.ndarray, pools: list[tuple[int, int]]) -> np.ndarray:
     """Whether each (hub, specialty) row is one of ``pools`` (indices above -2, below 2**16)."""
     def key(h: Any, s: Any) -> Any:
@@ -134,6 +264,38 @@ def booking_capacity_metrics(result: RunResult, pools: list[tuple[int, int]]) ->
             out["absent_doctor_hours"] = float(
                 np.sum(absent * (sess["end"][inwin] - sess["start"][inwin]))) / 60.0
     return out
+
+
+def booking_capacity_values(result: RunResult, group_pools: dict[int, list[tuple[int, int]]]
+                            ) -> dict[int, dict[str, float]]:
+    """``booking_capacity_metrics`` of several groups of pools at once (no pool in two)."""
+    sc = result.scenario
+    t0, t1 = window(result)
+    codes = list(group_pools)
+    group_of = np.full((len(sc.hubs) + 1, len(sc.specialties)), len(codes))  # [hub + 1, s]
+    for i, code in enumerate(codes):
+        for h, s in group_pools[code]:
+            group_of[h + 1, s] = i
+    size = len(codes) + 1  # the last group: pools in none of these
+    parts = []  # per table: its metrics [group], and which groups have rows in the window
+    slots = result.tables.get("slots")
+    if slots is not None and len(slots["time"]):
+        g = ByGroup(group_of[slots["hub"] + 1, slots["specialty"]], size)
+        inwin = (slots["time"] >= t0) & (slots["time"] < t1)
+        offered, booked = g.count(inwin), g.count(inwin & slots["booked"])
+        parts.append(({"slots_offered": offered, "slots_booked": booked,
+                       "slot_utilisation": _ratios(booked, offered)}, offered > 0))
+    sess = result.tables.get("sessions")
+    if sess is not None and len(sess["start"]):
+        g = ByGroup(group_of[sess["hub"] + 1, sess["specialty"]], size)
+        inwin = (sess["start"] >= t0) & (sess["start"] < t1)
+        rostered, absent = g.count(inwin, sess["rostered"]), g.count(inwin, sess["absent"])
+        hours = g.sum(sess["absent"] * (sess["end"] - sess["start"]), inwin) / 60.0
+        parts.append(({"doctor_sessions_rostered": rostered, "doctor_sessions_absent": absent,
+                       "absence_rate": _ratios(absent, rostered), "absent_doctor_hours": hours},
+                      g.count(inwin) > 0))
+    return {code: {m: float(v[i]) for found, has in parts if has[i] for m, v in found.items()}
+            for i, code in enumerate(codes)}
 
 
 def phc_capacity_metrics(result: RunResult) -> dict[str, float]:
@@ -172,3 +334,23 @@ def group_extra_metrics(result: RunResult, group_by: str, code: int, at: np.ndar
     wait = (r.start[rows] - r.arrival[rows])[outcome == SERVED]
     return {f"share_within_class_target_{t:g}_min": _ratio(float(np.sum(wait <= t)), decided)
             for t in sc.priorities.classes[code].targets_min}
+
+
+def class_target_values(result: RunResult, key: np.ndarray, size: int, lo: int
+                        ) -> dict[int, dict[str, float]]:
+    """``group_extra_metrics`` of every priority class at once: each class's own targets.
+
+    ``key`` holds each record's class code minus ``lo``, in [0, size).
+    """
+    sc, r = result.scenario, result.records
+    assert sc.priorities is not None
+    at = np.flatnonzero(measured(result))
+    g = ByGroup(key[at], size)
+    outcome = r.outcome[at]
+    decided = g.count(outcome != UNSERVED)
+    wait = r.start[at] - r.arrival[at]
+    served = outcome == SERVED
+    return {code: {f"share_within_class_target_{t:g}_min":
+                   _ratio(float(g.count(served & (wait <= t))[code - lo]),
+                          float(decided[code - lo])) for t in cls.targets_min}
+            for code, cls in enumerate(sc.priorities.classes)}

@@ -16,11 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from sim.analysis.grouped import interpolate, percentile_positions
 from sim.analysis.mechanisms import (
     booking_capacity_metrics,
+    booking_capacity_values,
+    class_target_values,
     extra_groups,
     group_extra_metrics,
+    phc_capacity_metrics,
     realism_metrics,
+    realism_values,
     uses_mechanisms,
 )
 from sim.analysis.window import measured, queue_exit, seen_waits, share_seen_within, window
@@ -148,11 +153,6 @@ def capacity_metrics(result: RunResult, pools: Iterable[tuple[int, int]],
     return out
 
 
-def _group_codes(result: RunResult, by: str) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """Each record's code in grouping ``by`` (int64), and the groups as (code, label)."""
-    return _codes(result, by, slice(None)), _groups(result, by)
-
-
 def _groups(result: RunResult, by: str,
             labels: dict[str, list[str]] | None = None) -> list[tuple[int, str]]:
     """The groups of grouping ``by`` as (code, label); hub -1 is the state-wide pool.
@@ -185,25 +185,6 @@ def _codes(result: RunResult, by: str, rows: slice) -> np.ndarray:
     if by == "district_specialty":
         return r.district[rows].astype(np.int64) * n_s + r.specialty[rows]
     return getattr(r, by)[rows].astype(np.int64)
-
-
-def _members(codes: np.ndarray) -> Callable[[int], np.ndarray]:
-    """Row numbers (increasing) of each code, from one stable sort instead of a mask each."""
-    small = len(codes) == 0 or (codes.min() >= -(2**15) and codes.max() < 2**15 - 1)
-    keys = codes.astype(np.int16) if small else codes  # 16-bit keys sort by radix, in O(n)
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-
-    info = np.iinfo(ordered.dtype)
-
-    def rows(code: int) -> np.ndarray:
-        if not info.min <= code < info.max:
-            return order[:0]
-        # bounds in the keys' own dtype: a list would make numpy convert all keys each call
-        lo, hi = np.searchsorted(ordered, np.asarray([code, code + 1], dtype=ordered.dtype))
-        return order[lo:hi]
-
-    return rows
 
 
 @dataclass
@@ -411,20 +392,13 @@ def _order_statistics(waits: np.ndarray, served_keys: np.ndarray, groupings: lis
 
 
 def _percentile_positions(ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where numpy.percentile ('linear') looks for the 50th, 90th, 95th percentiles.
+    """The order statistics the 50th, 90th and 95th percentiles of groups of ``ns`` waits need.
 
-    For groups of ``ns`` waits, step for step as numpy does it: the order statistics
-    needed [group, 7] (lower neighbours (3), upper (3), the largest) and the
-    interpolation weights [group, 3].
+    [group, 7]: lower neighbours (3), upper (3), the largest; and the interpolation weights
+    [group, 3] (``sim.analysis.grouped.percentile_positions``).
     """
-    virtual = np.outer(ns - 1, np.true_divide([50, 90, 95], 100))
-    below = np.floor(virtual)
-    last = virtual >= (ns - 1)[:, None]  # at or past the end: the largest wait
-    top = np.broadcast_to((ns - 1)[:, None], virtual.shape)
-    lower = np.where(last, top, below).astype(np.intp)
-    upper = np.where(last, top, below + 1).astype(np.intp)
-    gamma = virtual - np.where(last, -1.0, below)
-    return np.concatenate([lower, upper, top[:, :1]], axis=1), gamma
+    lower, upper, gamma = percentile_positions(ns, (50, 90, 95))
+    return np.concatenate([lower, upper, (ns - 1)[:, None]], axis=1), gamma
 
 
 def _request_values(result: RunResult, every: np.ndarray, totals: dict[str, np.ndarray],
@@ -453,9 +427,7 @@ def _request_values(result: RunResult, every: np.ndarray, totals: dict[str, np.n
     a, b = nth[:, :3], nth[:, 3:6]
     with np.errstate(invalid="ignore", divide="ignore"):
         out["wait_mean_min"] = np.where(has, totals["wait"] / ns, np.nan)
-        diff = b - a
-        value = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
-        value = np.where(has[:, None], value, np.nan)
+        value = np.where(has[:, None], interpolate(a, b, gamma), np.nan)
         for i, p in enumerate((50, 90, 95)):
             out[f"wait_p{p}_min"] = value[:, i]
         out["wait_max_min"] = np.where(has, nth[:, 6], np.nan)
@@ -502,13 +474,20 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
     (bincounts and record-order sums), then one sort of the waits: the cost follows the
     number of records, not of groups, and the temporaries stay small beside the records.
     The optional mechanisms' metrics (booking, failures, PHC tier, follow-ups,
-    priorities) are computed group by group, and only when the scenario switches them on.
+    priorities) are computed for every group at once too (``sim.analysis.mechanisms``),
+    and only when the scenario switches them on.
     """
     rows: list[Row] = []
 
     def emit(group_by: str, group: str, values: dict[str, float]) -> None:
         rows.extend([{"metric": m, "group_by": group_by, "group": group, "value": v}
                      for m, v in values.items()])
+
+    def emit_at(group_by: str, group: str, values: list[tuple[str, list[float]]],
+                i: int) -> None:
+        """The rows of group number ``i``, from each metric's list of values by group."""
+        rows.extend([{"metric": m, "group_by": group_by, "group": group, "value": v[i]}
+                     for m, v in values])
 
     pools = sorted(result.duty)
     t0, t1 = window(result)
@@ -562,53 +541,44 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
         return np.asarray(on_duty), group_pools
 
     everyone, *grouped = groupings
-    values = {m: v[0] for m, v in req_of["all"].items()}
+    realism_of: dict[str, dict[str, list[float]]] = {}
     if extended:
-        values |= realism_metrics(result, slice(None))
+        found = realism_values(result, [g.key(slice(None)) for g in groupings],
+                               [g.size for g in groupings])
+        realism_of = {g.name: _lists(v) for g, v in zip(groupings, found, strict=True)}
+    values = {m: v[0] for m, v in req_of["all"].items()}
+    values |= {m: v[0] for m, v in realism_of.get("all", {}).items()}
     values |= {m: v[0] for m, v in _lists(_capacity_values(
         result, everyone, on_duty_of(everyone)[0])).items()}
     if result.tables:
-        values |= booking_capacity_metrics(result, pools)
+        values |= booking_capacity_values(result, {0: pools})[0]
     emit("all", "all", values)
-    is_measured = measured(result) if extended or "tier" in by or "priority" in by else None
     for g in grouped:
         name, lo = g.name, g.lo
-        req = req_of[name]
         cap: dict[str, list[float]] = {}
         group_pools: dict[int, list[tuple[int, int]]] = {}
         if g.capacity:
             on_duty, group_pools = on_duty_of(g)
             cap = _lists(_capacity_values(result, g, on_duty))
-        per_group = extended or bool(result.tables) or name in ("tier", "priority")
-        if not per_group:  # the common case: each group's rows straight from the arrays
-            req_items, cap_items = list(req.items()), list(cap.items())
-            arrivals = req["arrivals"]
-            for code, label in g.groups:
-                i = code - lo
-                rows.extend([{"metric": m, "group_by": name, "group": label, "value": v[i]}
-                             for m, v in (req_items if arrivals[i] > 0 else ())])
-                if code in group_pools:
-                    rows.extend([{"metric": m, "group_by": name, "group": label, "value": v[i]}
-                                 for m, v in cap_items])
-            continue
-        members = _members(_group_codes(result, name)[0])
+        booking = booking_capacity_values(result, group_pools) if result.tables else {}
+        extra: dict[int, dict[str, float]] = {}  # tier 1's PHC capacity, each class's targets
+        if name == "tier":
+            extra = {1: phc_capacity_metrics(result)}
+        elif name == "priority" and result.scenario.priorities is not None:
+            extra = class_target_values(result, g.key(slice(None)), g.size, lo)
+        request_items = [*req_of[name].items(), *realism_of.get(name, {}).items()]
+        capacity_items = list(cap.items())
+        arrivals = req_of[name]["arrivals"]
         for code, label in g.groups:
             i = code - lo
-            values = {}
-            if req["arrivals"][i] > 0:
-                values = {m: v[i] for m, v in req.items()}
-                if extended:
-                    values |= realism_metrics(result, members(code))
+            present = arrivals[i] > 0
+            if present:
+                emit_at(name, label, request_items, i)
             if code in group_pools:
-                values |= {m: v[i] for m, v in cap.items()}
-                if result.tables:
-                    values |= booking_capacity_metrics(result, group_pools[code])
-            elif name in ("tier", "priority") and is_measured is not None:
-                at = members(code)
-                values |= group_extra_metrics(result, name, code, at,
-                                              bool(is_measured[at].any()))
-            if values:
-                emit(name, label, values)
+                emit_at(name, label, capacity_items, i)
+                emit(name, label, booking.get(code, {}))
+            elif code in extra and (present or name == "tier"):  # tier 1: even if none came
+                emit(name, label, extra[code])
     return rows
 
 

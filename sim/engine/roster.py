@@ -163,12 +163,6 @@ def all_timelines(scenario: Scenario) -> dict[tuple[int, int], DutyTimeline]:
     return out
 
 
-def timeline_from_changes(deltas: dict[float, int], horizon: float) -> DutyTimeline:
-    """A duty timeline from level changes {time: +/- doctors}, merged, cut at ``horizon``."""
-    return timeline_from_arrays(np.fromiter(deltas.keys(), float, len(deltas)),
-                                np.fromiter(deltas.values(), np.int64, len(deltas)), horizon)
-
-
 def timeline_from_arrays(times: np.ndarray, deltas: np.ndarray, horizon: float) -> DutyTimeline:
     """A duty timeline from level changes ``deltas[i]`` at ``times[i]``.
 
@@ -202,39 +196,58 @@ def absent_timelines(scenario: Scenario, rostered: dict[tuple[int, int], DutyTim
     """Duty after absences: each rostered doctor misses each session with probability p.
 
     Returns the thinned timelines and a table of sessions (hub, specialty, start, end,
-    rostered doctors, absent doctors). Draws go in (hub, specialty, day, session) order.
+    rostered doctors, absent doctors). Draws go in (hub, specialty, day, session) order,
+    all in one call (numpy draws an array of binomials one after the other, the same
+    values as one call per session).
     """
     ab = scenario.absence
     assert ab is not None
     cal = scenario.calendar
     specs = scenario.specialty_names
-    rows: list[tuple[int, int, float, float, int, int]] = []
-    out = {}
     holidays = set(cal.holiday_days()) if cal.holidays_closed else set()
     closures = cal.hub_closures()
-    for (h, s) in sorted(rostered):
+    pools = sorted(rostered)
+    caps: dict[tuple[int, int], list[tuple[float, float, int]]] = {}  # doctors on leave
+    sessions: list[tuple[float, float, int]] = []  # (start, end, doctors) of each session
+    starts, ends, probs = [], [], []  # each pool's first session, one past its last; p
+    for (h, s) in pools:
         hub = scenario.hubs[h]
-        p = ab.hubs.get(hub.id, ab.prob)
         changes = pool_changes(cal, hub, specs[s])
         closed = holidays | set(closures.get(hub.id, ()))
-        deltas: dict[float, int] = {}
-        caps = []
+        special = closed | {d for x in changes for d in cal.exception_days(x)}
+        # a day neither closed nor named by an exception has its weekday's sessions
+        weekly: dict[int, list[tuple[int, int, int]]] = {}
+        caps[(h, s)] = []
+        starts.append(len(sessions))
         for day in range(cal.horizon_days):
             if day in closed and not changes:
                 continue
-            for start, end, doctors in day_sessions(cal, hub, specs[s], day, day in closed,
-                                                    changes):
-                a, b = day * DAY + start, day * DAY + end
-                gone = int(rng.binomial(doctors, p))
-                rows.append((h, s, a, b, doctors, gone))
-                deltas[a] = deltas.get(a, 0) + doctors - gone
-                deltas[b] = deltas.get(b, 0) - (doctors - gone)
-            if changes and (leave := leave_on(cal, changes, day)):
-                caps.append((day * DAY, (day + 1) * DAY, hub.doctors.get(specs[s], 0) - leave))
-        tl = timeline_from_changes(deltas, scenario.horizon_min)
-        out[(h, s)] = capped(tl, caps, scenario.horizon_min) if caps else tl
-    cols = list(zip(*rows, strict=True)) if rows else [()] * 6
-    table = {name: np.asarray(c, dtype=dt) for name, c, dt in zip(
-        ("hub", "specialty", "start", "end", "rostered", "absent"), cols,
-        (np.int16, np.int16, float, float, np.int32, np.int32), strict=True)}
+            if day in special:
+                today = day_sessions(cal, hub, specs[s], day, day in closed, changes)
+                if changes and (leave := leave_on(cal, changes, day)):
+                    caps[(h, s)].append((day * DAY, (day + 1) * DAY,
+                                         hub.doctors.get(specs[s], 0) - leave))
+            else:
+                wd = cal.weekday_of(day)
+                if wd not in weekly:
+                    weekly[wd] = day_sessions(cal, hub, specs[s], day, False, changes)
+                today = weekly[wd]
+            sessions.extend((day * DAY + a, day * DAY + b, k) for a, b, k in today)
+        ends.append(len(sessions))
+        probs.append(ab.hubs.get(hub.id, ab.prob))
+    rows = np.array(sessions, dtype=float).reshape(-1, 3)
+    start, end, doctors = rows[:, 0], rows[:, 1], rows[:, 2].astype(np.int64)
+    counts = np.subtract(ends, starts)
+    absent = rng.binomial(doctors, np.repeat(probs, counts))
+    present = doctors - absent
+    out = {}
+    for pool, i, j in zip(pools, starts, ends, strict=True):
+        tl = timeline_from_arrays(np.concatenate([start[i:j], end[i:j]]),
+                                  np.concatenate([present[i:j], -present[i:j]]),
+                                  scenario.horizon_min)
+        out[pool] = capped(tl, caps[pool], scenario.horizon_min) if caps[pool] else tl
+    table = {"hub": np.repeat([h for h, _ in pools], counts).astype(np.int16),
+             "specialty": np.repeat([s for _, s in pools], counts).astype(np.int16),
+             "start": start, "end": end, "rostered": doctors.astype(np.int32),
+             "absent": absent.astype(np.int32)}
     return out, table
