@@ -31,6 +31,7 @@ from sim.present.plots import (
     wait_ecdf,
     waits_by_time,
 )
+from sim.present.summary_plots import WORST_CELLS
 from sim.results.output import write_csv, write_run
 
 SMALL: dict[str, Any] = {
@@ -172,9 +173,16 @@ def test_wait_ecdf_has_one_panel_per_hub_and_a_curve_per_specialty(
     fig = wait_ecdf(panels, targets)
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     all_ax, shimla_ax, tanda_ax = fig.axes
-    curves = [ln for ln in _lines(all_ax) if ln.get_label() != "service targets"]
+    curves = _lines(all_ax)
     assert len(curves) == 3                                   # one per specialty
-    assert len(_lines(tanda_ax)) - 1 == 2                     # tanda has no psychiatry
+    assert len(_lines(tanda_ax)) == 2                         # tanda has no psychiatry
+    # one legend for the figure, names only; the panels share the axes, labelled outside
+    assert not any(ax.get_legend() for ax in fig.axes) and len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "medicine", "paediatrics", "psychiatry"]
+    assert shimla_ax.get_shared_y_axes().joined(all_ax, shimla_ax)
+    assert not any(t.get_visible() for t in shimla_ax.get_yticklabels())
+    assert len(all_ax.get_xticks()) <= 7
     target_x = sorted(ln.get_xdata()[0] for ln in all_ax.get_lines()
                       if ln.get_linestyle() == ":")
     assert target_x == sorted(targets)
@@ -241,6 +249,11 @@ def test_waits_by_time_outlines_cells_over_a_standard(run: Any,
     want = {(med, j) for j in range(grid.shape[1])
             if not np.ma.is_masked(grid[med, j]) and grid[med, j] > 1.0}
     assert want and boxes == want                             # only medicine's rows
+    # numbers: medicine's cells over the limit; each other row its longest cell
+    texts = {(round(t.get_position()[1]), round(t.get_position()[0])) for t in hour_ax.texts}
+    longest = {(i, int(np.ma.argmax(grid[i]))) for i in range(grid.shape[0]) if i != med}
+    assert texts == want | longest
+    assert len(fig.axes) == 3                                 # the two maps and a colour bar
 
 
 def test_queue_length_reconstruction_matches_the_queue_length_metric(
@@ -256,20 +269,21 @@ def test_queue_length_reconstruction_matches_the_queue_length_metric(
     top, low = fig.axes[:2]
     assert max(_lines(top)[0].get_ydata()) == n.max()
     labels = [t.get_text() for t in low.get_yticklabels()]
-    assert sorted(x.split(" (")[0] for x in labels) == ["medicine", "paediatrics",
-                                                        "psychiatry"]
+    assert sorted(x.split("  ")[0] for x in labels) == ["medicine", "paediatrics",
+                                                       "psychiatry"]
     # each row is that specialty's 2-hour means over its own peak; the peak is labelled
     exits = queue_exit(rec, t1)
-    spec = labels[0].split(" (")[0]
+    spec = labels[0].split("  ")[0]
     m = rec["specialty"] == spec
     ts, ns = queue_length_series(rec["arrival"][m], exits[m])
     bins = np.arange(0.0, t1 + 120.0, 120.0)
     grid_edges = np.clip(np.r_[ts, t1], 0, t1)
     row = low.get_images()[0].get_array()[0]
     total = float(np.sum(ns * np.diff(grid_edges)))
-    peak = float(labels[0].split("peak ")[1].split(",")[0])
+    peak, mean = (float(v) for v in labels[0].split("  ")[1].split(" / "))
     assert float(np.sum(row)) * peak * 120.0 == pytest.approx(total, rel=0.02)
     assert len(row) == len(bins) - 1 and row.max() == pytest.approx(1.0)
+    assert mean == pytest.approx(total / (len(row) * 120.0), abs=0.05)   # "peak / mean"
 
 
 def test_utilisation_heatmap_holds_the_summary_values(summary: list[dict[str, Any]]) -> None:
@@ -277,8 +291,16 @@ def test_utilisation_heatmap_holds_the_summary_values(summary: list[dict[str, An
     util_ax, ot_ax = (ax for ax in fig.axes if ax.get_images())
     grid = util_ax.get_images()[0].get_array()
     hubs = [t.get_text() for t in util_ax.get_yticklabels()]
-    specs = [t.get_text() for t in util_ax.get_xticklabels()]
+    specs = [t.get_text() for t in ot_ax.get_xticklabels()]   # shared, labelled once below
     assert hubs == ["shimla", "tanda"] and specs == ["medicine", "paediatrics", "psychiatry"]
+    assert not any(t.get_visible() for t in util_ax.get_xticklabels())
+    # values written in the highest cells only (the colour bar reads the rest)
+    written = sorted((round(t.get_position()[1]), round(t.get_position()[0]))
+                     for t in util_ax.texts)
+    values = np.ma.filled(grid, -1.0)
+    top = np.argsort(-values.ravel(), kind="stable")[:WORST_CELLS]
+    assert written == sorted(tuple(int(k) for k in np.unravel_index(i, grid.shape))
+                             for i in top if values.ravel()[i] > 0)
     assert grid[0, 0] == pytest.approx(lookup(summary, "utilisation", "hub_specialty",
                                               "shimla/medicine"))
     assert np.ma.is_masked(grid[1, 2])                 # tanda has no psychiatry roster

@@ -18,7 +18,7 @@ from typing import IO, Any
 import numpy as np
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from sim.analysis.window import seen_waits
 from sim.engine.records import SERVED, RunResult
@@ -48,8 +48,10 @@ def _palette(names: Sequence[str]) -> dict[str, tuple[float, float, float, float
     return {n: to_rgba(cmap(i % cmap.N)) for i, n in enumerate(names)}
 
 
-_WAIT_TICKS = (0, 5, 15, 30, 60, 240, 1440, 2880, 7 * 1440, 14 * 1440, 30 * 1440)
+_WAIT_TICKS = (0, 5, 30, 60, 240, 1440, 2880, 7 * 1440, 30 * 1440)
 """Ticks of a long wait axis: a few readable marks (each tick costs a label to draw)."""
+MAX_WAIT_TICKS = 7
+"""The most labelled ticks on a wait axis (2 d goes first, then 5 min)."""
 
 
 def _tick_label(m: float) -> str:
@@ -69,10 +71,15 @@ def wait_axis(ax: Any, top: float, axis: str = "x") -> str:
     top = max(float(top), 1.0)
     if top <= 240:
         (ax.set_xlim if axis == "x" else ax.set_ylim)(0, top * 1.05)
+        (ax.xaxis if axis == "x" else ax.yaxis).set_major_locator(
+            MaxNLocator(MAX_WAIT_TICKS - 1, steps=[1, 2, 3, 5, 6, 10]))
         return "minutes"
     (ax.set_xscale if axis == "x" else ax.set_yscale)("symlog", linthresh=1.0, linscale=0.3)
     (ax.set_xlim if axis == "x" else ax.set_ylim)(0, top * 1.3)
     ticks = [t for t in _WAIT_TICKS if t <= top * 1.3]
+    for extra in (2880, 5):
+        if len(ticks) > MAX_WAIT_TICKS and extra in ticks:
+            ticks.remove(extra)
     (ax.set_xticks if axis == "x" else ax.set_yticks)(ticks, [_tick_label(t) for t in ticks])
     (ax.xaxis if axis == "x" else ax.yaxis).set_minor_locator(NullLocator())
     return "minutes; h = hours, d = days"

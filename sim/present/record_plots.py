@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from sim.present.figures import (
     _WEEKDAYS,
@@ -112,48 +113,57 @@ def wait_ecdf(panels: Mapping[str, Mapping[str, np.ndarray]], targets: Sequence[
 
     ``panels`` maps a panel title to ``{specialty: waits in minutes}``, inf for a request
     never seen (``served_waits(..., unseen=True)``), so the curve at T is
-    ``share_within_T_min``. A standard's limit
-    is a red dashed line with a cross at its target share: the curve of a specialty it
-    covers must pass above the cross.
+    ``share_within_T_min``. A standard's limit is a red dashed line with a cross at its
+    target share: the curve of a specialty it covers must pass above the cross. The panels
+    share their axes (tick labels on the outer ones only) and one legend, names only (the
+    counts are on the box plot).
     """
+    from matplotlib.ticker import PercentFormatter
+
     names = sorted({s for p in panels.values() for s in p})
     colours = _palette(names)
     nrows, ncols = panel_grid(len(panels), 2)
-    fig = Figure(figsize=(6.2 * ncols, 3.9 * nrows + 0.6))
+    fig = Figure(figsize=(6.2 * ncols, 3.6 * nrows + 1.2))
     allw = np.concatenate([w for p in panels.values() for w in p.values()] or [np.zeros(1)])
     allw = allw[np.isfinite(allw)]
     xmax = max(float(allw.max()) if len(allw) else 1.0, *targets,
                *(w.minutes for w in lines), 1.0)
+    marks = ("red dashes: service standard's limit, cross: its target share"
+             if lines else "grey dots: service targets")
+    fig.suptitle(f"{title}\n{marks}")
     first: Any = None
     unit = ""
+    points = sorted({(w.minutes, w.share) for w in lines if w.share is not None})
     for i, (panel, waits) in enumerate(panels.items()):
         ax = fig.add_subplot(nrows, ncols, i + 1, sharex=first, sharey=first)
         if first is None:  # the panels share the scales, limits and ticks set here
             first = ax
             unit = wait_axis(ax, xmax, "x")
             ax.set_ylim(0, 1.01)
+            ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         for spec in names:
             w = waits.get(spec)
             if w is not None and len(w):
-                _ecdf(ax, w, color=colours[spec], linewidth=1.4, label=f"{spec} (n={len(w):,})")
+                _ecdf(ax, w, color=colours[spec], linewidth=1.4, label=spec)
         draw_wait_lines(ax, lines, "x")
-        points = sorted({(w.minutes, w.share) for w in lines if w.share is not None})
         if points:
             ax.plot(*zip(*points, strict=True), "X", color="tab:red", markeredgecolor="black",
                     markersize=8, zorder=4, linestyle="none", label="standard's target share")
         if not lines:
-            for j, t in enumerate(targets):
-                ax.axvline(t, color="0.35", linestyle=":", linewidth=1,
-                           label="service targets" if j == 0 else None)
+            for t in targets:
+                ax.axvline(t, color="0.35", linestyle=":", linewidth=1)
         ax.set_title(panel, y=1.0)
-        ax.set_xlabel(f"wait from request to consult start ({unit})")
-        ax.set_ylabel("share of requests seen within")
         ax.grid(alpha=0.3)
-        if i == 0:  # the colours are the same in every panel
-            ax.legend(fontsize="x-small", loc="lower right")
-        ax.label_outer()  # tick labels and axis labels on the outer panels only
-    fig.suptitle(title)
-    fixed_layout(fig, left=0.75, bottom=0.6, top=0.85, wspace=0.08, hspace=0.22)
+        ax.label_outer()  # tick labels on the outer panels only
+    handles = [h for h in first.get_lines() if h.get_label() in colours] if first else []
+    fig.legend(handles, [h.get_label() for h in handles], loc="upper center",
+               ncols=min(len(handles), 5) or 1, fontsize="small", frameon=False,
+               bbox_to_anchor=(0.5, 1 - 0.62 / fig.get_figheight()))
+    fig.supxlabel(f"wait from request to consult start ({unit})", y=0.01, va="bottom")
+    fig.supylabel("share of requests seen within", x=0.005, ha="left")
+    fixed_layout(fig, left=0.75, bottom=0.6, top=1.2 + 0.2 * ((len(names) - 1) // 5),
+                 wspace=0.08, hspace=0.22)
     return fig
 
 
@@ -188,29 +198,43 @@ def _wait_norm(top: float) -> Any:
     return SymLogNorm(linthresh=1.0, linscale=0.3, vmin=0.0, vmax=max(top, 60.0))
 
 
-CELL_VALUES = 400
-"""The most cells a heat map writes its values in; a bigger one is read by its colour bar."""
+CELL_VALUES = 60
+"""The most cells a heat map writes a value in (the longest of those marked); the colour
+bar reads the rest (each written value is a text to lay out and draw)."""
 
 
 def _heat(ax: Any, grid: np.ndarray, labels: Sequence[str], norm: Any, over: np.ndarray,
           cmap: str = "YlOrRd") -> Any:
-    """A group x time heat map of waits with each cell's value written in it (if small)."""
+    """A group x time heat map of waits, a few values written.
+
+    Cells over a limit are outlined with their value written; a row without one has its
+    longest cell's value written (at most ``CELL_VALUES`` values, the longest).
+    """
     from matplotlib.patches import Rectangle
 
     im = ax.imshow(np.ma.masked_invalid(grid), aspect="auto", cmap=cmap, norm=norm,
                    interpolation="nearest")
     ax.set_facecolor("0.92")
     ax.set_xticks(range(len(labels)), labels, fontsize="x-small")
-    if grid.size <= CELL_VALUES:
-        dark = np.ma.filled(norm(np.ma.masked_invalid(grid)), 0.0) > 0.75  # one call
-        for (i, j), v in np.ndenumerate(grid):
-            if np.isfinite(v):
-                ax.text(j, i, _short(v), ha="center", va="center", fontsize=6.5,
-                        color="white" if dark[i, j] else "black")
+    ax.tick_params(length=0)
+    marked = over.copy()
+    free = ~over.any(axis=1) & np.isfinite(grid).any(axis=1)  # rows with no cell over
+    marked[free, np.nanargmax(np.where(np.isfinite(grid[free]), grid[free], -1.0), axis=1)
+           if free.any() else []] = True
+    cells = np.argwhere(marked & np.isfinite(grid))
+    cells = cells[np.argsort(-grid[tuple(cells.T)], kind="stable")[:CELL_VALUES]]
+    dark = np.ma.filled(norm(np.ma.masked_invalid(grid)), 0.0) > 0.75  # one call
+    for i, j in cells:
+        ax.text(j, i, _short(grid[i, j]), ha="center", va="center", fontsize=6.5,
+                color="white" if dark[i, j] else "black")
     for i, j in zip(*np.nonzero(over), strict=True):
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
                                edgecolor="black", linewidth=2.0))
     return im
+
+
+_BAR_LABELS = {0: "0", 5: "5m", 30: "30m", 240: "4h", 1440: "1d", 7 * 1440: "7d"}
+"""The ticks of the wait colour bar (minutes) and their labels."""
 
 
 def waits_by_time(records: Columns, warmup_min: float = 0.0, start_weekday: str = "mon",
@@ -220,9 +244,10 @@ def waits_by_time(records: Columns, warmup_min: float = 0.0, start_weekday: str 
 
     Two heat maps (hour, weekday), a row per ``by`` group (specialty) with the longest
     90th percentile wait at the top (at most ``max_rows``), on one symmetric-log colour
-    scale from minutes to days, so a twice-weekly clinic and general medicine both read.
-    A cell whose 90th percentile is over the limit of a standard that covers the group
-    (share within T, percentile wait) is outlined in black.
+    scale from minutes to days (its bar at the right), so a twice-weekly clinic and general
+    medicine both read. A cell whose 90th percentile is over the limit of a standard that
+    covers the group (share within T, percentile wait) is outlined in black with its value
+    written; a row with no cell over a limit has its longest cell's value written.
     """
     served = (np.asarray(records["outcome"]) == "served") & (records["arrival"] >= warmup_min)
     rows = np.flatnonzero(served)
@@ -245,26 +270,28 @@ def waits_by_time(records: Columns, warmup_min: float = 0.0, start_weekday: str 
     limit = np.array([min([w.minutes for w in lines if w.share is not None and w.applies(g)],
                           default=np.inf) for g in shown])[:, None]
     norm = _wait_norm(float(np.nanmax(np.r_[by_hour.ravel(), by_day.ravel(), 1.0])))
-    fig = Figure(figsize=(11.5, 0.34 * len(shown) + 2.1))
-    axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [max(len(span), 3), 7]})
-    fixed_layout(fig, left=label_inches(f"{g} (n={len(groups[g]):,})" for g in shown),
-                 right=0.2, bottom=0.55, top=0.75, wspace=0.04)
+    fig = Figure(figsize=(11.5, 0.34 * len(shown) + 2.3))
+    axes = fig.subplots(1, 2, sharey=True,
+                        gridspec_kw={"width_ratios": [max(len(span), 3), 7]})
+    fixed_layout(fig, left=label_inches(shown), right=1.0, bottom=0.55, top=0.8,
+                 wspace=0.04)
     im = _heat(axes[0], by_hour, [f"{h:02d}" for h in span], norm, by_hour > limit)
     _heat(axes[1], by_day, list(WEEKDAY_LABELS), norm, by_day > limit)
-    axes[0].set_yticks(range(len(shown)), [f"{g} (n={len(groups[g]):,})" for g in shown],
-                       fontsize="small")
-    axes[1].set_yticks([])
+    axes[0].set_yticks(range(len(shown)), shown, fontsize="small")
+    axes[1].tick_params(labelleft=False)
     axes[0].set_xlabel("hour of day the request was made")
     axes[1].set_xlabel("weekday of the request")
-    if max(by_hour.size, by_day.size) > CELL_VALUES:  # values not written: a colour bar
-        ticks = [t for t in (0, 5, 15, 30, 60, 240, 1440, 2 * 1440, 7 * 1440) if t <= norm.vmax]
-        bar = fig.colorbar(im, ax=list(axes), ticks=ticks, shrink=0.9, fraction=0.04, pad=0.02)
-        bar.ax.set_yticklabels([_short(t) if t else "0" for t in ticks], fontsize="x-small")
-        bar.set_label("90th percentile wait")
+    ticks = [t for t in _BAR_LABELS if t <= norm.vmax]
+    w, h = fig.get_size_inches()
+    bar = fig.colorbar(im, cax=fig.add_axes((1 - 0.8 / w, 0.55 / h, 0.15 / w,
+                                             1 - 1.35 / h)), ticks=ticks)
+    bar.ax.set_yticklabels([_BAR_LABELS[t] for t in ticks], fontsize="x-small")
+    bar.ax.minorticks_off()
+    bar.set_label("90th percentile wait", fontsize="small")
     more = f"; {len(shown)} of {len(groups)} {by} groups" if len(shown) < len(groups) else ""
-    fig.suptitle(f"{title}: 90th percentile wait, longest first{more}"
-                 + ("\nblack outline: over the limit of a service standard for that row"
-                    if lines else ""))
+    marks = ("numbers and black outline: cells over the row's service standard; rows "
+             "without one: their longest cell" if lines else "numbers: each row's longest cell")
+    fig.suptitle(f"{title}: 90th percentile wait, longest first{more}\n{marks}")
     return fig
 
 
@@ -326,28 +353,30 @@ def queue_length(records: Columns, horizon_min: float, warmup_min: float = 0.0,
     fig = Figure(figsize=(12, 2.2 + 0.3 * len(shown) + 0.9))
     top, low = fig.subplots(2, 1, sharex=True, gridspec_kw={
         "height_ratios": [2.2, max(0.3 * len(shown), 1.0)]})
-    fixed_layout(fig, left=label_inches(f"{g} (peak {means[g].max():.1f}, mean {avg[g]:.1f})"
-                                        for g in shown), bottom=0.5, top=0.7, hspace=0.06)
+    labels = [f"{g}  {means[g].max():.1f} / {avg[g]:.1f}" for g in shown]
+    fixed_layout(fig, left=label_inches(labels), bottom=0.5, top=0.7, hspace=0.06)
     t, n = thin_steps(*queue_length_series(records["arrival"], exits), limit=2000)
     top.step(np.r_[0.0, t] / 1440.0, np.r_[0.0, n], where="post", color="black",
              linewidth=0.8, label="whole network")
     top.set_ylim(bottom=0)
-    top.set_ylabel("requests waiting")
+    top.yaxis.set_major_locator(MaxNLocator(4, integer=True))
+    top.set_ylabel("requests waiting\n(whole network)")
     top.grid(alpha=0.3)
     grid = np.array([means[g] / max(float(means[g].max()), 1e-9) for g in shown]) if shown \
         else np.zeros((0, len(edges) - 1))
     low.imshow(grid, aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="nearest",
                extent=(0, edges[-1] / 1440.0, len(shown) - 0.5, -0.5))
-    low.set_yticks(range(len(shown)), [f"{g} (peak {means[g].max():.1f}, mean {avg[g]:.1f})"
-                                        for g in shown], fontsize="small")
+    low.set_yticks(range(len(shown)), labels, fontsize="small")
+    low.tick_params(axis="y", length=0)
     low.set_xlabel("simulated day")
     for ax in (top, low):
         if warmup_min > 0:
             ax.axvline(warmup_min / 1440.0, color="tab:orange", linewidth=1.2,
                        label="end of warm-up" if ax is top else None)
     top.set_xlim(0, horizon_min / 1440.0)
-    top.legend(loc="upper right", fontsize="x-small")
     more = f"; {len(shown)} of {len(rows)} {by} groups" if len(shown) < len(rows) else ""
-    fig.suptitle(f"{title}\nbelow: each {by}'s queue relative to its own peak "
-                 f"({bin_min / 60:g}-hour means), longest queues first{more}")
+    warm = " (orange line: end of warm-up)" if warmup_min > 0 else ""
+    fig.suptitle(f"{title}{warm}\nbelow: each {by}'s queue relative to its own peak "
+                 f"({bin_min / 60:g}-hour means; beside each name: peak / mean waiting), "
+                 f"longest queues first{more}")
     return fig

@@ -62,12 +62,16 @@ PLOT_CAPTIONS: dict[str, str] = {
     "wait_by_specialty": "Wait for a consult by specialty (box: quartiles; whiskers: 5th-95th "
                          "percentile; diamond: mean; dotted: service-level targets).",
     "wait_ecdf_by_hub": "Share of consults seen within a given wait, by specialty, for the "
-                        "whole network and each hub; dotted lines mark the service targets.",
-    "wait_by_time": "Median wait with a band up to the 90th percentile, by the hour and the "
-                    "weekday the request was made, one panel per specialty (own scale).",
+                        "whole network and each hub; red dashes: a standard's limit, cross: its "
+                        "target share (dotted: service targets where no standard is set).",
+    "wait_by_time": "Heat maps of the 90th percentile wait by the hour and the weekday the "
+                    "request was made, a row per specialty (longest first) on one colour "
+                    "scale from minutes to days; outlined and numbered: cells over the "
+                    "row's service standard (rows without one: their longest cell).",
     "queue_length": "Requests waiting over simulated time in one replication (arrival to "
-                    "consult start or leaving), one panel per specialty (own scale); grey: "
-                    "warm-up.",
+                    "consult start or leaving): the whole network, then a row per specialty "
+                    "relative to its own peak (peak / mean beside its name); orange line: "
+                    "end of warm-up.",
     "utilisation_heatmap": "Utilisation (consult time / rostered doctor time) and overtime per "
                            "hub and specialty.",
     "equity_by_district": "Waits and abandonment by district, worst first (and on a map where "

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.present.figures import (
     COMPARISON_METRICS,
@@ -32,14 +32,35 @@ from sim.present.units import key_label
 
 MAX_DISTRICTS = 30
 """The most districts the equity plot lists (worst first); the map shows them all."""
+MAP_NAMES = 12
+"""The most districts the equity map names (the worst)."""
+
+
+HIGH_UTILISATION = 0.85
+"""Utilisation from which a hub x specialty cell has its value written (a queue builds)."""
+WORST_CELLS = 5
+"""How many of the highest cells a heat map writes the value of, whatever the threshold."""
+
+
+def _written(grid: np.ndarray, threshold: float) -> np.ndarray:
+    """Cells (row, column) whose value is written; the colour bar reads the rest.
+
+    Those at or over ``threshold``, and the ``WORST_CELLS`` highest (above 0).
+    """
+    v = np.where(np.isfinite(grid), grid, -np.inf).ravel()
+    order = np.argsort(-v, kind="stable")
+    keep = [k for n, k in enumerate(order) if v[k] > 0 and (n < WORST_CELLS or v[k] >= threshold)]
+    return np.array(np.unravel_index(np.array(keep, dtype=int), grid.shape)).T
 
 
 def utilisation_heatmap(summary: Iterable[Row],
                         title: str = "Utilisation and overtime by hub and specialty") -> Figure:
     """Heat maps hub x specialty of utilisation and of overtime minutes per day.
 
-    Every cell carries its value, so the maps need no colour bars (each is an Axes of
-    its own to lay out and draw).
+    Each map has a colour bar; values are written only in the cells that need reading
+    (utilisation at or over ``HIGH_UTILISATION``, and the ``WORST_CELLS`` highest of each
+    map), since every written value is a text to lay out and draw. The maps share the
+    specialty axis (and the hub axis when side by side), labelled once.
     """
     rows = table_rows(summary)
     util = summary_values(rows, "utilisation", "hub_specialty")
@@ -52,16 +73,17 @@ def utilisation_heatmap(summary: Iterable[Row],
     side = len(hubs) > 6  # many hubs: the two maps side by side, rows kept short
     width = max(6.0, 0.75 * len(specs) + 2.5)
     row = 0.32 if side else 0.6
-    fig = Figure(figsize=(2 * width if side else width,
-                          (1 if side else 2) * (row * len(hubs) + 1.9) + 0.5))
-    axes = fig.subplots(1, 2) if side else fig.subplots(2, 1)
+    fig = Figure(figsize=(2 * width + 0.6 if side else width + 0.6,
+                          (row * len(hubs) + 1.9) + (0 if side else row * len(hubs) + 0.4)
+                          + 0.5))
+    axes = fig.subplots(1, 2, sharey=True) if side else fig.subplots(2, 1, sharex=True)
     rotated = 0.5 * label_inches(specs) + 0.3  # the specialty labels, at 30 degrees
-    fixed_layout(fig, left=label_inches(hubs) + 0.3, right=0.2, bottom=rotated, top=0.8,
-                 wspace=label_inches(hubs) / width + 0.1,
-                 hspace=0.0 if side else (rotated + 0.35) / (row * len(hubs) + 0.4))
-    for ax, table, label, cmap, fmt in (
-        (axes[0], util, "utilisation (consult time / rostered time)", "YlOrRd", "{:.0%}"),
-        (axes[1], ot, metric_label(ot_metric), "Purples", "{:.0f}"),
+    fixed_layout(fig, left=label_inches(hubs) + 0.3, right=0.9, bottom=rotated, top=1.0,
+                 wspace=0.9 / width, hspace=0.0 if side else 0.45 / (row * len(hubs)))
+    for ax, table, label, cmap, fmt, high in (
+        (axes[0], util, "utilisation (consult time / rostered time)", "YlOrRd", "{:.0%}",
+         HIGH_UTILISATION),
+        (axes[1], ot, metric_label(ot_metric), "Purples", "{:.0f}", np.inf),
     ):
         grid = np.full((len(hubs), len(specs)), np.nan)
         for key, (v, _, _) in table.items():
@@ -70,18 +92,32 @@ def utilisation_heatmap(summary: Iterable[Row],
         masked = np.ma.masked_invalid(grid)
         vmax = 1.0 if table is util else max(float(np.nanmax(grid)) if np.isfinite(grid).any()
                                              else 1.0, 1.0)
-        ax.imshow(masked, cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto")
+        im = ax.imshow(masked, cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto")
         ax.set_facecolor("0.9")
-        ax.set_xticks(range(len(specs)), specs, rotation=30, ha="right")
-        ax.set_yticks(range(len(hubs)), hubs, fontsize="small" if side else None)
         ax.tick_params(length=0)
-        for (i, j), v in np.ndenumerate(grid):
-            if np.isfinite(v):
-                ax.text(j, i, fmt.format(v), ha="center", va="center",
-                        fontsize="x-small" if side else "small",
-                        color="white" if v > 0.6 * vmax else "black")
+        for i, j in _written(grid, high):
+            v = grid[i, j]
+            ax.text(j, i, fmt.format(v), ha="center", va="center",
+                    fontsize="x-small" if side else "small",
+                    color="white" if v > 0.6 * vmax else "black")
         ax.set_title(label, y=1.0, fontsize="medium")
-    fig.suptitle(title + " (grey: no roster)")
+        bar = fig.colorbar(im, ax=ax, fraction=0.05, pad=0.02, aspect=12)
+        bar.ax.yaxis.set_major_locator(MaxNLocator(3))
+        if table is util:
+            bar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        bar.ax.minorticks_off()
+        bar.ax.tick_params(labelsize="x-small")
+    axes[-1].set_xticks(range(len(specs)), specs, rotation=30, ha="right")
+    if side:
+        axes[0].set_yticks(range(len(hubs)), hubs, fontsize="small")
+        axes[0].set_xticks(range(len(specs)), specs, rotation=30, ha="right")
+        axes[1].tick_params(labelleft=False)
+    else:
+        for ax in axes:
+            ax.set_yticks(range(len(hubs)), hubs)
+        axes[0].tick_params(labelbottom=False)
+    fig.suptitle(f"{title} (grey: no roster)\nnumbers: the {WORST_CELLS} highest cells of each "
+                 f"map and utilisation at or over {HIGH_UTILISATION:.0%}")
     return fig
 
 
@@ -119,10 +155,10 @@ def equity_by_district(summary: Iterable[Row],
     on_map = bool(coordinates) and all(d in coordinates for d in every)  # type: ignore[operator]
     ncols = 3 if on_map else 2
     fig = Figure(figsize=(5.2 * ncols, 0.38 * max(len(names), 5) + 1.8))
-    axes = fig.subplots(1, ncols)
+    axes = list(fig.subplots(1, ncols))
+    axes[1].sharey(axes[0])  # the district names once, on the left
     left = label_inches(names)
-    fixed_layout(fig, left=left, right=0.3, bottom=0.6, top=0.85,
-                 wspace=(left + 0.5) / max(5.2 - left / ncols - 0.3, 1.0))
+    fixed_layout(fig, left=left, right=0.3, bottom=0.6, top=0.85, wspace=0.25)
     y = np.arange(len(names))
 
     def bars(ax: Any, table: Mapping[str, tuple[float, float, float]], offset: float,
@@ -146,12 +182,15 @@ def equity_by_district(summary: Iterable[Row],
     axes[0].legend(loc="lower right", fontsize="small")
     bars(axes[1], aband, 0.0, 0.6, "tab:orange", "abandonment rate")
     axes[1].set_xlabel("abandonment rate (% of requests)")
-    axes[1].xaxis.set_major_formatter(PercentFormatter(1.0))
+    axes[1].xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
     axes[1].set_title("requests abandoned", y=1.0)
+    axes[0].set_yticks(y, names)
+    axes[0].set_ylim(-0.6, len(names) - 0.4)
+    axes[1].tick_params(labelleft=False)
     for ax in axes[:2]:
-        ax.set_yticks(y, names)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.tick_params(axis="y", length=0)
         ax.grid(axis="x", alpha=0.3)
-        ax.set_ylim(-0.6, len(names) - 0.4)
     if on_map and coordinates is not None:
         ax = axes[2]
         lat = np.array([coordinates[d][0] for d in every])
@@ -162,7 +201,7 @@ def equity_by_district(summary: Iterable[Row],
             float(np.nanmax(size)), 1.0)
         sc = ax.scatter(lon, lat, c=colour, s=size, cmap="YlOrRd", edgecolors="black",
                         linewidths=0.5, zorder=3)
-        named = set(every[-15:])
+        named = set(every[-MAP_NAMES:])
         for d, x0, y0 in zip(every, lon, lat, strict=True):
             if d in named:
                 ax.annotate(d, (x0, y0), xytext=(4, 4), textcoords="offset points",
@@ -173,13 +212,16 @@ def equity_by_district(summary: Iterable[Row],
             for h, x0, y0 in zip(hubs, hlon, hlat, strict=True):
                 ax.annotate(h, (x0, y0), xytext=(4, -10), textcoords="offset points",
                             fontsize="x-small", color="tab:blue")
-        fig.colorbar(sc, ax=ax, label="90th percentile wait (min)")
-        ax.set_xlabel("longitude (°E)")
-        ax.set_ylabel("latitude (°N)")
-        ax.set_title("districts (size: requests; ▲ hubs)" if len(every) <= 15 else
-                     "districts (size: requests; ▲ hubs; the 15 worst named)", y=1.0)
+        bar = fig.colorbar(sc, ax=ax, label="90th percentile wait (min)")
+        bar.ax.yaxis.set_major_locator(MaxNLocator(4))
+        bar.ax.minorticks_off()
+        ax.set_xticks([])  # a map read by its names: no latitude/longitude labels
+        ax.set_yticks([])
+        ax.set_xlabel("map (north up; longitude/latitude to scale)")
+        ax.set_title("districts (size: requests; ▲ hubs)" if len(every) <= MAP_NAMES else
+                     f"districts (size: requests; ▲ hubs; the {MAP_NAMES} worst named)",
+                     y=1.0)
         ax.set_aspect("equal", adjustable="datalim")
-        ax.grid(alpha=0.3)
     fig.suptitle(title)
     return fig
 
