@@ -40,9 +40,10 @@ class Failures(Mechanism):
         fp, fw = connectivity_table(self.sc)
         p = fp[arr.district, arr.spoke_type]
         self.fails_first = array("b", (u[:, 0] < p).astype(np.int8).tobytes())
-        self.u_fail = u.ravel().tolist()
-        self.fail_p = p.tolist()
-        self.wasted = fw[arr.district, arr.spoke_type].tolist()
+        # arrays, not lists: only the few requests whose first call fails read them
+        self.u_fail = array("d", u.tobytes())
+        self.fail_p = array("d", p.tobytes())
+        self.wasted = array("d", fw[arr.district, arr.spoke_type].tobytes())
         self.follow_up_u = Drawn(model.streams("followup/failure"), uniform)
 
     def install(self, eng: Engine) -> None:
