@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -56,3 +58,20 @@ def test_only_measures_the_sections_asked_for_and_writes_nothing(tmp_path: Path)
     rows = re.findall(r"^\| ([\d,]+) \| hubsim \| (\d+) \|", proc.stdout, re.M)
     assert len(rows) == 2 and {int(r[1]) for r in rows} >= {1}
     assert "wrote" not in proc.stderr and not list(tmp_path.iterdir())
+
+
+def test_instruction_counts_cover_every_mechanism_variant(monkeypatch) -> None:
+    """benchmarks.instructions measures the mechanisms section's variants, and says what
+    it needs when valgrind is missing (the counting itself takes minutes: not run here)."""
+    from benchmarks import instructions
+    from sim.engine.mechanisms import SECTIONS
+
+    found = instructions.variants()
+    assert list(found) == ["plain", *SECTIONS, "absence", "all"]
+    names = (*SECTIONS, "absence")
+    assert all(getattr(found["plain"], k) is None for k in names)
+    for k in names:  # each variant switches on its own section only
+        assert [n for n in names if getattr(found[k], n) is not None] == [k]
+    monkeypatch.setattr(instructions.shutil, "which", lambda _: None)
+    with pytest.raises(SystemExit, match="needs valgrind"):
+        instructions.main([])
