@@ -362,10 +362,10 @@ def queue_length(records: Columns, horizon_min: float, warmup_min: float = 0.0,
     top.yaxis.set_major_locator(MaxNLocator(4, integer=True))
     top.set_ylabel("requests waiting\n(whole network)")
     top.grid(alpha=0.3)
-    grid = np.array([means[g] / max(float(means[g].max()), 1e-9) for g in shown]) if shown \
-        else np.zeros((0, len(edges) - 1))
-    low.imshow(grid, aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="nearest",
-               extent=(0, edges[-1] / 1440.0, len(shown) - 0.5, -0.5))
+    if shown:  # (none in an empty run: the panel stays blank)
+        grid = np.array([means[g] / max(float(means[g].max()), 1e-9) for g in shown])
+        low.imshow(grid, aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="nearest",
+                   extent=(0, edges[-1] / 1440.0, len(shown) - 0.5, -0.5))
     low.set_yticks(range(len(shown)), labels, fontsize="small")
     low.tick_params(axis="y", length=0)
     low.set_xlabel("simulated day")
