@@ -326,6 +326,13 @@ def test_follow_up_and_referral_shares_match() -> None:
         np.sum(r.next_step[first] == 1) / n)
 
 
+
+def test_referrals_alone_need_no_follow_up_delay() -> None:
+    """``share: 0`` with referrals only: the schema asks for no delay, the run makes none."""
+    d = base(followups={"share": 0.0, "referral_share": 1.0})
+    r = run(always_on(d), [600, 700]).records
+    assert len(r) == 2 and r.next_step.tolist() == [2, 2] and (r.parent < 0).all()
+
 # --- priorities ---------------------------------------------------------------------------
 
 PRIORITIES = {"classes": [{"name": "urgent", "share": 0.2, "targets_min": [15]},

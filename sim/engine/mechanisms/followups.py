@@ -60,13 +60,13 @@ class FollowUps(Mechanism):
         refer, repeat = share + fu.referral_share, fu.repeat
         sc, env, horizon = self.sc, eng.env, self.sc.horizon_min
         delay, consult, patience = self.delay, self.consult, self.patience
-        assert delay is not None  # the schema asks for one with a share
         chan, dist, spc = eng.chan, eng.dist, eng.spc
         prio = eng.prio  # set by Priorities, installed before (KINDS order)
         days_of = self.open_days
 
         def follow_up(r: int, t: float) -> None:
             """Append a follow-up request of ``r`` arriving after the drawn delay."""
+            assert delay is not None  # the schema asks for one with a share
             key = (chan[r], dist[r])
             days = days_of.get(key)
             if days is None:
