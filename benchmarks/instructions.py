@@ -23,20 +23,13 @@ import time
 
 from benchmarks import shapes
 from sim.analysis.metrics import summary_rows
-from sim.engine.mechanisms import SECTIONS
 from sim.engine.model import Model
 from sim.scenario.schema import Scenario
-
-NAMES = (*SECTIONS, "absence")
 
 
 def variants() -> dict[str, Scenario]:
     """The mechanisms benchmark's scenarios: plain, each mechanism alone, all."""
-    full, _ = shapes.realism()
-    plain = full.model_copy(update=dict.fromkeys(NAMES, None))
-    return {"plain": plain,
-            **{k: plain.model_copy(update={k: getattr(full, k)}) for k in NAMES},
-            "all": full}
+    return shapes.mechanism_variants(shapes.realism()[0])
 
 
 def _child(name: str) -> None:

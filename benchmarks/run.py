@@ -45,7 +45,6 @@ import simpy
 from benchmarks import reference_simpy as ref
 from benchmarks import shapes
 from sim.analysis.metrics import lookup, summary_rows
-from sim.engine.mechanisms import SECTIONS as MECHANISM_SECTIONS
 from sim.engine.model import Model
 from sim.engine.records import COLUMNS
 from sim.scenario.loader import apply_overrides
@@ -356,11 +355,8 @@ class Suite:
         if self.quick:
             full = apply_overrides(full, {"calendar.horizon_days": self.size.him_days,
                                           "calendar.warmup_days": 0.0, "calendar.holidays": []})
-        names = (*MECHANISM_SECTIONS, "absence")
-        plain = full.model_copy(update=dict.fromkeys(names, None))
-        variants = {"plain": plain,
-                    **{f"+ {k}": plain.model_copy(update={k: getattr(full, k)}) for k in names},
-                    "all": full}
+        variants = {k if k in ("plain", "all") else f"+ {k}": sc
+                    for k, sc in shapes.mechanism_variants(full).items()}
         self.log("mechanisms: " + ", ".join(variants))
         impls = {k: partial(hubsim_path, partial(_same, sc), Model) for k, sc in variants.items()}
         got = measure(impls, self.runs, self.log)

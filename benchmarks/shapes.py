@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.engine.demand import rate_segments, sources
+from sim.engine.mechanisms import SECTIONS
 from sim.engine.roster import all_timelines
 from sim.scenario.loader import apply_overrides, load_scenario, scenario_from_dict
 from sim.scenario.schema import Scenario
@@ -155,6 +156,18 @@ def realism() -> tuple[Scenario, str]:
     """The bundled Himachal scenario with every mechanism on, over one simulated year."""
     sc = apply_overrides(load_scenario(REALISM), {"calendar.horizon_days": 365})
     return sc, str(REALISM.relative_to(ROOT))
+
+
+MECHANISMS = (*SECTIONS, "absence")
+"""Every optional mechanism section (``absence`` thins rosters; the rest fill loop hooks)."""
+
+
+def mechanism_variants(full: Scenario) -> dict[str, Scenario]:
+    """``full`` without any mechanism ("plain"), with each one alone, and as it is ("all")."""
+    plain = full.model_copy(update=dict.fromkeys(MECHANISMS, None))
+    return {"plain": plain,
+            **{k: plain.model_copy(update={k: getattr(full, k)}) for k in MECHANISMS},
+            "all": full}
 
 
 def hub_loads(scenario: Scenario) -> dict[str, float]:
