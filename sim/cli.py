@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "--precision is met). Opens with the service standards breached, worst "
                        "first. Writes summary.csv (with confidence intervals), standards.csv "
                        "(each standard's verdict per group), replications.csv, records.csv.gz "
-                       "and scenario.resolved.yaml of replication 0, run.json and plots/ (PNG) "
+                       "and scenario.resolved.yaml of replication 0, run.json and plots/ (SVG) "
                        "to --out.")
     p.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     p.add_argument("--out", help="output folder (default: results/<scenario name>)")
@@ -111,15 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the scenario JSON Schema (for editor completion)")
     p.set_defaults(func=cmd_schema)
 
-    p = sub.add_parser("plot", help="make every plot a results folder allows (PNG; SVG too "
-                       "with --svg)",
+    p = sub.add_parser("plot", help="make every plot a results folder allows (SVG; PNG too "
+                       "with --png)",
                        description="Make every plot that the tables in RESULTS_DIR allow: wait "
                        "distributions, waits by hour and weekday, queue length, utilisation "
                        "heat map, equity by district, plan comparison, sweep curves and the "
-                       "standards along a sweep. Writes RESULTS_DIR/plots/*.png (and *.svg "
-                       "with --svg).")
+                       "standards along a sweep. Writes RESULTS_DIR/plots/*.svg (vector: "
+                       "sharp in print and at any zoom; open them in a browser) and *.png "
+                       "with --png.")
     p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder written by run/compare/sweep")
-    p.add_argument("--svg", action="store_true", help="write SVG beside each PNG (slower)")
+    p.add_argument("--png", action="store_true",
+                   help="write a PNG beside each SVG (for slides and messages; slower)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=cmd_plot)
 

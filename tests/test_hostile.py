@@ -471,7 +471,7 @@ def test_empty_run_plots_and_report_with_a_note(tmp_path: Path, case: str) -> No
     out = tmp_path / "o"
     assert main(["run", str(f), "--out", str(out), "-q", "--no-plot"]) == 0
     assert main(["plot", str(out), "-q"]) == 0
-    assert (out / "plots" / "wait_by_specialty.png").exists()
+    assert (out / "plots" / "wait_by_specialty.svg").exists()
     html = write_report(out, validation=False).read_text()
     assert "No request arrived after the warm-up" in html or (
         "No request was served after the warm-up" in html)

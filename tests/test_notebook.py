@@ -39,8 +39,8 @@ def test_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     elapsed = time.perf_counter() - t0
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    images = [o for o in outputs if "image/svg+xml" in o.get("data", {})]
     assert len(images) >= 5, "the notebook should show the baseline, comparison and sweep plots"
     assert (tmp_path / "compare" / "report.html").stat().st_size > 10_000
-    assert (tmp_path / "baseline" / "plots" / "queue_length.png").exists()
+    assert (tmp_path / "baseline" / "plots" / "queue_length.svg").exists()
     print(f"notebook executed in {elapsed:.1f} s")

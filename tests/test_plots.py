@@ -400,13 +400,24 @@ def test_plot_results_makes_every_plot_the_tables_allow(run: Any, tmp_path: Path
     stems = {p.stem for p in paths}
     assert stems == {"wait_by_specialty", "wait_ecdf_by_hub", "wait_by_time", "queue_length",
                      "utilisation_heatmap", "equity_by_district", "comparison", "sweep"}
-    assert {p.suffix for p in paths} == {".png"}
-    svg = plot_results(tmp_path, ("png", "svg"))
-    assert {p.suffix for p in svg} == {".png", ".svg"} and len(svg) == 2 * len(paths)
-    for p in svg:
+    assert {p.suffix for p in paths} == {".svg"}
+    both = plot_results(tmp_path, ("svg", "png"))
+    assert {p.suffix for p in both} == {".png", ".svg"} and len(both) == 2 * len(paths)
+    for p in both:
         assert p.parent == tmp_path / "plots" and p.stat().st_size > 5000, p
         head = p.read_bytes()[:8]
         assert head.startswith(b"\x89PNG") if p.suffix == ".png" else b"<?xml" in head
+
+
+def test_svg_plots_keep_their_text_as_text_and_are_the_same_for_the_same_run(
+        run: Any, tmp_path: Path) -> None:
+    write_run(run, tmp_path)
+    first = {p.name: p.read_bytes() for p in plot_results(tmp_path)}
+    again = {p.name: p.read_bytes() for p in plot_results(tmp_path)}
+    assert first == again                      # no date, fixed ids: reproducible files
+    svg = first["wait_by_specialty.svg"].decode()
+    assert "<text" in svg and "wait from request to consult start" in svg
+    assert "font-family: 'DejaVu Sans'" in svg and "sans-serif" in svg
 
 
 def test_plot_results_of_an_empty_folder_writes_nothing(tmp_path: Path) -> None:
@@ -420,8 +431,8 @@ def test_cli_plot(run: Any, tmp_path: Path) -> None:
                                                             "value"))
     assert main(["plot", str(tmp_path), "-q"]) == 0
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
-        "equity_by_district.png", "utilisation_heatmap.png"]
-    assert main(["plot", str(tmp_path), "-q", "--svg"]) == 0
+        "equity_by_district.svg", "utilisation_heatmap.svg"]
+    assert main(["plot", str(tmp_path), "-q", "--png"]) == 0
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         "equity_by_district.png", "equity_by_district.svg", "utilisation_heatmap.png",
         "utilisation_heatmap.svg"]

@@ -65,7 +65,8 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _embedded(html: str) -> set[bytes]:
-    return {base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', html)}
+    return {base64.b64decode(m)
+            for m in re.findall(r'src="data:image/(?:svg\+xml|png);base64,([^"]+)"', html)}
 
 
 def test_report_has_every_section_and_embeds_every_plot(compared: Path) -> None:
@@ -73,12 +74,12 @@ def test_report_has_every_section_and_embeds_every_plot(compared: Path) -> None:
     for sid, title in SECTIONS:
         assert f'<section id="{sid}"' in html, sid
         assert title.split(" ", 1)[1] in html
-    pngs = sorted(compared.rglob("plots/*.png"))
-    stems = {p.stem for p in pngs}
+    svgs = sorted(compared.rglob("plots/*.svg"))
+    stems = {p.stem for p in svgs}
     assert {"comparison", "wait_ecdf_by_hub", "queue_length", "utilisation_heatmap",
             "equity_by_district", "wait_by_time", "wait_by_specialty"} <= stems
-    assert len(pngs) == 1 + 2 * 6                      # comparison + 6 per plan
-    assert _embedded(html) == {p.read_bytes() for p in pngs}
+    assert len(svgs) == 1 + 2 * 6                      # comparison + 6 per plan
+    assert _embedded(html) == {p.read_bytes() for p in svgs}
     # self-contained: nothing fetched from elsewhere
     assert not re.search(r'(src|href)="(?!data:|#)', html)
 
@@ -122,7 +123,7 @@ def test_report_of_a_run_and_of_a_sweep(tmp_path: Path) -> None:
     sweep(_scenario(), {"demand.growth": [1.0, 1.5]}, 2, out=tmp_path / "sweep")
     html = build_report(tmp_path / "sweep", validation=False)   # makes the missing plots
     assert "demand.growth" in html and "No sweep in this folder" not in html
-    assert (tmp_path / "sweep" / "plots" / "sweep.png").read_bytes() in _embedded(html)
+    assert (tmp_path / "sweep" / "plots" / "sweep.svg").read_bytes() in _embedded(html)
 
 
 def test_erlang_c_check_is_computed_and_reported(compared: Path) -> None:

@@ -135,13 +135,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    """Make every plot a results folder's tables allow (PNG, and SVG with --svg, in DIR/plots)."""
+    """Make every plot a results folder's tables allow (SVG, and PNG with --png, in DIR/plots)."""
     from sim.present.plots import PLOT_DIR, plot_results
 
     folder = Path(args.results_dir)
     if not folder.is_dir():
         raise CLIError(f"no results folder {folder}")
-    paths = plot_results(folder, ("png", "svg") if args.svg else ("png",))
+    paths = plot_results(folder, ("svg", "png") if args.png else ("svg",))
     if not paths:
         raise CLIError(f"nothing to plot in {folder}: no summary.csv, records.csv.gz, "
                        "comparison.csv or sweep.csv")

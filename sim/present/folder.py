@@ -103,14 +103,21 @@ class ResultsFolder:
         return out
 
     def plots(self) -> list[Path]:
-        """The PNG plots of the folder, then those of its plan/point subfolders."""
+        """The plots of the folder, then those of its plan/point subfolders.
+
+        One file per plot: its SVG, or its PNG where there is no SVG.
+        """
         order = list(PLOT_ORDER)
 
         def key(p: Path) -> tuple[int, str]:
             return (order.index(p.stem) if p.stem in order else len(order), p.stem)
 
-        own = sorted((self.path / PLOT_DIR).glob("*.png"), key=key)
-        subs = sorted(self.path.glob(f"*/{PLOT_DIR}/*.png"), key=lambda p: (p.parts[-3], *key(p)))
+        def one_each(pattern: str) -> list[Path]:
+            files = {p for p in self.path.glob(pattern) if p.suffix in (".svg", ".png")}
+            return [p for p in files if p.suffix == ".svg" or p.with_suffix(".svg") not in files]
+
+        own = sorted(one_each(f"{PLOT_DIR}/*"), key=key)
+        subs = sorted(one_each(f"*/{PLOT_DIR}/*"), key=lambda p: (p.parts[-3], *key(p)))
         return own + subs
 
 

@@ -1,4 +1,4 @@
-"""Plots of a results folder: every figure its tables allow, as PNG (SVG on request).
+"""Plots of a results folder: every figure its tables allow, as SVG (PNG on request).
 
 The figures themselves are functions that take tables (record columns as numpy arrays
 with category names, or rows of summary.csv / comparison.csv / sweep.csv /
@@ -216,8 +216,8 @@ def plot_results(results_dir: str | Path, formats: Sequence[str] = FORMATS) -> l
     A run folder gives wait distributions, waits by time, queue length, utilisation and
     equity plots; ``comparison.csv`` adds the plan comparison and ``sweep.csv`` the sweep
     curves (and a sweep's standards.csv the standards along it). A comparison's plan
-    subfolders get their own run plots. ``formats``: PNG by default, ``("png", "svg")``
-    adds SVG. Returns the files written.
+    subfolders get their own run plots. ``formats``: SVG by default, ``("svg", "png")``
+    adds PNG. Returns the files written.
     """
     from sim.results.output import read_csv
 

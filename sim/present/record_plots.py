@@ -271,14 +271,15 @@ def waits_by_time(records: Columns, warmup_min: float = 0.0, start_weekday: str 
                           default=np.inf) for g in shown])[:, None]
     norm = _wait_norm(float(np.nanmax(np.r_[by_hour.ravel(), by_day.ravel(), 1.0])))
     fig = Figure(figsize=(11.5, 0.34 * len(shown) + 2.3))
-    axes = fig.subplots(1, 2, sharey=True,
-                        gridspec_kw={"width_ratios": [max(len(span), 3), 7]})
+    # the same rows in both maps (imshow's limits); not shared, so that the weekday map has
+    # no y ticks at all rather than hidden ones (each tick is objects to build and draw)
+    axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [max(len(span), 3), 7]})
     fixed_layout(fig, left=label_inches(shown), right=1.0, bottom=0.55, top=0.8,
                  wspace=0.04)
     im = _heat(axes[0], by_hour, [f"{h:02d}" for h in span], norm, by_hour > limit)
     _heat(axes[1], by_day, list(WEEKDAY_LABELS), norm, by_day > limit)
     axes[0].set_yticks(range(len(shown)), shown, fontsize="small")
-    axes[1].tick_params(labelleft=False)
+    axes[1].set_yticks([])
     axes[0].set_xlabel("hour of day the request was made")
     axes[1].set_xlabel("weekday of the request")
     ticks = [t for t in _BAR_LABELS if t <= norm.vmax]

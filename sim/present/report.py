@@ -58,6 +58,9 @@ GROUP_METRICS: tuple[str, ...] = (
 )
 """The columns of the by-specialty and by-hub-x-specialty tables (those the folder has)."""
 EFFECT_METRICS: tuple[str, ...] = ("wait_mean_min", "wait_p90_min", "abandonment_rate")
+MEDIA_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
+"""How the report embeds a plot file, by its suffix."""
+
 PLOT_CAPTIONS: dict[str, str] = {
     "wait_by_specialty": "Wait for a consult by specialty (box: quartiles; whiskers: 5th-95th "
                          "percentile; diamond: mean; dotted: service-level targets).",
@@ -465,7 +468,8 @@ def _plots(f: ResultsFolder) -> list[dict[str, str]]:
         rel = p.relative_to(f.path)
         where = "" if rel.parts[0] == PLOT_DIR else f" Plan/point: {rel.parts[0]}."
         out.append({"id": "plot-" + str(rel.with_suffix("")).replace("/", "-"),
-                    "src": "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode(),
+                    "src": f"data:{MEDIA_TYPES[p.suffix]};base64,"
+                           + base64.b64encode(p.read_bytes()).decode(),
                     "caption": PLOT_CAPTIONS.get(p.stem, p.stem.replace("_", " ")) + where,
                     "file": rel.as_posix()})
     return out

@@ -59,8 +59,8 @@ def utilisation_heatmap(summary: Iterable[Row],
 
     Each map has a colour bar; values are written only in the cells that need reading
     (utilisation at or over ``HIGH_UTILISATION``, and the ``WORST_CELLS`` highest of each
-    map), since every written value is a text to lay out and draw. The maps share the
-    specialty axis (and the hub axis when side by side), labelled once.
+    map), since every written value is a text to lay out and draw. The maps have the same
+    cells; the specialty axis (and the hub axis when side by side) is labelled once.
     """
     rows = table_rows(summary)
     util = summary_values(rows, "utilisation", "hub_specialty")
@@ -76,7 +76,7 @@ def utilisation_heatmap(summary: Iterable[Row],
     fig = Figure(figsize=(2 * width + 0.6 if side else width + 0.6,
                           (row * len(hubs) + 1.9) + (0 if side else row * len(hubs) + 0.4)
                           + 0.5))
-    axes = fig.subplots(1, 2, sharey=True) if side else fig.subplots(2, 1, sharex=True)
+    axes = fig.subplots(1, 2) if side else fig.subplots(2, 1)  # same cells: imshow's limits
     rotated = 0.5 * label_inches(specs) + 0.3  # the specialty labels, at 30 degrees
     fixed_layout(fig, left=label_inches(hubs) + 0.3, right=0.9, bottom=rotated, top=1.0,
                  wspace=0.9 / width, hspace=0.0 if side else 0.45 / (row * len(hubs)))
@@ -107,15 +107,16 @@ def utilisation_heatmap(summary: Iterable[Row],
             bar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         bar.ax.minorticks_off()
         bar.ax.tick_params(labelsize="x-small")
+    # the axes a map does not label have no ticks at all (not hidden ones)
     axes[-1].set_xticks(range(len(specs)), specs, rotation=30, ha="right")
     if side:
         axes[0].set_yticks(range(len(hubs)), hubs, fontsize="small")
         axes[0].set_xticks(range(len(specs)), specs, rotation=30, ha="right")
-        axes[1].tick_params(labelleft=False)
+        axes[1].set_yticks([])
     else:
         for ax in axes:
             ax.set_yticks(range(len(hubs)), hubs)
-        axes[0].tick_params(labelbottom=False)
+        axes[0].set_xticks([])
     fig.suptitle(f"{title} (grey: no roster)\nnumbers: the {WORST_CELLS} highest cells of each "
                  f"map and utilisation at or over {HIGH_UTILISATION:.0%}")
     return fig
