@@ -9,6 +9,7 @@ same in a terminal, a notebook or a worker; the engine never imports this module
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -235,9 +236,6 @@ SAVE_OPTIONS: dict[str, dict[str, Any]] = {
 }
 """zlib level 3 for PNG instead of 6: half the encoding time for files about 4% larger.
 SVG without a date, so that the same run gives the same file."""
-SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "hubsim"}
-"""SVG text as text in the viewer's font (DejaVu Sans, else Verdana, Arial, any sans-serif)
-rather than as glyph outlines; ids from a fixed salt (the same file for the same run)."""
 
 
 def save_figure(fig: Figure, out: Path, stem: str,
@@ -250,14 +248,15 @@ def save_figure(fig: Figure, out: Path, stem: str,
     paths = []
     for fmt in formats:
         def write(fh: IO[bytes], f: str = fmt) -> None:
-            with matplotlib.rc_context(SVG_RC if f == "svg" else {}):
+            # SVG text as text in the viewer's font (DejaVu Sans, else Verdana, Arial, any
+            # sans-serif), not glyph outlines; ids from a fixed salt: the same run, the same file
+            with (matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "hubsim"})
+                  if f == "svg" else contextlib.nullcontext()):
                 fig.savefig(fh, format=f, dpi=DPI, **SAVE_OPTIONS.get(f, {}))
 
         paths.append(atomic_write(Path(out) / f"{stem}.{fmt}", write))
         fig.set_layout_engine("none")  # laid out once; the other formats reuse it
     return paths
-
-
 
 
 # --- standards as lines ----------------------------------------------------------------------
