@@ -230,6 +230,10 @@ def summary_values(rows: Iterable[Row] | Any, metric: str,
 
 DPI = 100
 """Resolution of the PNG plots (A4 width at about 10 inches)."""
+CELLS = "none"
+"""How heat maps draw their cells (``imshow`` interpolation): in SVG one pixel per cell,
+scaled by the viewer with sharp edges (not resampled to the page and PNG-encoded); in
+PNG as nearest."""
 SAVE_OPTIONS: dict[str, dict[str, Any]] = {
     "png": {"pil_kwargs": {"compress_level": 3}},
     "svg": {"metadata": {"Date": None}},

@@ -17,6 +17,7 @@ from matplotlib.ticker import MaxNLocator
 
 from sim.present.figures import (
     _WEEKDAYS,
+    CELLS,
     STANDARD_STYLE,
     WEEKDAY_LABELS,
     Columns,
@@ -213,7 +214,7 @@ def _heat(ax: Any, grid: np.ndarray, labels: Sequence[str], norm: Any, over: np.
     from matplotlib.patches import Rectangle
 
     im = ax.imshow(np.ma.masked_invalid(grid), aspect="auto", cmap=cmap, norm=norm,
-                   interpolation="nearest")
+                   interpolation=CELLS)
     ax.set_facecolor("0.92")
     ax.set_xticks(range(len(labels)), labels, fontsize="x-small")
     ax.tick_params(length=0)
@@ -365,7 +366,7 @@ def queue_length(records: Columns, horizon_min: float, warmup_min: float = 0.0,
     top.grid(alpha=0.3)
     if shown:  # (none in an empty run: the panel stays blank)
         grid = np.array([means[g] / max(float(means[g].max()), 1e-9) for g in shown])
-        low.imshow(grid, aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="nearest",
+        low.imshow(grid, aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation=CELLS,
                    extent=(0, edges[-1] / 1440.0, len(shown) - 0.5, -0.5))
     low.set_yticks(range(len(shown)), labels, fontsize="small")
     low.tick_params(axis="y", length=0)

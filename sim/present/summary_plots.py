@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.present.figures import (
+    CELLS,
     COMPARISON_METRICS,
     STANDARD_STYLE,
     Row,
@@ -92,7 +93,8 @@ def utilisation_heatmap(summary: Iterable[Row],
         masked = np.ma.masked_invalid(grid)
         vmax = 1.0 if table is util else max(float(np.nanmax(grid)) if np.isfinite(grid).any()
                                              else 1.0, 1.0)
-        im = ax.imshow(masked, cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto")
+        im = ax.imshow(masked, cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto",
+                       interpolation=CELLS)
         ax.set_facecolor("0.9")
         ax.tick_params(length=0)
         for i, j in _written(grid, high):
@@ -157,7 +159,6 @@ def equity_by_district(summary: Iterable[Row],
     ncols = 3 if on_map else 2
     fig = Figure(figsize=(5.2 * ncols, 0.38 * max(len(names), 5) + 1.8))
     axes = list(fig.subplots(1, ncols))
-    axes[1].sharey(axes[0])  # the district names once, on the left
     left = label_inches(names)
     fixed_layout(fig, left=left, right=0.3, bottom=0.6, top=0.85, wspace=0.25)
     y = np.arange(len(names))
@@ -185,10 +186,12 @@ def equity_by_district(summary: Iterable[Row],
     axes[1].set_xlabel("abandonment rate (% of requests)")
     axes[1].xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
     axes[1].set_title("requests abandoned", y=1.0)
+    # the district names once, on the left; the abandonment rows beside them have no ticks
+    # at all (not hidden ones: each tick is objects to build and draw)
     axes[0].set_yticks(y, names)
-    axes[0].set_ylim(-0.6, len(names) - 0.4)
-    axes[1].tick_params(labelleft=False)
+    axes[1].set_yticks([])
     for ax in axes[:2]:
+        ax.set_ylim(-0.6, len(names) - 0.4)
         ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.tick_params(axis="y", length=0)
         ax.grid(axis="x", alpha=0.3)
