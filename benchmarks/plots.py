@@ -3,7 +3,7 @@
 For the bundled baseline and for the baseline copied ten times (30 hubs, 120 districts,
 ``shapes.himachal_times``), times in CPU seconds of this process: ``run_experiment`` with
 the replications ``make run`` uses, writing its tables and records but no plots; then
-``plot_results`` on the folder it wrote (every figure, PNG, as ``hubsim run`` writes
+``plot_results`` on the folder it wrote (every figure, SVG, as ``hubsim run`` writes
 them). matplotlib is imported before the clock starts; the import is measured apart, in a
 child process.
 """
@@ -67,7 +67,7 @@ def plot_section(quick: bool, runs: int,
              f"{2 if quick else 10} times side by side (`shapes.himachal_times`). CPU seconds "
              f"of this process, medians over {runs} run(s): `run_experiment` writing tables "
              "and records without plots, then `plot_results` on its folder (every figure, "
-             "PNG, as `hubsim run` writes them).", "",
+             "SVG, as `hubsim run` writes them).", "",
              "| network | requests per replication | simulation CPU s | plots CPU s | files | "
              "plots / simulation |", "|---|---:|---:|---:|---:|---:|"]
     targets = []
