@@ -2,7 +2,11 @@
 
 SimPy's event queue drives time: consult completions and roster changes are SimPy events
 with plain callbacks (no process per patient), and the pre-drawn, time-sorted arrivals are
-merged with that queue as the run advances (events first on a tie). Each doctor owns one
+merged with that queue as the run advances (events first on a tie). What a mechanism
+schedules for later (a booked slot, a retried call, a follow-up's arrival: ``Engine.at``)
+waits on a third, time-ordered heap of pending calls merged in the same way: at one time,
+SimPy's events come first, then the pending calls (in the order they were made), then
+the drawn arrival. Each doctor owns one
 reusable completion event (a doctor does one thing at a time). Reneging is lazy: a
 request's deadline is checked when a doctor reaches it, so patience costs no events;
 routing that estimates waits (``least_wait``, ``overflow``) also keeps each queue's
@@ -43,7 +47,7 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL, URGENT, Timeout
+from simpy.events import NORMAL, URGENT
 
 from sim.engine.demand import Arrivals
 from sim.engine.network import Network
@@ -161,11 +165,16 @@ class Engine:
         self.slot_queues: set[int] = set()  # the queues in which booked requests go first
         self.general = False  # ordered queues and the general arrival path, needed or not
         self.grow_hooks: list[Callable[[int, int], None]] = []
+        # calls made for later by ``at``: (time, order made, function, request), a heap
+        self.pending: list[tuple[float, int, Callable[[int, float], None], int]] = []
+        self.made = itertools.count()
 
-    def at(self, delay: float, fn: Callable[[int], None], r: int) -> None:
-        """Call ``fn(r)`` after ``delay`` minutes (a SimPy timeout)."""
-        ev = Timeout(self.env, delay, r)
-        ev.callbacks.append(lambda e: fn(e.value))
+    def at(self, t: float, fn: Callable[[int, float], None], r: int) -> None:
+        """Call ``fn(r, t)`` at time ``t`` (not before now; see the module docstring).
+
+        A heap entry, not a SimPy event: cheaper, and ``fn`` is given the exact time.
+        """
+        heapq.heappush(self.pending, (t, next(self.made), fn, r))
 
     def track_queued(self) -> Any:
         """The ``queued`` column (join time of the specialist queue), made on first use."""
@@ -495,6 +504,24 @@ class Engine:
         self.join, self.route, self.arrive, self.release = join, route, arrive, release
 
         peek, step = env.peek, env.step
+        pending = self.pending
+
+        def advance(t: float) -> float:
+            """SimPy's events and the pending calls up to ``t``, merged; then ``peek()``.
+
+            SimPy's events first on a tie; a call is made at its own time (SimPy's clock,
+            ``env.now``, stays at the last event, as for the drawn arrivals).
+            """
+            while True:
+                nxt = peek()
+                due = pending[0][0] if pending else math.inf
+                if nxt <= t and nxt <= due:
+                    step()
+                elif due <= t:
+                    _, _, fn, y = heappop(pending)
+                    fn(y, due)
+                else:
+                    return nxt
         # ``nxt`` is env.peek(): only env.step's callbacks and the arrivals below schedule
         # events, so it is refreshed after each step and lowered by each arrival's consult
         # (or refreshed after an arrival that a mechanism handled); ``now`` is env.now
@@ -512,10 +539,13 @@ class Engine:
         nxt = peek()
         for r in range(n0):
             t = tm[r]
-            while nxt <= t:  # SimPy's events first, also on a tie
+            while nxt <= t and not pending:  # SimPy's events first, also on a tie
                 now = nxt
                 step()
                 nxt = peek()
+            if pending:  # calls a mechanism made for later (booked slots, retries...)
+                nxt = advance(t)
+                now = env.now
             if arrival_hooked and general:
                 arrive(r, t)
                 nxt = peek()
@@ -565,8 +595,7 @@ class Engine:
                     dl = deadline[r]
                     if dl < horizon:  # it may renege within the run
                         heappush(expiry[q], (dl, r))
-        while peek() <= horizon:
-            step()
+        advance(horizon)
         for dq in queues:
             for y in dq:
                 dl = deadline[y]

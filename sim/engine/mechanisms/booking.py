@@ -74,13 +74,12 @@ class Booking(Mechanism):
             pass  # its slot would lie beyond the run: left unserved
         else:
             self.slot[r] = ts
-            eng.at(ts - eng.env.now, self.at_slot, r)
+            eng.at(ts, self.at_slot, r)
         return True
 
-    def at_slot(self, r: int) -> None:
-        """The booked slot has come: the request joins its queue, or does not show up."""
+    def at_slot(self, r: int, t: float) -> None:
+        """The booked slot has come (``t``): the request joins its queue, or does not show up."""
         eng = self.eng
-        t = eng.env.now
         if self.u_noshow[r] < self.noshow_p[eng.chan[r]]:
             eng.outcome[r], eng.end[r] = NO_SHOW, t
             return

@@ -90,7 +90,7 @@ class Failures(Mechanism):
             eng.outcome[r], eng.end[r] = GAVE_UP, eng.env.now
         else:
             q = ev.q
-            eng.at(self.retry, lambda y: eng.join(q, y, eng.env.now), r)
+            eng.at(eng.env.now + self.retry, lambda y, t: eng.join(q, y, t), r)
         eng.release(ev)
 
     def grow(self, f: int, r: int) -> None:

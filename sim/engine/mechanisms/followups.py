@@ -58,7 +58,7 @@ class FollowUps(Mechanism):
         u_next, parent, next_step = self.u_next, self.parent, self.next_step
         share, fu = self.fu.share, self.fu
         refer, repeat = share + fu.referral_share, fu.repeat
-        sc, env, horizon = self.sc, eng.env, self.sc.horizon_min
+        sc, horizon = self.sc, self.sc.horizon_min
         delay, consult, patience = self.delay, self.consult, self.patience
         chan, dist, spc = eng.chan, eng.dist, eng.spc
         prio = eng.prio  # set by Priorities, installed before (KINDS order)
@@ -76,7 +76,7 @@ class FollowUps(Mechanism):
                 return
             draw = patience[0 if prio is None else prio[r]]
             f = eng.add_request(r, ta, consult[spc[r]](), math.inf if draw is None else draw())
-            eng.at(ta - env.now, lambda y: eng.arrive(y, ta), f)
+            eng.at(ta, eng.arrive, f)
 
         def done(r: int, t: float) -> None:
             """Hub consult ``r`` ended at ``t``: a follow-up, a referral or nothing."""

@@ -92,17 +92,14 @@ class PhcTier(Mechanism):
             env.schedule(ev, NORMAL, e - env.now)
             return True
 
-        def escalate(r: int) -> None:
-            eng.route(r, env.now)
-
         def done(ev: Consult) -> None:
             """An MO consult ends: an escalated request goes on to the hubs."""
             r = ev._value
             if tier[r] == 2:
                 if delay > 0:
-                    eng.at(delay, escalate, r)
+                    eng.at(env.now + delay, eng.route, r)
                 else:
-                    escalate(r)
+                    eng.route(r, env.now)
             eng.release(ev)
 
         on_done.append(done)
