@@ -32,7 +32,9 @@ Optional mechanisms (``sim.engine.mechanisms``) plug into the loop at a few poin
 - ``prio``, ``slot``: columns by which the queues serve (priority class, then booked
   before token, then first come), instead of first come alone: every queue by class,
   the ``slot_queues`` by slot (the others stay first come, first served);
-- ``grow_hooks``: called for each request added during the run (follow-ups).
+- ``grow_hooks``: called for each request added during the run (follow-ups);
+- ``later``: whether a mechanism makes calls for later (``at``), so that the loop merges
+  them in (booked slots, retried calls, follow-up arrivals, escalations after a delay).
 """
 
 from __future__ import annotations
@@ -166,14 +168,17 @@ class Engine:
         self.general = False  # ordered queues and the general arrival path, needed or not
         self.grow_hooks: list[Callable[[int, int], None]] = []
         # calls made for later by ``at``: (time, order made, function, request), a heap
+        self.later = False  # whether a mechanism makes them (else the loop never looks)
         self.pending: list[tuple[float, int, Callable[[int, float], None], int]] = []
         self.made = itertools.count()
 
     def at(self, t: float, fn: Callable[[int, float], None], r: int) -> None:
         """Call ``fn(r, t)`` at time ``t`` (not before now; see the module docstring).
 
-        A heap entry, not a SimPy event: cheaper, and ``fn`` is given the exact time.
+        A heap entry, not a SimPy event: cheaper, and ``fn`` is given the exact time. Only
+        for a mechanism that says it makes such calls (``Mechanism.calls_later``).
         """
+        assert self.later, "Engine.at needs a mechanism with calls_later = True"
         heapq.heappush(self.pending, (t, next(self.made), fn, r))
 
     def track_queued(self) -> Any:
@@ -504,7 +509,7 @@ class Engine:
         self.join, self.route, self.arrive, self.release = join, route, arrive, release
 
         peek, step = env.peek, env.step
-        pending = self.pending
+        pending, later = self.pending, self.later
 
         def advance(t: float) -> float:
             """SimPy's events and the pending calls up to ``t``, merged; then ``peek()``.
@@ -522,9 +527,11 @@ class Engine:
                     fn(y, due)
                 else:
                     return nxt
-        # ``nxt`` is env.peek(): only env.step's callbacks and the arrivals below schedule
-        # events, so it is refreshed after each step and lowered by each arrival's consult
-        # (or refreshed after an arrival that a mechanism handled); ``now`` is env.now
+
+        # ``nxt`` is env.peek(): only env.step's callbacks, pending calls and the arrivals
+        # below schedule events, so it is refreshed after each step and ``advance`` and
+        # lowered by each arrival's consult (or refreshed after an arrival that a mechanism
+        # handled); ``now`` is env.now
         # under home_hub and pooled, each arrival's queue, looked up for all at once
         homes: Any = ()
         if simple:
@@ -539,13 +546,20 @@ class Engine:
         nxt = peek()
         for r in range(n0):
             t = tm[r]
-            while nxt <= t and not pending:  # SimPy's events first, also on a tie
-                now = nxt
-                step()
-                nxt = peek()
-            if pending:  # calls a mechanism made for later (booked slots, retries...)
-                nxt = advance(t)
-                now = env.now
+            # SimPy's events first, also on a tie (with the arrival or a pending call)
+            if later:  # a mechanism's calls for later are merged in
+                while nxt <= t and (not pending or nxt <= pending[0][0]):
+                    now = nxt
+                    step()
+                    nxt = peek()
+                if pending and pending[0][0] <= t:  # a call due now or before
+                    nxt = advance(t)
+                    now = env.now
+            else:
+                while nxt <= t:
+                    now = nxt
+                    step()
+                    nxt = peek()
             if arrival_hooked and general:
                 arrive(r, t)
                 nxt = peek()

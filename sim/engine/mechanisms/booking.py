@@ -29,6 +29,7 @@ class Booking(Mechanism):
     """Slots from the rostered duty (``SlotBook``); no-shows drawn per request."""
 
     section = "booking"
+    calls_later = True
 
     def __init__(self, model: Model):
         super().__init__(model)

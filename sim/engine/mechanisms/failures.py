@@ -27,6 +27,7 @@ class Failures(Mechanism):
     """Each hub attempt fails with its district's or spoke type's probability."""
 
     section = "failures"
+    calls_later = True
 
     def __init__(self, model: Model):
         super().__init__(model)

@@ -29,6 +29,7 @@ class FollowUps(Mechanism):
 
     section = "followups"
     adds_requests = True
+    calls_later = True
 
     def __init__(self, model: Model):
         super().__init__(model)

@@ -27,6 +27,7 @@ class PhcTier(Mechanism):
     """One PHC MO pool and queue per district (after the hub pools), with its own hours."""
 
     section = "phc_tier"
+    calls_later = True
 
     def __init__(self, model: Model):
         super().__init__(model)
