@@ -3,7 +3,7 @@
 SimPy's event queue drives time: consult completions and roster changes are SimPy events
 with plain callbacks (no process per patient), and the pre-drawn, time-sorted arrivals are
 merged with that queue as the run advances (events first on a tie). What a mechanism
-schedules for later (a booked slot, a retried call, a follow-up's arrival: ``Engine.at``)
+schedules for later (a booked slot, a retried call, a follow-up's arrival: ``at``)
 waits on a third, time-ordered heap of pending calls merged in the same way: at one time,
 SimPy's events come first, then the pending calls (in the order they were made), then
 the drawn arrival. Each doctor owns one
@@ -125,7 +125,8 @@ class Engine:
     """One run's state (request columns, queues, doctors) and the loop that advances it.
 
     Mechanisms read and write the columns and call ``join``, ``route``, ``arrive``,
-    ``release`` and ``at``; all are set by ``run``.
+    ``release`` and ``at`` (a call for later, ``at(t, fn, r)``: ``fn(r, t)`` at time ``t``);
+    all are set by ``run``.
     """
 
     def __init__(self, scenario: Scenario, net: Network, arrivals: Arrivals,
@@ -167,19 +168,7 @@ class Engine:
         self.slot_queues: set[int] = set()  # the queues in which booked requests go first
         self.general = False  # ordered queues and the general arrival path, needed or not
         self.grow_hooks: list[Callable[[int, int], None]] = []
-        # calls made for later by ``at``: (time, order made, function, request), a heap
-        self.later = False  # whether a mechanism makes them (else the loop never looks)
-        self.pending: list[tuple[float, int, Callable[[int, float], None], int]] = []
-        self.made = itertools.count()
-
-    def at(self, t: float, fn: Callable[[int, float], None], r: int) -> None:
-        """Call ``fn(r, t)`` at time ``t`` (not before now; see the module docstring).
-
-        A heap entry, not a SimPy event: cheaper, and ``fn`` is given the exact time. Only
-        for a mechanism that says it makes such calls (``Mechanism.calls_later``).
-        """
-        assert self.later, "Engine.at needs a mechanism with calls_later = True"
-        heapq.heappush(self.pending, (t, next(self.made), fn, r))
+        self.later = False  # whether a mechanism makes calls for later (else none are merged)
 
     def track_queued(self) -> Any:
         """The ``queued`` column (join time of the specialist queue), made on first use."""
@@ -509,7 +498,23 @@ class Engine:
         self.join, self.route, self.arrive, self.release = join, route, arrive, release
 
         peek, step = env.peek, env.step
-        pending, later = self.pending, self.later
+        later = self.later
+        # calls made for later: a heap of (time, order made, function, request)
+        pending: list[tuple[float, int, Callable[[int, float], None], int]] = []
+        made = itertools.count()
+        due = math.inf  # the time of the first pending call (inf: none)
+
+        def at(t: float, fn: Callable[[int, float], None], r: int) -> None:
+            """Call ``fn(r, t)`` at time ``t``, not before now.
+
+            A pending call, not a SimPy event: cheaper, and ``fn`` is given the exact time.
+            For the mechanisms that say they make such calls (``Mechanism.calls_later``).
+            """
+            nonlocal due
+            assert later, "Engine.at needs a mechanism with calls_later = True"
+            heappush(pending, (t, next(made), fn, r))
+            if t < due:
+                due = t
 
         def advance(t: float) -> float:
             """SimPy's events and the pending calls up to ``t``, merged; then ``peek()``.
@@ -517,16 +522,19 @@ class Engine:
             SimPy's events first on a tie; a call is made at its own time (SimPy's clock,
             ``env.now``, stays at the last event, as for the drawn arrivals).
             """
+            nonlocal due
             while True:
                 nxt = peek()
-                due = pending[0][0] if pending else math.inf
                 if nxt <= t and nxt <= due:
                     step()
                 elif due <= t:
-                    _, _, fn, y = heappop(pending)
-                    fn(y, due)
+                    when, _, fn, y = heappop(pending)
+                    due = pending[0][0] if pending else math.inf
+                    fn(y, when)
                 else:
                     return nxt
+
+        self.at = at
 
         # ``nxt`` is env.peek(): only env.step's callbacks, pending calls and the arrivals
         # below schedule events, so it is refreshed after each step and ``advance`` and
@@ -548,11 +556,11 @@ class Engine:
             t = tm[r]
             # SimPy's events first, also on a tie (with the arrival or a pending call)
             if later:  # a mechanism's calls for later are merged in
-                while nxt <= t and (not pending or nxt <= pending[0][0]):
+                while nxt <= t and nxt <= due:
                     now = nxt
                     step()
                     nxt = peek()
-                if pending and pending[0][0] <= t:  # a call due now or before
+                if due <= t:  # a call due now or before
                     nxt = advance(t)
                     now = env.now
             else:
@@ -594,10 +602,10 @@ class Engine:
                 cev = consults[d]
                 cev.callbacks = on_done
                 cev._value = r
-                at = cev.at = now + (e - now)
+                ends = cev.at = now + (e - now)
                 schedule(cev, normal, e - now)
-                if at < nxt:
-                    nxt = at
+                if ends < nxt:
+                    nxt = ends
             elif drop_at_close and q_on[q] == 0:
                 outcome[r], end[r] = DROPPED, t
                 routed[r] = queue_hub[q]

@@ -36,7 +36,8 @@ class Booking(Mechanism):
         b = self.sc.booking
         assert b is not None
         self.rostered = model.rostered
-        self.u_noshow = model.streams("noshow").random(len(model.arrivals)).tolist()
+        # an array, not a list: only the booked requests read it
+        self.u_noshow = array("d", model.streams("noshow").random(len(model.arrivals)).tobytes())
         self.noshow_p = [b.no_show.get(ch, 0.0) for ch in CHANNELS]  # type: ignore[call-overload]
         self.follow_up_u = Drawn(model.streams("followup/noshow"), uniform)
 
@@ -47,6 +48,8 @@ class Booking(Mechanism):
         self.slots = SlotBook(self.sc, self.rostered, net.queue_hub, net.queue_spec)
         self.slot = eng.slot = array("d", [math.nan]) * eng.n
         eng.slot_queues = set(self.slots.clinic)
+        self.channels = {q: c[1] for q, c in self.slots.clinic.items()}  # those that book
+        self.queue_hub = net.queue_hub
         self.q_of = [-1] * eng.n
         self.queued = eng.track_queued()
         eng.book = [self.book if q in self.slots.clinic else None
@@ -63,11 +66,11 @@ class Booking(Mechanism):
     def book(self, q: int, r: int, t: float) -> bool:
         """Request ``r`` routed to ``q`` at ``t`` books a slot there (True), if ``q`` books."""
         eng = self.eng
-        if not self.slots.books(q, eng.chan[r]):
+        if eng.chan[r] not in self.channels[q]:
             return False
         self.q_of[r] = q
         ts = self.slots.book(q, t)
-        eng.routed[r] = eng.net.queue_hub[q]
+        eng.routed[r] = self.queue_hub[q]
         self.queued[r] = math.nan  # it joins the queue at its slot
         if ts is None:
             eng.outcome[r], eng.end[r] = TURNED_AWAY, t
@@ -179,9 +182,10 @@ class SlotBook:
         return c is not None and channel in c[1]
 
     @staticmethod
-    def _free(store: list[Any], t: float) -> int:
+    def _free(store: list[Any], i: int) -> int:
+        """The first free unit at or after unit ``i`` (with path compression)."""
         nxt = store[1]
-        i = root = bisect.bisect_left(store[0], t)
+        root = i
         while nxt[root] != root:
             root = nxt[root]
         while nxt[i] != root:
@@ -189,16 +193,24 @@ class SlotBook:
         return root
 
     def _earliest(self, q: int, t: float) -> tuple[float, list[Any], int]:
-        """The earliest free unit a request made at ``t`` may book: (time, store, index)."""
+        """The earliest free unit a request made at ``t`` may book: (time, store, index).
+
+        A held unit only if it is today and sooner than the first general one; the held
+        units are searched only if the first one at or after ``t`` is.
+        """
         _, _, gen, held = self.clinic[q]
-        g = self._free(gen, t)
-        best, store = (gen[0][g], gen) if g < len(gen[0]) else (math.inf, gen)
-        j = g
-        if len(held[0]):
-            h = self._free(held, t)
-            if h < len(held[0]) and held[0][h] < (t // DAY + 1) * DAY and held[0][h] < best:
-                best, store, j = held[0][h], held, h
-        return best, store, j
+        g = self._free(gen, bisect.bisect_left(gen[0], t))
+        best = gen[0][g] if g < len(gen[0]) else math.inf
+        times = held[0]
+        h = bisect.bisect_left(times, t)
+        if h < len(times):
+            day_end = (t // DAY + 1) * DAY
+            limit = best if best < day_end else day_end
+            if times[h] < limit:
+                h = self._free(held, h)
+                if h < len(times) and times[h] < limit:
+                    return times[h], held, h
+        return best, gen, g
 
     def delay(self, q: int, t: float) -> float:
         """Minutes from ``t`` to the slot a request would book now (inf if none in horizon)."""
