@@ -61,9 +61,10 @@ from sim.scenario.schema import Scenario
 class Consult(simpy.Event):
     """One doctor's completion event, reused for every consult (or call) of that doctor.
 
-    The engine sets ``_value`` to the request, ``callbacks`` to a shared one-callback list
-    and ``at`` to the completion time, and schedules it with ``env.schedule`` (as
-    ``Timeout`` does, without building an object per consult); ``env.step`` clears
+    The engine (and a mechanism that holds a doctor) sets ``_value`` to the request,
+    ``callbacks`` to a shared one-callback list and ``at`` to the completion time, and
+    schedules it with ``env.schedule`` (as ``Timeout`` does, without building an object
+    per consult); ``env.step`` clears
     ``callbacks`` when it fires. The doctor's pool, queue and hub ride along so that the
     callback looks nothing up.
     """
@@ -343,7 +344,7 @@ class Engine:
                 leaving[p].popleft()
                 off[p].append(ev.doctor)
                 return
-            take_next(ev.doctor, p, env.now)
+            take_next(ev.doctor, p, ev.at)
 
         def roster_change(p: int, level: int) -> None:
             t = env.now
@@ -511,7 +512,7 @@ class Engine:
             For the mechanisms that say they make such calls (``Mechanism.calls_later``).
             """
             nonlocal due
-            assert later, "Engine.at needs a mechanism with calls_later = True"
+            assert self.later, "Engine.at needs a mechanism with calls_later = True"
             heappush(pending, (t, next(made), fn, r))
             if t < due:
                 due = t

@@ -90,7 +90,9 @@ class PhcTier(Mechanism):
                 tier[r] = 2
             ev = eng.consults[d]
             ev.callbacks, ev._value = on_done, r
-            env.schedule(ev, NORMAL, e - env.now)
+            now = env.now
+            ev.at = now + (e - now)  # when it fires, as the loop's consults
+            env.schedule(ev, NORMAL, e - now)
             return True
 
         def done(ev: Consult) -> None:
