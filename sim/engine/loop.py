@@ -28,7 +28,7 @@ Optional mechanisms (``sim.engine.mechanisms``) plug into the loop at a few poin
   ``begin_for[p]`` is a column, only the requests it flags are handed to the hook (the
   few whose first call fails), the others go straight to an ordinary consult;
 - ``after_consult(r, t)``: hub consult ``r`` has ended at ``t`` (follow-ups); called
-  before the doctor moves on;
+  before the doctor moves on, and only for the requests ``after_for`` flags;
 - ``prio``, ``slot``: columns by which the queues serve (priority class, then booked
   before token, then first come), instead of first come alone: every queue by class,
   the ``slot_queues`` by slot (the others stay first come, first served);
@@ -164,6 +164,7 @@ class Engine:
             [None] * len(net.pool_hub))
         self.begin_for: list[Any] = [None] * len(net.pool_hub)
         self.after_consult: Callable[[int, float], None] | None = None
+        self.after_for: Any = None  # int8 column: whose consult's end calls after_consult
         self.prio: Any = None  # priority class per request (None: all one class)
         self.slot: Any = None  # booked slot per request (None: no booking)
         self.slot_queues: set[int] = set()  # the queues in which booked requests go first
@@ -219,7 +220,7 @@ class Engine:
         start, end, overtime, outcome = self.start, self.end, self.overtime, self.outcome
         doctor, routed = self.doctor, self.routed
         entry, book, booked_wait = self.entry, self.book, self.booked_wait
-        after_consult = self.after_consult
+        after_consult, after_for = self.after_consult, self.after_for
         begin, begin_for = self.begin, self.begin_for
         hooked = any(b is not None for b in begin)
         general = self.general
@@ -259,7 +260,7 @@ class Engine:
             r = ev._value
             t = end[r]
             now = ev.at  # the clock: this event's time, as env.schedule computed it
-            if after_consult is not None:
+            if after_consult is not None and after_for[r]:
                 after_consult(r, now)
             p = ev.pool
             lv = leaving[p]

@@ -59,6 +59,10 @@ class FollowUps(Mechanism):
         u_next, parent, next_step = self.u_next, self.parent, self.next_step
         share, fu = self.fu.share, self.fu
         refer, repeat = share + fu.referral_share, fu.repeat
+        self.refer = refer
+        # the consults whose end may lead somewhere (a follow-up or a referral)
+        eng.after_for = self.leads = array(
+            "b", (np.asarray(u_next) < refer).astype(np.int8).tobytes())
         sc, horizon = self.sc, self.sc.horizon_min
         delay, consult, patience = self.delay, self.consult, self.patience
         chan, dist, spc = eng.chan, eng.dist, eng.spc
@@ -77,7 +81,7 @@ class FollowUps(Mechanism):
                 return
             draw = patience[0 if prio is None else prio[r]]
             f = eng.add_request(r, ta, consult[spc[r]](), math.inf if draw is None else draw())
-            eng.at(ta, eng.arrive, f)
+            eng.at(ta, eng.route, f)  # as ``arrive`` sends an added request
 
         def done(r: int, t: float) -> None:
             """Hub consult ``r`` ended at ``t``: a follow-up, a referral or nothing."""
@@ -95,7 +99,10 @@ class FollowUps(Mechanism):
         """Record the parent; draw what the follow-up's own consult will lead to."""
         self.parent.append(r)
         self.next_step.append(0)
-        self.u_next.append(self.next_u())
+        u = self.next_u()
+        self.u_next.append(u)
+        # a follow-up's consult leads to a referral, or (with repeat) another follow-up
+        self.leads.append(u < self.refer and (u >= self.fu.share or self.fu.repeat))
 
     def columns(self) -> dict[str, np.ndarray]:
         """``parent`` and ``next_step``."""
