@@ -134,12 +134,12 @@ class SlotBook:
                                                c.same_day_share, c.overbook_per_session)
             chans = frozenset(CHANNELS.index(ch) for ch in c.channels)
             self.clinic[q] = (c.horizon_days * DAY, chans, self._store(general, extra),
-                              self._store(held, [False] * len(held)))
+                              self._store(held, np.zeros(len(held), bool)))
             self.pool_of[q] = key
 
     @staticmethod
     def _units(tl: DutyTimeline, horizon: float, length: float, share: float, overbook: int,
-               ) -> tuple[list[float], list[float], list[bool]]:
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A clinic's units: general times, held-back times, overbooked flags of general.
 
         Each on-duty stretch of the timeline gives ``k`` whole slots, each ``level``
@@ -168,13 +168,14 @@ class SlotBook:
         times = np.concatenate([units[~held], extra])
         flags = np.concatenate([np.zeros(int((~held).sum()), bool), np.ones(len(extra), bool)])
         order = np.lexsort((flags, times))
-        return times[order].tolist(), units[held].tolist(), flags[order].tolist()
+        return times[order], units[held], flags[order]
 
     @staticmethod
-    def _store(times: list[float], extra: list[bool]) -> list[Any]:
-        # [times, next-free pointers (with a sentinel), booked flags, overbook flags]
-        return [times, list(range(len(times) + 1)),
-                [False] * len(times), extra]
+    def _store(times: np.ndarray, extra: np.ndarray) -> list[Any]:
+        # [times, next-free pointers (with a sentinel), booked flags, and for the table:
+        # times and overbook flags as arrays]
+        return [times.tolist(), list(range(len(times) + 1)), bytearray(len(times)),
+                times, extra]
 
     def books(self, q: int, channel: int) -> bool:
         """Whether requests of ``channel`` to queue ``q`` book an appointment."""
@@ -239,8 +240,8 @@ class SlotBook:
             for store, is_held in ((gen, False), (held, True)):
                 m = len(store[0])
                 parts.append((np.full(m, h, dtype=np.int16), np.full(m, s, dtype=np.int16),
-                              np.asarray(store[0], dtype=float), np.full(m, is_held),
-                              np.asarray(store[3], dtype=bool), np.asarray(store[2], dtype=bool)))
+                              store[3], np.full(m, is_held), store[4],
+                              np.frombuffer(store[2], dtype=bool)))
         cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
         return dict(zip(("hub", "specialty", "time", "held", "overbook", "booked"), cols,
                         strict=True))
