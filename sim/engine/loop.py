@@ -164,7 +164,7 @@ class Engine:
             [None] * len(net.pool_hub))
         self.begin_for: list[Any] = [None] * len(net.pool_hub)
         self.after_consult: Callable[[int, float], None] | None = None
-        self.after_for: Any = None  # int8 column: whose consult's end calls after_consult
+        self.after_for: Any = None  # flags by request: whose consult's end calls after_consult
         self.prio: Any = None  # priority class per request (None: all one class)
         self.slot: Any = None  # booked slot per request (None: no booking)
         self.slot_queues: set[int] = set()  # the queues in which booked requests go first

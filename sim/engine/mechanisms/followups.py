@@ -37,7 +37,11 @@ class FollowUps(Mechanism):
         assert fu is not None
         self.fu = fu
         streams = model.streams
-        self.u_next = streams("followup").random(len(model.arrivals)).tolist()
+        u = streams("followup").random(len(model.arrivals))
+        self.u_next = u.tolist()
+        self.refer = fu.share + fu.referral_share
+        # whose consult may lead somewhere (a follow-up or a referral): a list, read per consult
+        self.leads = (u < self.refer).tolist()
         # what a follow-up draws, each kind from its own stream (see Drawn)
         self.next_u = Drawn(streams("followup/next"), uniform)
         self.delay = Drawn(streams("followup/delay"), fu.delay.sample) if fu.delay else None
@@ -58,11 +62,8 @@ class FollowUps(Mechanism):
         self.next_step = array("b", bytes(eng.n))
         u_next, parent, next_step = self.u_next, self.parent, self.next_step
         share, fu = self.fu.share, self.fu
-        refer, repeat = share + fu.referral_share, fu.repeat
-        self.refer = refer
-        # the consults whose end may lead somewhere (a follow-up or a referral)
-        eng.after_for = self.leads = array(
-            "b", (np.asarray(u_next) < refer).astype(np.int8).tobytes())
+        refer, repeat = self.refer, fu.repeat
+        eng.after_for = self.leads
         sc, horizon = self.sc, self.sc.horizon_min
         delay, consult, patience = self.delay, self.consult, self.patience
         chan, dist, spc = eng.chan, eng.dist, eng.spc
