@@ -16,7 +16,7 @@ import numpy as np
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.records import NO_SHOW, TURNED_AWAY
 from sim.engine.roster import DAY, DutyTimeline
-from sim.engine.streams import Drawn, uniform
+from sim.engine.streams import drawn, uniform
 from sim.scenario.schema import Scenario
 from sim.scenario.types import CHANNELS
 
@@ -39,7 +39,7 @@ class Booking(Mechanism):
         # an array, not a list: only the booked requests read it
         self.u_noshow = array("d", model.streams("noshow").random(len(model.arrivals)).tobytes())
         self.noshow_p = [b.no_show.get(ch, 0.0) for ch in CHANNELS]  # type: ignore[call-overload]
-        self.follow_up_u = Drawn(model.streams("followup/noshow"), uniform)
+        self.follow_up_u = drawn(model.streams("followup/noshow"), uniform)
 
     def install(self, eng: Engine) -> None:
         """The slots, the booking and waiting hooks, the slot column."""

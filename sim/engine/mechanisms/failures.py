@@ -14,7 +14,7 @@ from simpy.events import NORMAL
 
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.records import GAVE_UP, NEW_DTYPES
-from sim.engine.streams import Drawn, uniform
+from sim.engine.streams import drawn, uniform
 from sim.scenario.schema import Scenario
 from sim.scenario.types import SPOKE_TYPES
 
@@ -45,7 +45,7 @@ class Failures(Mechanism):
         self.u_fail = array("d", u.tobytes())
         self.fail_p = array("d", p.tobytes())
         self.wasted = array("d", fw[arr.district, arr.spoke_type].tobytes())
-        self.follow_up_u = Drawn(model.streams("followup/failure"), uniform)
+        self.follow_up_u = drawn(model.streams("followup/failure"), uniform)
 
     def install(self, eng: Engine) -> None:
         """The attempt hook on every hub pool; attempts and lost-minute columns.

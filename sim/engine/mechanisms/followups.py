@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.roster import DAY
-from sim.engine.streams import Drawn, uniform
+from sim.engine.streams import drawn, uniform
 from sim.scenario.calendar import Calendar, Clock
 from sim.scenario.schema import Scenario
 
@@ -42,15 +42,15 @@ class FollowUps(Mechanism):
         self.refer = fu.share + fu.referral_share
         # whose consult may lead somewhere (a follow-up or a referral): a list, read per consult
         self.leads = (u < self.refer).tolist()
-        # what a follow-up draws, each kind from its own stream (see Drawn)
-        self.next_u = Drawn(streams("followup/next"), uniform)
-        self.delay = Drawn(streams("followup/delay"), fu.delay.sample) if fu.delay else None
-        self.consult = [Drawn(streams(f"followup/consult/{name}"), sp.consult.sample)
+        # what a follow-up draws, each kind from its own stream (see drawn)
+        self.next_u = drawn(streams("followup/next"), uniform)
+        self.delay = drawn(streams("followup/delay"), fu.delay.sample) if fu.delay else None
+        self.consult = [drawn(streams(f"followup/consult/{name}"), sp.consult.sample)
                         for name, sp in self.sc.specialties.items()]
         default, pri = self.sc.queue.patience, self.sc.priorities
         by_class = [c.patience or default for c in pri.classes] if pri else [default]
         self.patience = [None if p is None  # None: patient for ever
-                         else Drawn(streams(f"followup/patience/{k}"), p.sample)
+                         else drawn(streams(f"followup/patience/{k}"), p.sample)
                          for k, p in enumerate(by_class)]
         # opening and closing times of each source's open days, by (channel, district)
         self.open_days: dict[tuple[int, int], tuple[list[float], list[float]]] = {}
