@@ -219,12 +219,13 @@ class Engine:
         dist, spc = self.dist, self.spc
         start, end, overtime, outcome = self.start, self.end, self.overtime, self.outcome
         doctor, routed = self.doctor, self.routed
-        entry, book, booked_wait = self.entry, self.book, self.booked_wait
+        entry, booked_wait = self.entry, self.booked_wait
+        booking = self.book is not None
+        book = self.book if self.book is not None else []  # the hooks by queue
         after_consult, after_for = self.after_consult, self.after_for
         begin, begin_for = self.begin, self.begin_for
         hooked = any(b is not None for b in begin)
-        general = self.general
-        arrival_hooked = general or entry is not None or book is not None
+        general = self.general  # every arrival through ``arrive``
 
         n_pools = len(net.pool_hub)
         n_queues = len(net.queue_pools)
@@ -481,7 +482,7 @@ class Engine:
         def route(r: int, t: float) -> None:
             """Request ``r`` reaches the specialist tier at ``t``: pick its queue, join."""
             q = choose(r, t)
-            if book is not None:
+            if booking:
                 b = book[q]
                 if b is not None and b(q, r, t):
                     return
@@ -570,7 +571,7 @@ class Engine:
                     now = nxt
                     step()
                     nxt = peek()
-            if arrival_hooked and general:
+            if general:
                 arrive(r, t)
                 nxt = peek()
                 continue
@@ -580,7 +581,7 @@ class Engine:
                 q = entry[r]
             else:
                 q = choose(r, t)
-            if arrival_hooked and book is not None:  # as ``route`` (deadline already set)
+            if booking:  # as ``route`` (deadline already set)
                 b = book[q]
                 if b is not None and b(q, r, t):
                     nxt = peek()
