@@ -3,11 +3,11 @@
 SimPy's event queue drives time: consult completions and roster changes are SimPy events
 with plain callbacks (no process per patient), and the pre-drawn, time-sorted arrivals are
 merged with that queue as the run advances (events first on a tie). What a mechanism
-schedules for later (a booked slot, a retried call, a follow-up's arrival: ``at``)
-waits on a third, time-ordered heap of pending calls merged in the same way: at one time,
+schedules for later (a booked slot, a retried call, a follow-up's arrival: ``at``) waits
+on a third, time-ordered heap of pending calls merged in the same way: at one time,
 SimPy's events come first, then the pending calls (in the order they were made), then
-the drawn arrival. Each doctor owns one
-reusable completion event (a doctor does one thing at a time). Reneging is lazy: a
+the drawn arrival. Each doctor owns one reusable completion event (a doctor does one
+thing at a time). Reneging is lazy: a
 request's deadline is checked when a doctor reaches it, so patience costs no events;
 routing that estimates waits (``least_wait``, ``overflow``) also keeps each queue's
 deadlines on a heap, so that a request that has reneged but is still queued is not
@@ -64,9 +64,8 @@ class Consult(simpy.Event):
     The engine (and a mechanism that holds a doctor) sets ``_value`` to the request,
     ``callbacks`` to a shared one-callback list and ``at`` to the completion time, and
     schedules it with ``env.schedule`` (as ``Timeout`` does, without building an object
-    per consult); ``env.step`` clears
-    ``callbacks`` when it fires. The doctor's pool, queue and hub ride along so that the
-    callback looks nothing up.
+    per consult); ``env.step`` clears ``callbacks`` when it fires. The doctor's pool, queue
+    and hub ride along so that the callback looks nothing up.
     """
 
     _ok = True
