@@ -7,12 +7,11 @@ schedules for later (a booked slot, a retried call, a follow-up's arrival: ``at`
 on a third, time-ordered heap of pending calls merged in the same way: at one time,
 SimPy's events come first, then the pending calls (in the order they were made), then
 the drawn arrival. Each doctor owns one reusable completion event (a doctor does one
-thing at a time). Reneging is lazy: a
-request's deadline is checked when a doctor reaches it, so patience costs no events;
-routing that estimates waits (``least_wait``, ``overflow``) also keeps each queue's
-deadlines on a heap, so that a request that has reneged but is still queued is not
-counted. A consult still running when a doctor's session ends is finished and its overrun
-recorded as overtime.
+thing at a time). Reneging is lazy: a request's deadline is checked when a doctor reaches
+it, so patience costs no events; routing that estimates waits (``least_wait``,
+``overflow``) also keeps each queue's deadlines on a heap, so that a request that has
+reneged but is still queued is not counted. A consult still running when a doctor's
+session ends is finished and its overrun recorded as overtime.
 
 Optional mechanisms (``sim.engine.mechanisms``) plug into the loop at a few points, each
 ``None`` unless a mechanism fills it, so a run pays only for what its scenario uses:
