@@ -619,6 +619,7 @@ class Engine:
                     if dl < horizon:  # it may renege within the run
                         heappush(expiry[q], (dl, r))
         advance(horizon)
+        self.calls_made = next(made)  # calls for later the run made (benchmarks count them)
         for dq in queues:
             for y in dq:
                 dl = deadline[y]
