@@ -6,7 +6,8 @@ the variants of the mechanisms benchmark (``benchmarks.run``'s ``mechanisms`` se
 the Himachal year of ``himachal-realism.yaml`` plain, with each mechanism alone, with
 all), over the path scenario -> ``Model`` -> run -> ``summary_rows``, each variant in its
 own process under ``valgrind --tool=callgrind`` with instrumentation switched on only
-around that path (``callgrind_control``). Needs valgrind; about a minute per variant.
+around that path (``callgrind_control``), after a ``gc.collect()`` as in
+``benchmarks.run``. Needs valgrind; about a minute per variant.
 
     python -m benchmarks.instructions                 # every variant
     python -m benchmarks.instructions plain booking   # some
@@ -14,6 +15,7 @@ around that path (``callgrind_control``). Needs valgrind; about a minute per var
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
@@ -41,6 +43,9 @@ def _child(name: str) -> None:
         subprocess.run(["callgrind_control", "-i", switch, str(os.getpid())], check=True,
                        capture_output=True)
 
+    # a clean collector, as benchmarks.run gives each timed run: else the state left by the
+    # untimed run decides whether a full collection (tens of ms) lands in the counted path
+    gc.collect()
     control("on")
     time.sleep(0.05)  # callgrind takes the command at its next check
     result = Model(sc, 1).run()

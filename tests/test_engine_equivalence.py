@@ -20,7 +20,7 @@ that had reneged but were still queued
 (``tests/test_model.py::test_routing_counts_only_requests_still_waiting``); the records
 of ``himachal realism`` (the one scenario with mechanisms) once, when a follow-up's
 draws (delay, consult, patience, next step, and its failed-call and no-show draws) came
-from one stream per kind, a block at a time (``sim.engine.streams.Drawn``), instead of
+from one stream per kind, a block at a time (``sim.engine.streams.drawn``), instead of
 one value at a time from one shared stream (issue 16: a follow-up cost 4 numpy calls).
 """
 

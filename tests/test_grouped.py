@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.analysis.grouped import ByGroup
+from sim.analysis.grouped import ByGroup, Flags
 
 TIES = np.array([0.0, 0.1, 1.0, 2.5, 7.0, 1e-9, 1e6, 33.3])
 
@@ -49,3 +49,17 @@ def test_a_long_group_is_summed_in_numpys_pairwise_order() -> None:
     running = np.bincount(key[mask], values[mask], minlength=3)  # in record order
     assert [sums[i] for i in range(3)] == [values[mask & (key == i)].sum() for i in range(3)]
     assert not np.array_equal(sums, running)  # the order matters at these sizes
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 300), st.integers(1, 5))
+def test_flags_count_as_a_mask_does(seed: int, n: int, k: int) -> None:
+    """``Flags.count``: every flag's count by group, as ``ByGroup.count(mask)`` gives it."""
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, 6, n)  # group 6 never occurs
+    masks = [rng.random(n) < rng.random() for _ in range(k)]
+    got = Flags(*masks).count(key, 7)
+    want = [ByGroup(key, 7).count(m) for m in masks]
+    assert len(got) == k
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype and np.array_equal(g, w)

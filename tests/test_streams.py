@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.engine.streams import Drawn, Streams, replication_seed, uniform
+from sim.engine.streams import BLOCK, Streams, drawn, replication_seed, uniform
 
 
 def reference(root: np.random.SeedSequence, name: str) -> np.random.Generator:
@@ -69,10 +69,10 @@ def test_a_stream_pickles_with_its_state() -> None:
 
 def test_drawn_hands_out_the_blocks_of_its_stream_in_order() -> None:
     """One value at a time, the same values as drawing the blocks at once, block by block."""
-    n = Drawn.BLOCK * 2 + 5
-    drawn = Drawn(np.random.default_rng(7), uniform)
-    got = [drawn() for _ in range(n)]
+    n = BLOCK * 2 + 5
+    draw = drawn(np.random.default_rng(7), uniform)
+    got = [draw() for _ in range(n)]
     rng = np.random.default_rng(7)
-    want = np.concatenate([rng.random(Drawn.BLOCK) for _ in range(3)])[:n]
+    want = np.concatenate([rng.random(BLOCK) for _ in range(3)])[:n]
     assert got == want.tolist()
     assert all(isinstance(v, float) for v in got[:3])  # Python floats, not numpy scalars

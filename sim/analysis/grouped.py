@@ -119,3 +119,25 @@ class ByGroup:
             return ordered[np.where(has, first + pos[:, 0], 0)]
 
         return np.where(has, interpolate(at(lower), at(upper), gamma[:, 0]), np.nan)
+
+
+class Flags:
+    """Boolean columns over the same rows, counted by group for many groupings.
+
+    Each row's flags are packed once into one code; a grouping's counts of every flag then
+    take one bincount of (group, code) pairs, not one weighted bincount per flag: the
+    same whole numbers as ``ByGroup.count(mask)``.
+    """
+
+    def __init__(self, *masks: np.ndarray) -> None:
+        n = len(masks)
+        code = np.zeros(len(masks[0]), dtype=np.intp)
+        for i, mask in enumerate(masks):
+            code |= mask.astype(np.intp) << i
+        self.code, self.n = code, n
+        self.bits = (np.arange(1 << n)[:, None] >> np.arange(n)) & 1  # [code, flag]
+
+    def count(self, key: np.ndarray, size: int) -> list[np.ndarray]:
+        """Each flag's count by group (floats), rows labelled with ``key`` in [0, size)."""
+        pairs = np.bincount((key << self.n) | self.code, minlength=size << self.n)
+        return list((pairs.reshape(size, 1 << self.n) @ self.bits).T.astype(float))

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.analysis.grouped import ByGroup
+from sim.analysis.grouped import ByGroup, Flags
 from sim.analysis.window import measured, overlap, window
 from sim.engine.records import GAVE_UP, NO_SHOW, SERVED, TURNED_AWAY, UNSERVED, RunResult
 
@@ -112,13 +112,22 @@ def _ratios(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 Figures = Callable[[np.ndarray, int], dict[str, np.ndarray]]
 """One mechanism's figures of every group of a grouping, from each record's group number."""
 
+Rows = np.ndarray | slice
+"""The measured records: their row numbers, or one slice of rows (views, not copies)."""
 
-def _booking_figures(result: RunResult, at: np.ndarray) -> Figures:
+
+def _numbers(result: RunResult, at: Rows) -> np.ndarray:
+    """The row numbers of ``at``."""
+    return np.arange(len(result.records))[at]
+
+
+def _booking_figures(result: RunResult, at: Rows) -> Figures:
     """Booking figures, over the requests that sought a slot (booked or turned away)."""
     sc, r = result.scenario, result.records
     assert sc.booking is not None
     has_slot = ~np.isnan(r.slot[at])
-    sought, booked = at[has_slot | (r.outcome[at] == TURNED_AWAY)], at[has_slot]  # rows
+    rows = _numbers(result, at)
+    sought, booked = rows[has_slot | (r.outcome[at] == TURNED_AWAY)], rows[has_slot]
     turned = r.outcome[sought] == TURNED_AWAY
     no_show, clinic = r.outcome[booked] == NO_SHOW, r.outcome[booked] == SERVED
     delay, clinic_wait = r.slot[booked] - r.arrival[booked], r.start[booked] - r.queued[booked]
@@ -144,28 +153,33 @@ def _booking_figures(result: RunResult, at: np.ndarray) -> Figures:
     return figures
 
 
-def _failure_figures(result: RunResult, at: np.ndarray) -> Figures:
+def _failure_figures(result: RunResult, at: Rows) -> Figures:
     """Failed-call figures, over every measured request."""
     r = result.records
     outcome, attempts, lost = r.outcome[at], r.attempts[at], r.lost_min[at]
     consulted = (outcome == SERVED) & (r.tier[at] != 1)  # a consult that connected
+    bits = range(int(attempts.max(initial=0)).bit_length())  # attempts, bit by bit
+    flags = Flags(consulted, outcome == GAVE_UP, np.ones(len(outcome), dtype=bool),
+                  *((attempts >> b) & 1 for b in bits))
 
     def figures(key: np.ndarray, size: int) -> dict[str, np.ndarray]:
         g = ByGroup(key[at], size)
-        n_attempts = g.count(weights=attempts)
-        failed = n_attempts - g.count(consulted)
+        n_consulted, n_gave_up, n, *by_bit = flags.count(g.key, size)
+        n_attempts = sum((c * (1 << b) for b, c in zip(bits, by_bit, strict=True)),
+                         np.zeros(size))
+        failed = n_attempts - n_consulted
         return {"attempts": n_attempts, "failed_attempts": failed,
                 "attempt_failure_rate": _ratios(failed, n_attempts),
-                "gave_up_rate": _ratios(g.count(outcome == GAVE_UP), g.count()),
+                "gave_up_rate": _ratios(n_gave_up, n),
                 "doctor_min_lost": g.sum(lost)}
 
     return figures
 
 
-def _phc_figures(result: RunResult, at: np.ndarray) -> Figures:
+def _phc_figures(result: RunResult, at: Rows) -> Figures:
     """PHC-tier figures, over the requests of the tier (seen there, resolved or escalated)."""
     r = result.records
-    tier_rows = at[~np.isnan(r.phc_start[at]) | (r.tier[at] != 0)]
+    tier_rows = _numbers(result, at)[~np.isnan(r.phc_start[at]) | (r.tier[at] != 0)]
     seen, tier = ~np.isnan(r.phc_start[tier_rows]), r.tier[tier_rows]
     phc_wait = r.phc_start[tier_rows] - r.arrival[tier_rows]
     at_hub = tier_rows[(r.outcome[tier_rows] == SERVED) & (tier == 2)]  # escalated, then seen
@@ -188,21 +202,21 @@ def _phc_figures(result: RunResult, at: np.ndarray) -> Figures:
     return figures
 
 
-def _followup_figures(result: RunResult, at: np.ndarray) -> Figures:
+def _followup_figures(result: RunResult, at: Rows) -> Figures:
     """Follow-up and referral figures, over every measured request."""
     sc, r = result.scenario, result.records
     assert sc.followups is not None
     done = (r.outcome[at] == SERVED) & (r.tier[at] != 1) & (r.end[at] <= result.horizon)
     can = done & ((r.parent[at] < 0) | sc.followups.repeat)  # may ask for a follow-up
-    step, child = r.next_step[at], r.parent[at] >= 0
+    step = r.next_step[at]
+    flags = Flags(done, step == 1, step == 2, can, r.parent[at] >= 0)
 
     def figures(key: np.ndarray, size: int) -> dict[str, np.ndarray]:
-        g = ByGroup(key[at], size)
-        n_done, n_follow, n_referred = g.count(done), g.count(step == 1), g.count(step == 2)
+        n_done, n_follow, n_referred, n_can, n_child = flags.count(key[at], size)
         return {"consults_completed": n_done, "followups_requested": n_follow,
-                "followup_share": _ratios(n_follow, g.count(can)),
+                "followup_share": _ratios(n_follow, n_can),
                 "referred": n_referred, "referral_share": _ratios(n_referred, n_done),
-                "followup_arrivals": g.count(child)}
+                "followup_arrivals": n_child}
 
     return figures
 
@@ -217,7 +231,10 @@ def realism_values(result: RunResult, keys: list[np.ndarray],
     its figures count or add up (in record order, so the sums are the same).
     """
     sc = result.scenario
-    at = np.flatnonzero(measured(result))
+    rows = np.flatnonzero(measured(result))
+    at: Rows = rows
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):  # one block (records by arrival)
+        at = slice(int(rows[0]), int(rows[-1]) + 1)
     parts = [make(result, at) for section, make in (
         ("booking", _booking_figures), ("failures", _failure_figures),
         ("phc_tier", _phc_figures), ("followups", _followup_figures))
@@ -266,36 +283,57 @@ def booking_capacity_metrics(result: RunResult, pools: list[tuple[int, int]]) ->
     return out
 
 
-def booking_capacity_values(result: RunResult, group_pools: dict[int, list[tuple[int, int]]]
-                            ) -> dict[int, dict[str, float]]:
-    """``booking_capacity_metrics`` of several groups of pools at once (no pool in two)."""
-    sc = result.scenario
-    t0, t1 = window(result)
-    codes = list(group_pools)
-    group_of = np.full((len(sc.hubs) + 1, len(sc.specialties)), len(codes))  # [hub + 1, s]
-    for i, code in enumerate(codes):
-        for h, s in group_pools[code]:
-            group_of[h + 1, s] = i
-    size = len(codes) + 1  # the last group: pools in none of these
-    parts = []  # per table: its metrics [group], and which groups have rows in the window
-    slots = result.tables.get("slots")
-    if slots is not None and len(slots["time"]):
-        g = ByGroup(group_of[slots["hub"] + 1, slots["specialty"]], size)
-        inwin = (slots["time"] >= t0) & (slots["time"] < t1)
-        offered, booked = g.count(inwin), g.count(inwin & slots["booked"])
-        parts.append(({"slots_offered": offered, "slots_booked": booked,
-                       "slot_utilisation": _ratios(booked, offered)}, offered > 0))
-    sess = result.tables.get("sessions")
-    if sess is not None and len(sess["start"]):
-        g = ByGroup(group_of[sess["hub"] + 1, sess["specialty"]], size)
-        inwin = (sess["start"] >= t0) & (sess["start"] < t1)
-        rostered, absent = g.count(inwin, sess["rostered"]), g.count(inwin, sess["absent"])
-        hours = g.sum(sess["absent"] * (sess["end"] - sess["start"]), inwin) / 60.0
-        parts.append(({"doctor_sessions_rostered": rostered, "doctor_sessions_absent": absent,
-                       "absence_rate": _ratios(absent, rostered), "absent_doctor_hours": hours},
-                      g.count(inwin) > 0))
-    return {code: {m: float(v[i]) for found, has in parts if has[i] for m, v in found.items()}
-            for i, code in enumerate(codes)}
+class PoolCapacity:
+    """``booking_capacity_metrics`` of groups of pools (no pool in two), grouping by grouping.
+
+    The slots in the window are counted by pool once, for every grouping (whole numbers:
+    the same counts as by group); the absence sessions by group in each grouping, as their
+    hours are sums in record order.
+    """
+
+    def __init__(self, result: RunResult):
+        sc = result.scenario
+        self.result = result
+        self.shape = (len(sc.hubs) + 1, len(sc.specialties))  # [hub + 1, specialty]
+        self.slots: tuple[np.ndarray, np.ndarray] | None = None  # offered, booked by pool
+        slots = result.tables.get("slots")
+        if slots is not None and len(slots["time"]):
+            t0, t1 = window(result)
+            pool = (slots["hub"].astype(np.intp) + 1) * self.shape[1] + slots["specialty"]
+            inwin = (slots["time"] >= t0) & (slots["time"] < t1)
+            n = self.shape[0] * self.shape[1]
+            self.slots = (np.bincount(pool[inwin], minlength=n).astype(float),
+                          np.bincount(pool[inwin & slots["booked"]], minlength=n).astype(float))
+
+    def values(self, group_pools: dict[int, list[tuple[int, int]]]
+               ) -> dict[int, dict[str, float]]:
+        """Each group's metrics, by group code (``group_pools``: its pools)."""
+        result = self.result
+        t0, t1 = window(result)
+        codes = list(group_pools)
+        group_of = np.full(self.shape, len(codes))  # [hub + 1, s]
+        for i, code in enumerate(codes):
+            for h, s in group_pools[code]:
+                group_of[h + 1, s] = i
+        size = len(codes) + 1  # the last group: pools in none of these
+        parts = []  # per table: its metrics [group], and which groups have rows in the window
+        if self.slots is not None:
+            by_pool = group_of.ravel()
+            offered, booked = (np.bincount(by_pool, c, minlength=size) for c in self.slots)
+            parts.append(({"slots_offered": offered, "slots_booked": booked,
+                           "slot_utilisation": _ratios(booked, offered)}, offered > 0))
+        sess = result.tables.get("sessions")
+        if sess is not None and len(sess["start"]):
+            g = ByGroup(group_of[sess["hub"] + 1, sess["specialty"]], size)
+            inwin = (sess["start"] >= t0) & (sess["start"] < t1)
+            rostered, absent = g.count(inwin, sess["rostered"]), g.count(inwin, sess["absent"])
+            hours = g.sum(sess["absent"] * (sess["end"] - sess["start"]), inwin) / 60.0
+            parts.append(({"doctor_sessions_rostered": rostered,
+                           "doctor_sessions_absent": absent,
+                           "absence_rate": _ratios(absent, rostered),
+                           "absent_doctor_hours": hours}, g.count(inwin) > 0))
+        return {code: {m: float(v[i]) for found, has in parts if has[i] for m, v in found.items()}
+                for i, code in enumerate(codes)}
 
 
 def phc_capacity_metrics(result: RunResult) -> dict[str, float]:

@@ -18,8 +18,8 @@ import numpy as np
 
 from sim.analysis.grouped import interpolate, percentile_positions
 from sim.analysis.mechanisms import (
+    PoolCapacity,
     booking_capacity_metrics,
-    booking_capacity_values,
     class_target_values,
     extra_groups,
     group_extra_metrics,
@@ -550,8 +550,9 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
     values |= {m: v[0] for m, v in realism_of.get("all", {}).items()}
     values |= {m: v[0] for m, v in _lists(_capacity_values(
         result, everyone, on_duty_of(everyone)[0])).items()}
-    if result.tables:
-        values |= booking_capacity_values(result, {0: pools})[0]
+    capacity = PoolCapacity(result) if result.tables else None
+    if capacity is not None:
+        values |= capacity.values({0: pools})[0]
     emit("all", "all", values)
     for g in grouped:
         name, lo = g.name, g.lo
@@ -560,7 +561,7 @@ def summary_rows(result: RunResult, by: Iterable[str] = REQUEST_GROUPS) -> list[
         if g.capacity:
             on_duty, group_pools = on_duty_of(g)
             cap = _lists(_capacity_values(result, g, on_duty))
-        booking = booking_capacity_values(result, group_pools) if result.tables else {}
+        booking = capacity.values(group_pools) if capacity is not None else {}
         extra: dict[int, dict[str, float]] = {}  # tier 1's PHC capacity, each class's targets
         if name == "tier":
             extra = {1: phc_capacity_metrics(result)}

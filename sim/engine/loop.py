@@ -2,13 +2,16 @@
 
 SimPy's event queue drives time: consult completions and roster changes are SimPy events
 with plain callbacks (no process per patient), and the pre-drawn, time-sorted arrivals are
-merged with that queue as the run advances (events first on a tie). Each doctor owns one
-reusable completion event (a doctor does one thing at a time). Reneging is lazy: a
-request's deadline is checked when a doctor reaches it, so patience costs no events;
-routing that estimates waits (``least_wait``, ``overflow``) also keeps each queue's
-deadlines on a heap, so that a request that has reneged but is still queued is not
-counted. A consult still running when a doctor's session ends is finished and its overrun
-recorded as overtime.
+merged with that queue as the run advances (events first on a tie). What a mechanism
+schedules for later (a booked slot, a retried call, a follow-up's arrival: ``at``) waits
+on a third, time-ordered heap of pending calls merged in the same way: at one time,
+SimPy's events come first, then the pending calls (in the order they were made), then
+the drawn arrival. Each doctor owns one reusable completion event (a doctor does one
+thing at a time). Reneging is lazy: a request's deadline is checked when a doctor reaches
+it, so patience costs no events; routing that estimates waits (``least_wait``,
+``overflow``) also keeps each queue's deadlines on a heap, so that a request that has
+reneged but is still queued is not counted. A consult still running when a doctor's
+session ends is finished and its overrun recorded as overtime.
 
 Optional mechanisms (``sim.engine.mechanisms``) plug into the loop at a few points, each
 ``None`` unless a mechanism fills it, so a run pays only for what its scenario uses:
@@ -24,11 +27,13 @@ Optional mechanisms (``sim.engine.mechanisms``) plug into the loop at a few poin
   ``begin_for[p]`` is a column, only the requests it flags are handed to the hook (the
   few whose first call fails), the others go straight to an ordinary consult;
 - ``after_consult(r, t)``: hub consult ``r`` has ended at ``t`` (follow-ups); called
-  before the doctor moves on;
+  before the doctor moves on, and only for the requests ``after_for`` flags;
 - ``prio``, ``slot``: columns by which the queues serve (priority class, then booked
   before token, then first come), instead of first come alone: every queue by class,
   the ``slot_queues`` by slot (the others stay first come, first served);
-- ``grow_hooks``: called for each request added during the run (follow-ups).
+- ``grow_hooks``: called for each request added during the run (follow-ups);
+- ``later``: whether a mechanism makes calls for later (``at``), so that the loop merges
+  them in (booked slots, retried calls, follow-up arrivals, escalations after a delay).
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL, URGENT, Timeout
+from simpy.events import NORMAL, URGENT
 
 from sim.engine.demand import Arrivals
 from sim.engine.network import Network
@@ -55,11 +60,11 @@ from sim.scenario.schema import Scenario
 class Consult(simpy.Event):
     """One doctor's completion event, reused for every consult (or call) of that doctor.
 
-    The engine sets ``_value`` to the request, ``callbacks`` to a shared one-callback list
-    and ``at`` to the completion time, and schedules it with ``env.schedule`` (as
-    ``Timeout`` does, without building an object per consult); ``env.step`` clears
-    ``callbacks`` when it fires. The doctor's pool, queue and hub ride along so that the
-    callback looks nothing up.
+    The engine (and a mechanism that holds a doctor) sets ``_value`` to the request,
+    ``callbacks`` to a shared one-callback list and ``at`` to the completion time, and
+    schedules it with ``env.schedule`` (as ``Timeout`` does, without building an object
+    per consult); ``env.step`` clears ``callbacks`` when it fires. The doctor's pool, queue
+    and hub ride along so that the callback looks nothing up.
     """
 
     _ok = True
@@ -119,7 +124,8 @@ class Engine:
     """One run's state (request columns, queues, doctors) and the loop that advances it.
 
     Mechanisms read and write the columns and call ``join``, ``route``, ``arrive``,
-    ``release`` and ``at``; all are set by ``run``.
+    ``release`` and ``at`` (a call for later, ``at(t, fn, r)``: ``fn(r, t)`` at time ``t``);
+    all are set by ``run``.
     """
 
     def __init__(self, scenario: Scenario, net: Network, arrivals: Arrivals,
@@ -156,16 +162,13 @@ class Engine:
             [None] * len(net.pool_hub))
         self.begin_for: list[Any] = [None] * len(net.pool_hub)
         self.after_consult: Callable[[int, float], None] | None = None
+        self.after_for: Any = None  # flags by request: whose consult's end calls after_consult
         self.prio: Any = None  # priority class per request (None: all one class)
         self.slot: Any = None  # booked slot per request (None: no booking)
         self.slot_queues: set[int] = set()  # the queues in which booked requests go first
         self.general = False  # ordered queues and the general arrival path, needed or not
         self.grow_hooks: list[Callable[[int, int], None]] = []
-
-    def at(self, delay: float, fn: Callable[[int], None], r: int) -> None:
-        """Call ``fn(r)`` after ``delay`` minutes (a SimPy timeout)."""
-        ev = Timeout(self.env, delay, r)
-        ev.callbacks.append(lambda e: fn(e.value))
+        self.later = False  # whether a mechanism makes calls for later (else none are merged)
 
     def track_queued(self) -> Any:
         """The ``queued`` column (join time of the specialist queue), made on first use."""
@@ -214,12 +217,13 @@ class Engine:
         dist, spc = self.dist, self.spc
         start, end, overtime, outcome = self.start, self.end, self.overtime, self.outcome
         doctor, routed = self.doctor, self.routed
-        entry, book, booked_wait = self.entry, self.book, self.booked_wait
-        after_consult = self.after_consult
+        entry, booked_wait = self.entry, self.booked_wait
+        booking = self.book is not None
+        book = self.book if self.book is not None else []  # the hooks by queue
+        after_consult, after_for = self.after_consult, self.after_for
         begin, begin_for = self.begin, self.begin_for
         hooked = any(b is not None for b in begin)
-        general = self.general
-        arrival_hooked = general or entry is not None or book is not None
+        general = self.general  # every arrival through ``arrive``
 
         n_pools = len(net.pool_hub)
         n_queues = len(net.queue_pools)
@@ -255,7 +259,7 @@ class Engine:
             r = ev._value
             t = end[r]
             now = ev.at  # the clock: this event's time, as env.schedule computed it
-            if after_consult is not None:
+            if after_consult is not None and after_for[r]:
                 after_consult(r, now)
             p = ev.pool
             lv = leaving[p]
@@ -340,7 +344,7 @@ class Engine:
                 leaving[p].popleft()
                 off[p].append(ev.doctor)
                 return
-            take_next(ev.doctor, p, env.now)
+            take_next(ev.doctor, p, ev.at)
 
         def roster_change(p: int, level: int) -> None:
             t = env.now
@@ -476,7 +480,7 @@ class Engine:
         def route(r: int, t: float) -> None:
             """Request ``r`` reaches the specialist tier at ``t``: pick its queue, join."""
             q = choose(r, t)
-            if book is not None:
+            if booking:
                 b = book[q]
                 if b is not None and b(q, r, t):
                     return
@@ -495,9 +499,48 @@ class Engine:
         self.join, self.route, self.arrive, self.release = join, route, arrive, release
 
         peek, step = env.peek, env.step
-        # ``nxt`` is env.peek(): only env.step's callbacks and the arrivals below schedule
-        # events, so it is refreshed after each step and lowered by each arrival's consult
-        # (or refreshed after an arrival that a mechanism handled); ``now`` is env.now
+        later = self.later
+        # calls made for later: a heap of (time, order made, function, request)
+        pending: list[tuple[float, int, Callable[[int, float], None], int]] = []
+        made = itertools.count()
+        due = math.inf  # the time of the first pending call (inf: none)
+
+        def at(t: float, fn: Callable[[int, float], None], r: int) -> None:
+            """Call ``fn(r, t)`` at time ``t``, not before now.
+
+            A pending call, not a SimPy event: cheaper, and ``fn`` is given the exact time.
+            For the mechanisms that say they make such calls (``Mechanism.calls_later``).
+            """
+            nonlocal due
+            assert self.later, "Engine.at needs a mechanism with calls_later = True"
+            heappush(pending, (t, next(made), fn, r))
+            if t < due:
+                due = t
+
+        def advance(t: float) -> float:
+            """SimPy's events and the pending calls up to ``t``, merged; then ``peek()``.
+
+            SimPy's events first on a tie; a call is made at its own time (SimPy's clock,
+            ``env.now``, stays at the last event, as for the drawn arrivals).
+            """
+            nonlocal due
+            while True:
+                nxt = peek()
+                if nxt <= t and nxt <= due:
+                    step()
+                elif due <= t:
+                    when, _, fn, y = heappop(pending)
+                    due = pending[0][0] if pending else math.inf
+                    fn(y, when)
+                else:
+                    return nxt
+
+        self.at = at
+
+        # ``nxt`` is env.peek(): only env.step's callbacks, pending calls and the arrivals
+        # below schedule events, so it is refreshed after each step and ``advance`` and
+        # lowered by each arrival's consult (or refreshed after an arrival that a mechanism
+        # handled); ``now`` is env.now
         # under home_hub and pooled, each arrival's queue, looked up for all at once
         homes: Any = ()
         if simple:
@@ -512,11 +555,21 @@ class Engine:
         nxt = peek()
         for r in range(n0):
             t = tm[r]
-            while nxt <= t:  # SimPy's events first, also on a tie
-                now = nxt
-                step()
-                nxt = peek()
-            if arrival_hooked and general:
+            # SimPy's events first, also on a tie (with the arrival or a pending call)
+            if later:  # a mechanism's calls for later are merged in
+                while nxt <= t and nxt <= due:
+                    now = nxt
+                    step()
+                    nxt = peek()
+                if due <= t:  # a call due now or before
+                    nxt = advance(t)
+                    now = env.now
+            else:
+                while nxt <= t:
+                    now = nxt
+                    step()
+                    nxt = peek()
+            if general:
                 arrive(r, t)
                 nxt = peek()
                 continue
@@ -526,7 +579,7 @@ class Engine:
                 q = entry[r]
             else:
                 q = choose(r, t)
-            if arrival_hooked and book is not None:  # as ``route`` (deadline already set)
+            if booking:  # as ``route`` (deadline already set)
                 b = book[q]
                 if b is not None and b(q, r, t):
                     nxt = peek()
@@ -550,10 +603,10 @@ class Engine:
                 cev = consults[d]
                 cev.callbacks = on_done
                 cev._value = r
-                at = cev.at = now + (e - now)
+                ends = cev.at = now + (e - now)
                 schedule(cev, normal, e - now)
-                if at < nxt:
-                    nxt = at
+                if ends < nxt:
+                    nxt = ends
             elif drop_at_close and q_on[q] == 0:
                 outcome[r], end[r] = DROPPED, t
                 routed[r] = queue_hub[q]
@@ -565,8 +618,8 @@ class Engine:
                     dl = deadline[r]
                     if dl < horizon:  # it may renege within the run
                         heappush(expiry[q], (dl, r))
-        while peek() <= horizon:
-            step()
+        advance(horizon)
+        self.calls_made = next(made)  # calls for later the run made (benchmarks count them)
         for dq in queues:
             for y in dq:
                 dl = deadline[y]

@@ -78,6 +78,7 @@ class Model:
         grows = any(m.adds_requests for m in mechs)
         eng = Engine(self.scenario, self.network, arr, self.patience, grows)
         eng.general = general
+        eng.later = any(m.calls_later for m in mechs)
         for m in mechs:
             m.install(eng)
         eng.grow_hooks = [m.grow for m in mechs]

@@ -19,6 +19,8 @@ class Mechanism:
     """The scenario section that switches it on."""
     adds_requests: ClassVar[bool] = False
     """Whether it adds requests during the run (the engine's columns must then grow)."""
+    calls_later: ClassVar[bool] = False
+    """Whether it makes calls for later (``Engine.at``; the loop then merges them in)."""
 
     def __init__(self, model: Model):
         self.sc = model.scenario

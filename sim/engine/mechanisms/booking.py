@@ -16,7 +16,7 @@ import numpy as np
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.records import NO_SHOW, TURNED_AWAY
 from sim.engine.roster import DAY, DutyTimeline
-from sim.engine.streams import Drawn, uniform
+from sim.engine.streams import drawn, uniform
 from sim.scenario.schema import Scenario
 from sim.scenario.types import CHANNELS
 
@@ -29,15 +29,17 @@ class Booking(Mechanism):
     """Slots from the rostered duty (``SlotBook``); no-shows drawn per request."""
 
     section = "booking"
+    calls_later = True
 
     def __init__(self, model: Model):
         super().__init__(model)
         b = self.sc.booking
         assert b is not None
         self.rostered = model.rostered
-        self.u_noshow = model.streams("noshow").random(len(model.arrivals)).tolist()
+        # an array, not a list: only the booked requests read it
+        self.u_noshow = array("d", model.streams("noshow").random(len(model.arrivals)).tobytes())
         self.noshow_p = [b.no_show.get(ch, 0.0) for ch in CHANNELS]  # type: ignore[call-overload]
-        self.follow_up_u = Drawn(model.streams("followup/noshow"), uniform)
+        self.follow_up_u = drawn(model.streams("followup/noshow"), uniform)
 
     def install(self, eng: Engine) -> None:
         """The slots, the booking and waiting hooks, the slot column."""
@@ -46,6 +48,8 @@ class Booking(Mechanism):
         self.slots = SlotBook(self.sc, self.rostered, net.queue_hub, net.queue_spec)
         self.slot = eng.slot = array("d", [math.nan]) * eng.n
         eng.slot_queues = set(self.slots.clinic)
+        self.channels = {q: c[1] for q, c in self.slots.clinic.items()}  # those that book
+        self.queue_hub = net.queue_hub
         self.q_of = [-1] * eng.n
         self.queued = eng.track_queued()
         eng.book = [self.book if q in self.slots.clinic else None
@@ -62,11 +66,11 @@ class Booking(Mechanism):
     def book(self, q: int, r: int, t: float) -> bool:
         """Request ``r`` routed to ``q`` at ``t`` books a slot there (True), if ``q`` books."""
         eng = self.eng
-        if not self.slots.books(q, eng.chan[r]):
+        if eng.chan[r] not in self.channels[q]:
             return False
         self.q_of[r] = q
         ts = self.slots.book(q, t)
-        eng.routed[r] = eng.net.queue_hub[q]
+        eng.routed[r] = self.queue_hub[q]
         self.queued[r] = math.nan  # it joins the queue at its slot
         if ts is None:
             eng.outcome[r], eng.end[r] = TURNED_AWAY, t
@@ -74,13 +78,12 @@ class Booking(Mechanism):
             pass  # its slot would lie beyond the run: left unserved
         else:
             self.slot[r] = ts
-            eng.at(ts - eng.env.now, self.at_slot, r)
+            eng.at(ts, self.at_slot, r)
         return True
 
-    def at_slot(self, r: int) -> None:
-        """The booked slot has come: the request joins its queue, or does not show up."""
+    def at_slot(self, r: int, t: float) -> None:
+        """The booked slot has come (``t``): the request joins its queue, or does not show up."""
         eng = self.eng
-        t = eng.env.now
         if self.u_noshow[r] < self.noshow_p[eng.chan[r]]:
             eng.outcome[r], eng.end[r] = NO_SHOW, t
             return
@@ -131,12 +134,12 @@ class SlotBook:
                                                c.same_day_share, c.overbook_per_session)
             chans = frozenset(CHANNELS.index(ch) for ch in c.channels)
             self.clinic[q] = (c.horizon_days * DAY, chans, self._store(general, extra),
-                              self._store(held, [False] * len(held)))
+                              self._store(held, np.zeros(len(held), bool)))
             self.pool_of[q] = key
 
     @staticmethod
     def _units(tl: DutyTimeline, horizon: float, length: float, share: float, overbook: int,
-               ) -> tuple[list[float], list[float], list[bool]]:
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A clinic's units: general times, held-back times, overbooked flags of general.
 
         Each on-duty stretch of the timeline gives ``k`` whole slots, each ``level``
@@ -165,13 +168,14 @@ class SlotBook:
         times = np.concatenate([units[~held], extra])
         flags = np.concatenate([np.zeros(int((~held).sum()), bool), np.ones(len(extra), bool)])
         order = np.lexsort((flags, times))
-        return times[order].tolist(), units[held].tolist(), flags[order].tolist()
+        return times[order], units[held], flags[order]
 
     @staticmethod
-    def _store(times: list[float], extra: list[bool]) -> list[Any]:
-        # [times, next-free pointers (with a sentinel), booked flags, overbook flags]
-        return [times, list(range(len(times) + 1)),
-                [False] * len(times), extra]
+    def _store(times: np.ndarray, extra: np.ndarray) -> list[Any]:
+        # [times, next-free pointers (with a sentinel), booked flags, and for the table:
+        # times and overbook flags as arrays]
+        return [times.tolist(), list(range(len(times) + 1)), bytearray(len(times)),
+                times, extra]
 
     def books(self, q: int, channel: int) -> bool:
         """Whether requests of ``channel`` to queue ``q`` book an appointment."""
@@ -179,9 +183,10 @@ class SlotBook:
         return c is not None and channel in c[1]
 
     @staticmethod
-    def _free(store: list[Any], t: float) -> int:
+    def _free(store: list[Any], i: int) -> int:
+        """The first free unit at or after unit ``i`` (with path compression)."""
         nxt = store[1]
-        i = root = bisect.bisect_left(store[0], t)
+        root = i
         while nxt[root] != root:
             root = nxt[root]
         while nxt[i] != root:
@@ -189,16 +194,24 @@ class SlotBook:
         return root
 
     def _earliest(self, q: int, t: float) -> tuple[float, list[Any], int]:
-        """The earliest free unit a request made at ``t`` may book: (time, store, index)."""
+        """The earliest free unit a request made at ``t`` may book: (time, store, index).
+
+        A held unit only if it is today and sooner than the first general one; the held
+        units are searched only if the first one at or after ``t`` is.
+        """
         _, _, gen, held = self.clinic[q]
-        g = self._free(gen, t)
-        best, store = (gen[0][g], gen) if g < len(gen[0]) else (math.inf, gen)
-        j = g
-        if len(held[0]):
-            h = self._free(held, t)
-            if h < len(held[0]) and held[0][h] < (t // DAY + 1) * DAY and held[0][h] < best:
-                best, store, j = held[0][h], held, h
-        return best, store, j
+        g = self._free(gen, bisect.bisect_left(gen[0], t))
+        best = gen[0][g] if g < len(gen[0]) else math.inf
+        times = held[0]
+        h = bisect.bisect_left(times, t)
+        if h < len(times):
+            day_end = (t // DAY + 1) * DAY
+            limit = best if best < day_end else day_end
+            if times[h] < limit:
+                h = self._free(held, h)
+                if h < len(times) and times[h] < limit:
+                    return times[h], held, h
+        return best, gen, g
 
     def delay(self, q: int, t: float) -> float:
         """Minutes from ``t`` to the slot a request would book now (inf if none in horizon)."""
@@ -227,8 +240,8 @@ class SlotBook:
             for store, is_held in ((gen, False), (held, True)):
                 m = len(store[0])
                 parts.append((np.full(m, h, dtype=np.int16), np.full(m, s, dtype=np.int16),
-                              np.asarray(store[0], dtype=float), np.full(m, is_held),
-                              np.asarray(store[3], dtype=bool), np.asarray(store[2], dtype=bool)))
+                              store[3], np.full(m, is_held), store[4],
+                              np.frombuffer(store[2], dtype=bool)))
         cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
         return dict(zip(("hub", "specialty", "time", "held", "overbook", "booked"), cols,
                         strict=True))

@@ -14,7 +14,7 @@ from simpy.events import NORMAL
 
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.records import GAVE_UP, NEW_DTYPES
-from sim.engine.streams import Drawn, uniform
+from sim.engine.streams import drawn, uniform
 from sim.scenario.schema import Scenario
 from sim.scenario.types import SPOKE_TYPES
 
@@ -27,6 +27,7 @@ class Failures(Mechanism):
     """Each hub attempt fails with its district's or spoke type's probability."""
 
     section = "failures"
+    calls_later = True
 
     def __init__(self, model: Model):
         super().__init__(model)
@@ -44,7 +45,7 @@ class Failures(Mechanism):
         self.u_fail = array("d", u.tobytes())
         self.fail_p = array("d", p.tobytes())
         self.wasted = array("d", fw[arr.district, arr.spoke_type].tobytes())
-        self.follow_up_u = Drawn(model.streams("followup/failure"), uniform)
+        self.follow_up_u = drawn(model.streams("followup/failure"), uniform)
 
     def install(self, eng: Engine) -> None:
         """The attempt hook on every hub pool; attempts and lost-minute columns.
@@ -56,42 +57,42 @@ class Failures(Mechanism):
         self.eng = eng
         self.attempts = array("h", bytes(2 * eng.n))
         self.lost = array("d", [0.0]) * eng.n
-        self.on_fail: list[Callable[[Any], None]] = [self.failed]
-        attempts, u_fail, fail_p, max_att = self.attempts, self.u_fail, self.fail_p, self.max_att
+        attempts, lost, u_fail, fail_p = self.attempts, self.lost, self.u_fail, self.fail_p
+        wasted, max_att, retry = self.wasted, self.max_att, self.retry
+        routed, outcome, end, pool_hub = eng.routed, eng.outcome, eng.end, eng.net.pool_hub
+        schedule = eng.env.schedule
 
         def begin(r: int, d: int, p: int, t: float) -> bool:
-            """Attempt a video consult: True (handled) if it fails."""
+            """Attempt a video consult: True if it fails (doctor ``d`` held, wasted)."""
             k = attempts[r]
             attempts[r] = k + 1
             if u_fail[r * max_att + k] >= fail_p[r]:
-                return False  # it connects: an ordinary consult
-            self.fail(r, d, p, t)
+                return False
+            routed[r] = pool_hub[p]
+            if eng.in_queue is not None:
+                eng.in_queue[r] = -1  # out of the queue until it rejoins
+            ev = eng.consults[d]
+            ev.callbacks, ev._value = on_fail, r
+            now, e = eng.env.now, t + wasted[r]
+            ev.at = now + (e - now)  # when it fires, as the loop's consults
+            schedule(ev, NORMAL, e - now)
             return True
 
+        def failed(ev: Consult) -> None:
+            """A failed attempt ends: the request gives up or rejoins after the retry delay."""
+            r, now = ev._value, ev.at
+            lost[r] += wasted[r]
+            if attempts[r] >= max_att:
+                outcome[r], end[r] = GAVE_UP, now
+            else:
+                q = ev.q
+                eng.at(now + retry, lambda y, t: eng.join(q, y, t), r)
+            eng.release(ev)
+
+        on_fail: list[Callable[[Any], None]] = [failed]
         for p in range(eng.net.n_hub_pools):
             eng.begin[p] = begin
             eng.begin_for[p] = self.fails_first
-
-    def fail(self, r: int, d: int, p: int, t: float) -> None:
-        """Attempt ``r`` fails: doctor ``d`` is held for the wasted minutes."""
-        eng = self.eng
-        eng.routed[r] = eng.net.pool_hub[p]
-        if eng.in_queue is not None:
-            eng.in_queue[r] = -1  # out of the queue until it rejoins
-        ev = eng.consults[d]
-        ev.callbacks, ev._value = self.on_fail, r
-        eng.env.schedule(ev, NORMAL, t + self.wasted[r] - eng.env.now)
-
-    def failed(self, ev: Consult) -> None:
-        """A failed attempt ends: the request gives up or rejoins after the retry delay."""
-        r, eng = ev._value, self.eng
-        self.lost[r] += self.wasted[r]
-        if self.attempts[r] >= self.max_att:
-            eng.outcome[r], eng.end[r] = GAVE_UP, eng.env.now
-        else:
-            q = ev.q
-            eng.at(self.retry, lambda y: eng.join(q, y, eng.env.now), r)
-        eng.release(ev)
 
     def grow(self, f: int, r: int) -> None:
         """A follow-up's attempts are drawn now; its connection is its parent's."""

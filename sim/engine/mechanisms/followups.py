@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.roster import DAY
-from sim.engine.streams import Drawn, uniform
+from sim.engine.streams import drawn, uniform
 from sim.scenario.calendar import Calendar, Clock
 from sim.scenario.schema import Scenario
 
@@ -29,6 +29,7 @@ class FollowUps(Mechanism):
 
     section = "followups"
     adds_requests = True
+    calls_later = True
 
     def __init__(self, model: Model):
         super().__init__(model)
@@ -36,16 +37,20 @@ class FollowUps(Mechanism):
         assert fu is not None
         self.fu = fu
         streams = model.streams
-        self.u_next = streams("followup").random(len(model.arrivals)).tolist()
-        # what a follow-up draws, each kind from its own stream (see Drawn)
-        self.next_u = Drawn(streams("followup/next"), uniform)
-        self.delay = Drawn(streams("followup/delay"), fu.delay.sample) if fu.delay else None
-        self.consult = [Drawn(streams(f"followup/consult/{name}"), sp.consult.sample)
+        u = streams("followup").random(len(model.arrivals))
+        self.u_next = u.tolist()
+        self.refer = fu.share + fu.referral_share
+        # whose consult may lead somewhere (a follow-up or a referral): a list, read per consult
+        self.leads = (u < self.refer).tolist()
+        # what a follow-up draws, each kind from its own stream (see drawn)
+        self.next_u = drawn(streams("followup/next"), uniform)
+        self.delay = drawn(streams("followup/delay"), fu.delay.sample) if fu.delay else None
+        self.consult = [drawn(streams(f"followup/consult/{name}"), sp.consult.sample)
                         for name, sp in self.sc.specialties.items()]
         default, pri = self.sc.queue.patience, self.sc.priorities
         by_class = [c.patience or default for c in pri.classes] if pri else [default]
         self.patience = [None if p is None  # None: patient for ever
-                         else Drawn(streams(f"followup/patience/{k}"), p.sample)
+                         else drawn(streams(f"followup/patience/{k}"), p.sample)
                          for k, p in enumerate(by_class)]
         # opening and closing times of each source's open days, by (channel, district)
         self.open_days: dict[tuple[int, int], tuple[list[float], list[float]]] = {}
@@ -57,8 +62,9 @@ class FollowUps(Mechanism):
         self.next_step = array("b", bytes(eng.n))
         u_next, parent, next_step = self.u_next, self.parent, self.next_step
         share, fu = self.fu.share, self.fu
-        refer, repeat = share + fu.referral_share, fu.repeat
-        sc, env, horizon = self.sc, eng.env, self.sc.horizon_min
+        refer, repeat = self.refer, fu.repeat
+        eng.after_for = self.leads
+        sc, horizon = self.sc, self.sc.horizon_min
         delay, consult, patience = self.delay, self.consult, self.patience
         chan, dist, spc = eng.chan, eng.dist, eng.spc
         prio = eng.prio  # set by Priorities, installed before (KINDS order)
@@ -76,7 +82,7 @@ class FollowUps(Mechanism):
                 return
             draw = patience[0 if prio is None else prio[r]]
             f = eng.add_request(r, ta, consult[spc[r]](), math.inf if draw is None else draw())
-            eng.at(ta - env.now, lambda y: eng.arrive(y, ta), f)
+            eng.at(ta, eng.route, f)  # as ``arrive`` sends an added request
 
         def done(r: int, t: float) -> None:
             """Hub consult ``r`` ended at ``t``: a follow-up, a referral or nothing."""
@@ -94,7 +100,10 @@ class FollowUps(Mechanism):
         """Record the parent; draw what the follow-up's own consult will lead to."""
         self.parent.append(r)
         self.next_step.append(0)
-        self.u_next.append(self.next_u())
+        u = self.next_u()
+        self.u_next.append(u)
+        # a follow-up's consult leads to a referral, or (with repeat) another follow-up
+        self.leads.append(u < self.refer and (u >= self.fu.share or self.fu.repeat))
 
     def columns(self) -> dict[str, np.ndarray]:
         """``parent`` and ``next_step``."""

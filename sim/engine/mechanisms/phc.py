@@ -27,6 +27,7 @@ class PhcTier(Mechanism):
     """One PHC MO pool and queue per district (after the hub pools), with its own hours."""
 
     section = "phc_tier"
+    calls_later = True
 
     def __init__(self, model: Model):
         super().__init__(model)
@@ -89,20 +90,19 @@ class PhcTier(Mechanism):
                 tier[r] = 2
             ev = eng.consults[d]
             ev.callbacks, ev._value = on_done, r
-            env.schedule(ev, NORMAL, e - env.now)
+            now = env.now
+            ev.at = now + (e - now)  # when it fires, as the loop's consults
+            env.schedule(ev, NORMAL, e - now)
             return True
-
-        def escalate(r: int) -> None:
-            eng.route(r, env.now)
 
         def done(ev: Consult) -> None:
             """An MO consult ends: an escalated request goes on to the hubs."""
             r = ev._value
             if tier[r] == 2:
                 if delay > 0:
-                    eng.at(delay, escalate, r)
+                    eng.at(env.now + delay, eng.route, r)
                 else:
-                    escalate(r)
+                    eng.route(r, env.now)
             eng.release(ev)
 
         on_done.append(done)
