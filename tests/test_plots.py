@@ -420,6 +420,18 @@ def test_svg_plots_keep_their_text_as_text_and_are_the_same_for_the_same_run(
     assert "font-family: 'DejaVu Sans'" in svg and "sans-serif" in svg
 
 
+def test_a_one_hub_network_has_one_ecdf_panel_not_the_same_twice(tmp_path: Path) -> None:
+    from sim.present.plots import run_figures
+
+    one = {**SMALL, "hubs": SMALL["hubs"][:1],
+           "spokes": {**SMALL["spokes"], "districts": [
+               {**d, "home_hub": "shimla"} for d in SMALL["spokes"]["districts"]]}}
+    write_run(simulate(scenario_from_dict(one, source="<test>")), tmp_path)
+    fig = run_figures(tmp_path)["wait_ecdf_by_hub"]()
+    assert [ax.get_title() for ax in fig.axes] == ["all hubs"]
+    assert "hubs with the longest" not in fig._suptitle.get_text()  # type: ignore[union-attr]
+
+
 def test_plot_results_of_an_empty_folder_writes_nothing(tmp_path: Path) -> None:
     assert plot_results(tmp_path) == []
 

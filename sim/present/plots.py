@@ -136,11 +136,12 @@ def run_figures(folder: Path, label: str = "") -> dict[str, Callable[[], Figure]
             per_hub = served_waits_within(rec, warmup, "specialty", "hub", unseen=True)
             p90 = {h: float(np.percentile(np.concatenate(list(w.values())), 90))
                    for h, w in per_hub.items()}
-            worst = worst_first(p90, MAX_HUB_PANELS)
+            # one hub: its panel would repeat "all hubs"
+            worst = worst_first(p90, MAX_HUB_PANELS) if len(per_hub) > 1 else []
             for h in worst:
                 panels[f"hub {h}"] = per_hub[h]
             more = (f" (the {len(worst)} of {len(per_hub)} hubs with the longest 90th "
-                    "percentile wait)" if len(worst) < len(per_hub) else "")
+                    "percentile wait)" if 0 < len(worst) < len(per_hub) else "")
             return wait_ecdf(panels, targets, f"{name}: share of requests seen within a time "
                              f"(those that gave up count as not seen){more}", lines)
 
