@@ -34,7 +34,7 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PLOT_DIR = "plots"
 FORMATS: tuple[str, ...] = ("svg",)
 """What ``plot_results`` writes by default: SVG, vector with its text as text (sharp in
-print and at any zoom, and its labels searchable in the report); PNG on request
+print and at any zoom, and its labels searchable when the file is opened); PNG on request
 (``formats``, ``hubsim plot --png``) for slides and messages."""
 
 COMPARISON_METRICS: tuple[str, ...] = (
