@@ -158,19 +158,16 @@ def _failure_figures(result: RunResult, at: Rows) -> Figures:
     r = result.records
     outcome, attempts, lost = r.outcome[at], r.attempts[at], r.lost_min[at]
     consulted = (outcome == SERVED) & (r.tier[at] != 1)  # a consult that connected
-    bits = range(int(attempts.max(initial=0)).bit_length())  # attempts, bit by bit
-    flags = Flags(consulted, outcome == GAVE_UP, np.ones(len(outcome), dtype=bool),
-                  *((attempts >> b) & 1 for b in bits))
+    flags = Flags(consulted, outcome == GAVE_UP)
 
     def figures(key: np.ndarray, size: int) -> dict[str, np.ndarray]:
         g = ByGroup(key[at], size)
-        n_consulted, n_gave_up, n, *by_bit = flags.count(g.key, size)
-        n_attempts = sum((c * (1 << b) for b, c in zip(bits, by_bit, strict=True)),
-                         np.zeros(size))
+        n_consulted, n_gave_up = flags.count(g.key, size)
+        n_attempts = g.count(weights=attempts)
         failed = n_attempts - n_consulted
         return {"attempts": n_attempts, "failed_attempts": failed,
                 "attempt_failure_rate": _ratios(failed, n_attempts),
-                "gave_up_rate": _ratios(n_gave_up, n),
+                "gave_up_rate": _ratios(n_gave_up, g.count()),
                 "doctor_min_lost": g.sum(lost)}
 
     return figures

@@ -77,6 +77,16 @@ class Consult(simpy.Event):
         self.at = 0.0  # the time it is scheduled for (env.now when it fires)
         self.doctor, self.pool, self.q, self.queue, self.hub = doctor, pool, q, queue, hub
 
+    def hold(self, r: int, end: float, callbacks: list[Callable[[Any], None]]) -> None:
+        """The doctor is busy with ``r`` until ``end``, then ``callbacks`` run.
+
+        For mechanisms; the loop's own consults set the same fields inline.
+        """
+        self.callbacks, self._value = callbacks, r
+        now = self.env.now
+        self.at = now + (end - now)
+        self.env.schedule(self, NORMAL, end - now)
+
 
 class OrderedQueue:
     """A queue served by (priority class, booked before token, order of joining).

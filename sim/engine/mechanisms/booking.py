@@ -48,7 +48,7 @@ class Booking(Mechanism):
         self.slots = SlotBook(self.sc, self.rostered, net.queue_hub, net.queue_spec)
         self.slot = eng.slot = array("d", [math.nan]) * eng.n
         eng.slot_queues = set(self.slots.clinic)
-        self.channels = {q: c[1] for q, c in self.slots.clinic.items()}  # those that book
+        self.channels = {q: c[1] for q, c in self.slots.clinic.items()}  # the channels that book
         self.queue_hub = net.queue_hub
         self.q_of = [-1] * eng.n
         self.queued = eng.track_queued()
@@ -59,7 +59,7 @@ class Booking(Mechanism):
 
     def wait(self, q: int, r: int, t: float) -> float | None:
         """The expected wait in a booking queue: the delay to the slot (None: not booked)."""
-        if self.slots.books(q, self.eng.chan[r]):
+        if self.eng.chan[r] in self.channels[q]:
             return self.slots.delay(q, t)
         return None
 
@@ -176,11 +176,6 @@ class SlotBook:
         # times and overbook flags as arrays]
         return [times.tolist(), list(range(len(times) + 1)), bytearray(len(times)),
                 times, extra]
-
-    def books(self, q: int, channel: int) -> bool:
-        """Whether requests of ``channel`` to queue ``q`` book an appointment."""
-        c = self.clinic.get(q)
-        return c is not None and channel in c[1]
 
     @staticmethod
     def _free(store: list[Any], i: int) -> int:

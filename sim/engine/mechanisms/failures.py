@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from simpy.events import NORMAL
 
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.records import GAVE_UP, NEW_DTYPES
@@ -60,7 +59,6 @@ class Failures(Mechanism):
         attempts, lost, u_fail, fail_p = self.attempts, self.lost, self.u_fail, self.fail_p
         wasted, max_att, retry = self.wasted, self.max_att, self.retry
         routed, outcome, end, pool_hub = eng.routed, eng.outcome, eng.end, eng.net.pool_hub
-        schedule = eng.env.schedule
 
         def begin(r: int, d: int, p: int, t: float) -> bool:
             """Attempt a video consult: True if it fails (doctor ``d`` held, wasted)."""
@@ -71,11 +69,7 @@ class Failures(Mechanism):
             routed[r] = pool_hub[p]
             if eng.in_queue is not None:
                 eng.in_queue[r] = -1  # out of the queue until it rejoins
-            ev = eng.consults[d]
-            ev.callbacks, ev._value = on_fail, r
-            now, e = eng.env.now, t + wasted[r]
-            ev.at = now + (e - now)  # when it fires, as the loop's consults
-            schedule(ev, NORMAL, e - now)
+            eng.consults[d].hold(r, t + wasted[r], on_fail)
             return True
 
         def failed(ev: Consult) -> None:

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from simpy.events import NORMAL
 
 from sim.engine.mechanisms.base import Mechanism
 from sim.engine.records import SERVED
@@ -88,11 +87,7 @@ class PhcTier(Mechanism):
                 start[r], end[r], doctor[r] = t, e, d
             else:
                 tier[r] = 2
-            ev = eng.consults[d]
-            ev.callbacks, ev._value = on_done, r
-            now = env.now
-            ev.at = now + (e - now)  # when it fires, as the loop's consults
-            env.schedule(ev, NORMAL, e - now)
+            eng.consults[d].hold(r, e, on_done)
             return True
 
         def done(ev: Consult) -> None:
