@@ -10,6 +10,7 @@ import pandas as pd
 
 from sim.analysis.standards import (
     PREFIX,
+    t_quantile,
 )
 
 LOWER_IS_BETTER: tuple[str, ...] = (
@@ -21,14 +22,6 @@ HIGHER_IS_BETTER: tuple[str, ...] = (
 
 # --------------------------------------------------------------------------- CI maths
 
-def t_quantile(confidence: float, df: np.ndarray | int) -> np.ndarray:
-    """The two-sided Student-t critical value for ``confidence`` with ``df`` degrees of freedom."""
-    from scipy import stats
-
-    _check_confidence(confidence)
-    return np.asarray(stats.t.ppf(0.5 + confidence / 2.0, df), dtype=float)
-
-
 def _check_confidence(confidence: float) -> None:
     if not 0.0 < float(confidence) < 1.0:
         raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
@@ -38,6 +31,7 @@ def half_width(sd: np.ndarray, n: np.ndarray, confidence: float) -> np.ndarray:
     """Student-t CI half-widths ``t * sd / sqrt(n)``; NaN where ``n < 2``."""
     sd = np.asarray(sd, dtype=float)
     n = np.asarray(n, dtype=float)
+    _check_confidence(confidence)
     out = np.full(sd.shape, np.nan)
     ok = n >= 2
     if np.any(ok):
