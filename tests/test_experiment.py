@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.analysis.metrics import summary_rows
 from sim.analysis.warmup import mser, warmup_series, welch
@@ -63,6 +65,55 @@ def test_student_t_intervals_cover_at_their_nominal_rate() -> None:
         # binomial sd of the coverage estimate is <= 0.0064; allow ~3 sd
         assert abs(cover - conf) < 0.02, (conf, cover)
     assert (summarise(df)["n"] == n).all()
+
+
+def _replicated(metric: str, values: np.ndarray, arrivals: np.ndarray,
+                groups: int) -> pd.DataFrame:
+    """Per-replication rows of ``metric`` and of ``arrivals`` for ``groups`` groups."""
+    group = np.repeat(np.arange(groups).astype(str), len(values) // groups)
+    return pd.DataFrame({"scenario": "s", "metric": [metric] * len(values) + ["arrivals"]
+                         * len(values), "group_by": "district", "group": np.r_[group, group],
+                         "value": np.r_[values, arrivals]})
+
+
+def test_summary_intervals_of_shares_and_waits_cover_and_stay_in_range() -> None:
+    rng = np.random.default_rng(12)
+    groups, n = 4000, 5
+    requests = np.full(groups * n, 30.0)
+    for p in (0.02, 0.5, 0.9):        # shares of 30 requests a replication, near 0 too
+        s = summarise(_replicated("share_within_30_min", rng.binomial(30, p, groups * n) / 30,
+                                  requests, groups))
+        s = s[s["metric"] == "share_within_30_min"]
+        assert (s["ci_low"] >= 0).all() and (s["ci_high"] <= 1).all()
+        assert abs(float(np.mean((s["ci_low"] <= p) & (p <= s["ci_high"]))) - 0.95) < 0.03, p
+    waits = rng.gamma(2.0, 5.0, groups * n)            # a skewed wait, mean 10 minutes
+    s = summarise(_replicated("wait_p90_min", waits, requests, groups))
+    s = s[s["metric"] == "wait_p90_min"]
+    assert (s["ci_low"] > 0).all()
+    assert abs(float(np.mean((s["ci_low"] <= 10) & (10 <= s["ci_high"]))) - 0.95) < 0.03
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(1, 4), st.floats(0, 3000)),
+                min_size=1, max_size=6))
+def test_summary_intervals_of_tiny_groups_stay_in_range_and_hold_the_mean(
+        reps: list[tuple[int, int, float]]) -> None:
+    """A district of a few requests: its share, abandonment and wait intervals."""
+    k = np.array([min(a, b) for a, b, _ in reps], dtype=float)
+    n = np.array([b for _, b, _ in reps], dtype=float)
+    wait = np.array([w for *_, w in reps])
+    rows = pd.concat([_replicated("abandonment_rate", k / n, n, 1),
+                      _replicated("wait_p90_min", wait, n, 1)[lambda d: d.metric != "arrivals"]])
+    s = summarise(rows).set_index("metric")
+    if len(reps) < 2:
+        assert s[["ci_low", "ci_high"]].isna().all().all()
+        return
+    for metric, top in (("abandonment_rate", 1.0), ("wait_p90_min", np.inf),
+                        ("arrivals", np.inf)):
+        mean, lo, hi = s.loc[metric, ["mean", "ci_low", "ci_high"]]
+        assert 0 <= lo <= mean * (1 + 1e-12) and mean * (1 - 1e-12) <= hi <= top, metric
+    if not k.any():                    # never abandoned: still not a zero-width bar
+        assert s.loc["abandonment_rate", "ci_high"] > 0
 
 
 def test_direction_and_verdicts() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -33,6 +33,7 @@ from sim.present.plots import (
 )
 from sim.present.summary_plots import WORST_CELLS
 from sim.results.output import write_csv, write_run
+from sim.scenario.standards import DEFAULT_MIN_REQUESTS
 
 SMALL: dict[str, Any] = {
     "name": "small-net",
@@ -329,6 +330,29 @@ def test_equity_orders_districts_worst_first_and_maps_them(
     assert len(offsets) == 3 and tuple(offsets[names.index("Kangra")]) == (76.3, 32.2)
     no_map = equity_by_district(summary)
     assert len([a for a in no_map.axes if a.get_label() != "<colorbar>"]) == 2
+
+
+def test_equity_marks_a_district_too_small_to_judge_and_draws_it_no_interval(
+        summary: list[dict[str, Any]]) -> None:
+    rows = [dict(r, mean=r["value"], ci_low=0.5 * r["value"], ci_high=2.0 * r["value"])
+            for r in summary]                          # as if replicated: every bar an interval
+    for r in rows:
+        if (r["metric"], r["group_by"], r["group"]) == ("arrivals", "district", "Kinnaur"):
+            r["mean"] = r["value"] = DEFAULT_MIN_REQUESTS - 1
+    fig = equity_by_district(rows)
+    wait_ax = fig.axes[0]
+    names = [t.get_text() for t in wait_ax.get_yticklabels()]
+    grey = [c for c in wait_ax.collections if c.get_label() == "_too few to judge"]
+    assert len(grey) == 2                              # its 90th percentile and median bars
+    assert {round(float(np.mean(p.vertices[:, 1]))) for c in grey for p in c.get_paths()} == {
+        names.index("Kinnaur")}
+    whiskers = np.concatenate([np.asarray(seg)[:, :, 1].ravel() for c in wait_ax.collections
+                               if isinstance(c, LineCollection) for seg in [c.get_segments()]
+                               if len(seg)])
+    rows_with = {round(float(y)) for y in whiskers}
+    assert names.index("Kinnaur") not in rows_with and len(rows_with) == 2  # only the others
+    assert "fewer than 10 requests per replication" in fig.get_suptitle()
+    assert "fewer than" not in equity_by_district(summary).get_suptitle()
 
 
 COMPARISON = [

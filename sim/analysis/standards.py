@@ -204,16 +204,48 @@ def t_crit(confidence: float, df: int) -> float:
     return float(t_quantile(confidence, df))
 
 
+def share_bounds(mean: np.ndarray, var: np.ndarray, total: np.ndarray,
+                 t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score bounds inside [0, 1] for shares, holding the mean (arrays alike).
+
+    ``mean`` is the mean of per-replication shares, ``var`` the variance of that mean
+    (``s^2 / R``), ``total`` the requests behind it and ``t`` the critical value. The
+    effective sample size is the one the spread between replications implies,
+    ``p(1 - p) / var``; a share that did not vary (e.g. 0 in every replication) uses
+    ``total``, so it gets the binomial bound of all its requests.
+    """
+    m = np.clip(mean, 0.0, 1.0)
+    spread = m * (1.0 - m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        size = np.where((var > 0) & (spread > 0), spread / var, total)
+        z2 = t * t / size
+        centre = (m + z2 / 2.0) / (1.0 + z2)
+        half = t * np.sqrt(spread / size + t * t / (4.0 * size * size)) / (1.0 + z2)
+    return (np.maximum(0.0, np.minimum(m, centre - half)),
+            np.minimum(1.0, np.maximum(m, centre + half)))
+
+
+def positive_bounds(mean: np.ndarray, se: np.ndarray,
+                    t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds >= 0 for means of quantities that are never negative, holding the mean.
+
+    The Student-t interval taken on the log scale, ``mean / f`` to ``mean * f`` with
+    ``f = exp(t * se / mean)`` (the delta method): above 0, close to the t interval when
+    that is narrow, longer above than below where the spread is large. A mean of 0 (every
+    value 0) gets ``[0, 0]``.
+    """
+    m = np.maximum(mean, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        f = np.exp(t * se / m)
+        return np.where(m > 0, m / f, 0.0), np.where(m > 0, m * f, 0.0)
+
+
 def share_interval(shares: np.ndarray, counts: np.ndarray,
                    confidence: float) -> tuple[float, float]:
-    """A CI inside [0, 1] for the mean of per-replication shares, holding the mean.
+    """A CI inside [0, 1] for the mean of per-replication shares (``share_bounds``).
 
-    ``shares[i]`` is replication i's share of ``counts[i]`` requests. The Wilson score
-    interval at the effective sample size the spread between replications implies,
-    ``p(1 - p) / (s^2 / R)``, with Student-t's critical value: away from 0 and 1 it is
-    the t interval over replications; near them it bends to stay inside. A share that was
-    the same in every replication (e.g. 0) gets the binomial bound of all its requests.
-    NaN below 2 replications with requests.
+    ``shares[i]`` is replication i's share of ``counts[i]`` requests. NaN below 2
+    replications with requests.
     """
     p = np.asarray(shares, dtype=float)
     n = np.asarray(counts, dtype=float)
@@ -221,35 +253,23 @@ def share_interval(shares: np.ndarray, counts: np.ndarray,
     p, n = p[ok], n[ok]
     if len(p) < 2:
         return math.nan, math.nan
-    mean = float(np.clip(p.mean(), 0.0, 1.0))
-    var = float(p.var(ddof=1)) / len(p)
-    total = float(n.sum())
-    spread = mean * (1.0 - mean)
-    size = spread / var if var > 0 and spread > 0 else total
-    t = t_crit(confidence, len(p) - 1)
-    z2 = t * t / size
-    centre = (mean + z2 / 2.0) / (1.0 + z2)
-    half = t * math.sqrt(spread / size + t * t / (4.0 * size * size)) / (1.0 + z2)
-    return max(0.0, min(mean, centre - half)), min(1.0, max(mean, centre + half))
+    lo, hi = share_bounds(np.asarray(p.mean()), np.asarray(p.var(ddof=1) / len(p)),
+                          np.asarray(n.sum()), t_quantile(confidence, len(p) - 1))
+    return float(lo), float(hi)
 
 
 def wait_interval(waits: np.ndarray, confidence: float) -> tuple[float, float]:
-    """A CI >= 0 for the mean of per-replication waits (minutes), holding the mean.
+    """A CI >= 0 for the mean of per-replication waits in minutes (``positive_bounds``).
 
-    The Student-t interval over replications taken on the log scale, ``mean / f`` to
-    ``mean * f`` with ``f = exp(t * se / mean)`` (the delta method): it stays above 0 and
-    is close to the t interval when that is narrow. NaN below 2 values.
+    NaN below 2 values.
     """
     w = np.asarray(waits, dtype=float)
     w = w[~np.isnan(w)]
     if len(w) < 2:
         return math.nan, math.nan
-    mean = float(max(w.mean(), 0.0))
-    if mean == 0.0:
-        return 0.0, 0.0
-    se = float(w.std(ddof=1)) / math.sqrt(len(w))
-    f = math.exp(t_crit(confidence, len(w) - 1) * se / mean)
-    return mean / f, mean * f
+    lo, hi = positive_bounds(np.asarray(w.mean()), np.asarray(w.std(ddof=1) / math.sqrt(len(w))),
+                             t_quantile(confidence, len(w) - 1))
+    return float(lo), float(hi)
 
 
 def interval(measure_name: str, values: np.ndarray, counts: np.ndarray,

@@ -10,6 +10,8 @@ import pandas as pd
 
 from sim.analysis.standards import (
     PREFIX,
+    positive_bounds,
+    share_bounds,
     t_quantile,
 )
 
@@ -18,6 +20,8 @@ LOWER_IS_BETTER: tuple[str, ...] = (
     "overtime")
 HIGHER_IS_BETTER: tuple[str, ...] = (
     "served", "share_within_", "share_same_day", "throughput_per_day")
+SHARES: tuple[str, ...] = ("share_", "abandonment_rate")
+"""Metrics that are shares of a group's requests (in [0, 1]): Wilson intervals."""
 
 
 # --------------------------------------------------------------------------- CI maths
@@ -55,11 +59,16 @@ def t_interval(values: Sequence[float] | np.ndarray,
 
 def summarise(replications: pd.DataFrame, confidence: float = 0.95,
               by: Sequence[str] = ("scenario",)) -> pd.DataFrame:
-    """Mean, Student-t CI and count of ``value`` per (``by``..., metric, group_by, group).
+    """Mean, CI and count of ``value`` per (``by``..., metric, group_by, group).
 
-    NaN values (a metric undefined in a replication) are left out of ``n``. Rows keep the
-    order in which their keys first appear. ``value`` repeats ``mean`` (the agreed format).
-    The service standards' rows (``standard:...``) are left to ``sim.analysis.standards``.
+    Intervals stay in their range. A share (``SHARES``) gets the Wilson score interval at
+    the effective sample size its spread between replications implies, the group's
+    arrivals standing in where it did not vary (``share_bounds``); any other metric never
+    negative in a replication gets the t interval on the log scale (``positive_bounds``);
+    the rest the Student-t interval. NaN values (a metric undefined in a replication) are
+    left out of ``n``; below 2 the CI is NaN. Rows keep the order in which their keys
+    first appear. ``value`` repeats ``mean`` (the agreed format). The service standards'
+    rows (``standard:...``) are left to ``sim.analysis.standards``.
     """
     _check_confidence(confidence)
     keys = [*by, "metric", "group_by", "group"]
@@ -68,15 +77,30 @@ def summarise(replications: pd.DataFrame, confidence: float = 0.95,
     if replications.empty:
         return pd.DataFrame(columns=[*keys, "value", "mean", "ci_low", "ci_high", "n"])
     g = replications.groupby(keys, sort=False, dropna=False)["value"]
-    out = g.agg(["mean", "std", "count"]).reset_index()
+    out = g.agg(["mean", "std", "count", "min"]).reset_index()
     n = out["count"].to_numpy(dtype=np.int64)
-    h = half_width(out["std"].to_numpy(dtype=float), n, confidence)
     mean = out["mean"].to_numpy(dtype=float)
+    two = n >= 2
+    t = np.full(len(n), np.nan)
+    t[two] = t_quantile(confidence, n[two] - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = out["std"].to_numpy(dtype=float) / np.sqrt(n)
+    lo, hi = mean - t * se, mean + t * se
+    share = out["metric"].str.startswith(SHARES).to_numpy()
+    positive = ~share & (out["min"].to_numpy(dtype=float) >= 0)
+    if share.any():
+        where = [*by, "group_by", "group"]
+        arrivals = replications[replications["metric"] == "arrivals"]
+        total = (arrivals.groupby(where, sort=False, dropna=False)["value"].sum()
+                 .reindex(pd.MultiIndex.from_frame(out.loc[share, where])).to_numpy())
+        lo[share], hi[share] = share_bounds(mean[share], se[share] ** 2, total, t[share])
+    lo[positive], hi[positive] = positive_bounds(mean[positive], se[positive], t[positive])
+    lo[~two] = hi[~two] = np.nan
     result = out[keys].copy()
     result["value"] = mean
     result["mean"] = mean
-    result["ci_low"] = mean - h
-    result["ci_high"] = mean + h
+    result["ci_low"] = lo
+    result["ci_high"] = hi
     result["n"] = n
     return result
 

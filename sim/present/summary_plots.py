@@ -30,6 +30,7 @@ from sim.present.figures import (
     wait_axis,
 )
 from sim.present.units import key_label
+from sim.scenario.standards import DEFAULT_MIN_REQUESTS
 
 MAX_DISTRICTS = 30
 """The most districts the equity plot lists (worst first); the map shows them all."""
@@ -146,6 +147,8 @@ def equity_by_district(summary: Iterable[Row],
     With ``coordinates`` ({district: (lat, lon)}) for every district, a third panel places
     the districts on a map, coloured by 90th-percentile wait (hubs as triangles). At most
     ``max_districts`` bars (the worst); the map shows every district and names the worst.
+    A district with fewer than ``DEFAULT_MIN_REQUESTS`` requests per replication is too
+    small to judge, as for the service standards: its bars are grey, with no interval.
     """
     rows = table_rows(summary)
     p90 = summary_values(rows, "wait_p90_min", "district")
@@ -157,20 +160,26 @@ def equity_by_district(summary: Iterable[Row],
     names = every[-max_districts:]  # worst at the top of a horizontal bar chart
     on_map = bool(coordinates) and all(d in coordinates for d in every)  # type: ignore[operator]
     ncols = 3 if on_map else 2
+    few = np.array([arrivals.get(d, (0.0,))[0] < DEFAULT_MIN_REQUESTS for d in names], bool)
     fig = Figure(figsize=(5.2 * ncols, 0.38 * max(len(names), 5) + 1.8))
     axes = list(fig.subplots(1, ncols))
     left = label_inches(names)
-    fixed_layout(fig, left=left, right=0.3, bottom=0.6, top=0.85, wspace=0.25)
+    fixed_layout(fig, left=left, right=0.3, bottom=0.6, top=0.85 + 0.25 * few.any(),
+                 wspace=0.25)
     y = np.arange(len(names))
 
     def bars(ax: Any, table: Mapping[str, tuple[float, float, float]], offset: float,
              height: float, colour: str, label: str) -> None:
         vals = np.array([table.get(d, (np.nan,) * 3)[0] for d in names])
-        # a t interval of a wait or a share can dip below 0: drawn inside the range
+        # (0: a folder written before its intervals were kept to their range)
         lo = np.maximum(np.array([table.get(d, (np.nan,) * 3)[1] for d in names]), 0.0)
         hi = np.array([table.get(d, (np.nan,) * 3)[2] for d in names])
-        ax.add_collection(hbars(y + offset, np.nan_to_num(vals), height, colour, label))
-        ok = np.isfinite(lo) & np.isfinite(hi)
+        ax.add_collection(hbars((y + offset)[~few], np.nan_to_num(vals[~few]), height,
+                                colour, label))
+        if few.any():
+            ax.add_collection(hbars((y + offset)[few], np.nan_to_num(vals[few]), height,
+                                    "0.75", "_too few to judge"))
+        ok = np.isfinite(lo) & np.isfinite(hi) & ~few
         if ok.any():
             ax.errorbar(vals[ok], (y + offset)[ok],
                         xerr=[vals[ok] - lo[ok], hi[ok] - vals[ok]],
@@ -225,8 +234,11 @@ def equity_by_district(summary: Iterable[Row],
         ax.set_title("districts (size: requests; ▲ hubs)" if len(every) <= MAP_NAMES else
                      f"districts (size: requests; ▲ hubs; the {MAP_NAMES} worst named)",
                      y=1.0)
+        ax.margins(0.15)  # room for the names of the districts at the edges
         ax.set_aspect("equal", adjustable="datalim")
-    fig.suptitle(title)
+    small = (f"\ngrey: {int(few.sum())} district(s) with fewer than {DEFAULT_MIN_REQUESTS} "
+             "requests per replication, too few to judge (no interval)" if few.any() else "")
+    fig.suptitle(title + small)
     return fig
 
 
