@@ -177,3 +177,21 @@ def test_report_gives_the_command_line_that_reproduces_a_cli_run(tmp_path: Path)
     assert {k: v for k, v in again.items() if k != "func"} == {
         k: v for k, v in first.items() if k != "func"}
     assert cmd in html.unescape(build_report(out, validation=False))
+
+
+def test_group_tables_put_groups_too_small_to_judge_last_and_say_so(tmp_path: Path) -> None:
+    from sim import simulate
+    from sim.results.output import write_run
+
+    data = copy.deepcopy(NET)
+    data["demand"]["opd"]["per_day"] = {"Upper": 0.6}     # ~3 psychiatry requests a run,
+    data["hubs"][0]["roster"][1]["end"] = "09:45"          # that wait longest of all
+    data["queue"]["patience"]["mean"] = 1e6
+    write_run(simulate(_scenario(data)), tmp_path / "run")
+    page = build_report(tmp_path / "run", validation=False)
+    by_hub_specialty = page[page.index("By hub x specialty"):]
+    rows = [[c.strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+            for r in re.findall(r"<tr>(.*?)</tr>", by_hub_specialty, re.S)[1:4]]
+    # the longest 90th percentile wait, yet last: too few to judge
+    assert [r[1] for r in rows] == ["medicine", "medicine", "psychiatry (too few to judge)"]
+    assert "fewer than 10 requests per replication come last" in by_hub_specialty

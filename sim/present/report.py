@@ -27,6 +27,7 @@ from sim.present.plots import PLOT_DIR, sweep_keys
 from sim.present.sections import Section, Table, cap, data, holiday_text, logic, where_text
 from sim.present.validation import erlang_c_check
 from sim.scenario.diff import diff_scenarios
+from sim.scenario.standards import DEFAULT_MIN_REQUESTS
 
 __all__ = ["SECTIONS", "ResultsFolder", "build_report", "command_line", "erlang_c_check",
            "write_report"]
@@ -330,15 +331,25 @@ def _group_table(f: ResultsFolder, group_by: str, what: str,
         v = units.number(r.get("mean") if r.get("mean") not in (None, "") else r.get("value"))
         return -v if not math.isnan(v) else math.inf
 
-    groups = sorted(dict.fromkeys(r["group"] for r in rows), key=worst)
+    def few(g: str) -> bool:  # too few requests to judge, as for the service standards
+        r = look.get((g, "arrivals"))
+        return r is not None and units.number(r.get("mean") or r.get("value")) < \
+            DEFAULT_MIN_REQUESTS
+
+    groups = sorted(dict.fromkeys(r["group"] for r in rows), key=lambda g: (few(g), worst(g)))
+
     def names(g: str) -> tuple[str, ...]:
         hub, rest = units.split_group(group_by, g, f.hub_names)
-        return tuple(x for x in (hub, rest) if x) if len(head) > 1 else (hub or rest,)
+        out = tuple(x for x in (hub, rest) if x) if len(head) > 1 else (hub or rest,)
+        return (*out[:-1], out[-1] + " (too few to judge)") if few(g) else out
 
     body, note = cap([(*names(g), *(_cells(look[(g, c)], c)[0] if (g, c) in look else "–"
                                      for c in cols)) for g in groups], what)
+    small = (f" Groups of fewer than {DEFAULT_MIN_REQUESTS} requests per replication come "
+             "last, too few to judge." if any(map(few, groups)) else "")
     return Table((*head, *(units.column_label(c) for c in cols)), body, "wide",
-                 note or f"Means over replications, worst {units.metric_label(sort)} first.")
+                 note or f"Means over replications, worst {units.metric_label(sort)} first."
+                 + small)
 
 
 def _results(f: ResultsFolder) -> Section:
