@@ -581,7 +581,7 @@ class Suite:
         self.targets += targets
 
     def render(self, command: str, started: str, seconds: float, loads: tuple) -> str:
-        targets = ["## Targets (issues 6 and 16)", "", "| target | engine | measured | |",
+        targets = ["## Targets (issues 6, 12 and 16)", "", "| target | engine | measured | |",
                    "|---|---|---:|---|"]
         targets += [f"| {t} | {e} | {m} | {ok} |" for t, e, m, ok in self.targets]
         return "\n\n".join([
