@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint typecheck bench clean
+.PHONY: run test test-fast lint typecheck bench app-screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python -m benchmarks.run
+
+## make app-screenshot: run the browser test of the app and keep its screenshot as
+## docs/app.png (the README's picture); other test runs leave docs/ alone
+app-screenshot: $(STAMP)
+	bash .ci/chromium
+	HUBSIM_REFRESH_SCREENSHOT=1 $(BIN)/python -m pytest -q tests/test_app.py -k edit_run_download
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks

@@ -21,6 +21,12 @@ from sim.commands.common import (
     _experiment_options,
     _positive_float,
     _positive_int,
+    add_out,
+    add_overrides,
+    add_png,
+    add_quiet,
+    add_results_dir,
+    check_replication_options,
 )
 from sim.commands.experiments import (
     _add_experiment_commands,
@@ -65,14 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "and scenario.resolved.yaml of replication 0, run.json and plots/ (SVG) "
                        "to --out.")
     p.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
-    p.add_argument("--out", help="output folder (default: results/<scenario name>)")
-    p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
-    p.add_argument("--days", type=int, help="override the horizon in days")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario field, e.g. demand.growth=1.5 or "
-                   "'hubs[igmc_shimla].doctors.cardiology=5' (repeatable; list items by key)")
+    add_out(p, "results/<scenario name>")
+    add_overrides(p)
     p.add_argument("--no-plot", action="store_true", help="skip the plots")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    add_quiet(p)
     _experiment_options(p, replications=None)
     p.add_argument("--precision", type=_positive_float, metavar="REL",
                    help="add replications until the relative CI half-width of every --for "
@@ -119,10 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "standards along a sweep. Writes RESULTS_DIR/plots/*.svg (vector: "
                        "sharp in print and at any zoom; open them in a browser) and *.png "
                        "with --png.")
-    p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder written by run/compare/sweep")
-    p.add_argument("--png", action="store_true",
-                   help="write a PNG beside each SVG (for slides and messages; slower)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    add_results_dir(p)
+    add_png(p)
+    add_quiet(p)
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("report", help="write one self-contained HTML report of a results folder",
@@ -130,12 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "settings, key results with confidence intervals, comparison verdicts, "
                        "every plot (embedded) and a live Erlang C validation check, in the "
                        "order of the STRESS-DES checklist.")
-    p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder written by run/compare/sweep")
+    add_results_dir(p)
     p.add_argument("--out", help="report file (default: RESULTS_DIR/report.html)")
     p.add_argument("--question", help="the study question to state in the report")
     p.add_argument("--no-validation", action="store_true",
                    help="skip the M/M/c vs Erlang C check (about a second)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    add_quiet(p)
     p.set_defaults(func=cmd_report)
 
     _add_experiment_commands(sub)
@@ -161,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError:  # not the main thread (a notebook's worker thread): leave it be
         previous = None
     try:
+        check_replication_options(args)
         return int(args.func(args))
     except ScenarioError as exc:
         print(exc.render(), file=sys.stderr)

@@ -2,8 +2,10 @@
 
 Starts ``hubsim app``'s Streamlit server on a free loopback port, opens it, edits a cell
 of the duty table, runs, checks the results change, downloads the plan and validates it,
-uploads a bad file, and checks that a second tab does not see the first tab's edit. The
-screenshot it takes is the README's ``docs/app.png``.
+uploads a bad file, and checks that a second tab does not see the first tab's edit. It
+takes a screenshot under ``tmp_path`` and leaves the repository alone; with
+``HUBSIM_REFRESH_SCREENSHOT=1`` (``make app-screenshot``) the screenshot replaces the
+README's ``docs/app.png``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from sim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = ROOT / "docs" / "app.png"
+REFRESH = os.environ.get("HUBSIM_REFRESH_SCREENSHOT") == "1"
 DUTY = ".st-key-duty [data-testid=stDataFrameResizable]"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -163,6 +167,7 @@ def _wait_row(rows: list[str], metric: str) -> str:
 
 def test_edit_run_download_in_a_real_browser(app_url: str, browser: object,
                                              tmp_path: Path) -> None:
+    committed = SCREENSHOT.stat().st_mtime_ns
     page = _open(browser, app_url)
     _set_number(page, "Replications", 2)
     _set_number(page, "Days simulated", 8)
@@ -188,9 +193,13 @@ def test_edit_run_download_in_a_real_browser(app_url: str, browser: object,
                             for v in _wait_row(after, "wait_mean_min").split()[2:4])
     assert plan_wait > 2 * base_wait  # half of Shimla's medicine doctors: waits grow
 
-    docs = ROOT / "docs"
-    docs.mkdir(exist_ok=True)
-    page.screenshot(path=str(docs / "app.png"), full_page=False)  # type: ignore
+    shot = tmp_path / "app.png"
+    page.screenshot(path=str(shot), full_page=False)  # type: ignore[attr-defined]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if REFRESH:
+        shutil.copyfile(shot, SCREENSHOT)
+    else:  # a test run leaves the repository as it found it
+        assert SCREENSHOT.stat().st_mtime_ns == committed
 
     with page.expect_download() as dl:  # type: ignore[attr-defined]
         page.get_by_role("button", name="Download the plan (YAML)").click()  # type: ignore

@@ -371,13 +371,22 @@ def test_cli_warmup_writes_plot_and_suggestion(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     from sim.cli import main
 
-    assert main(["warmup", "scenarios/textbook/mmc.yaml", "--days", "12", "-n", "2",
-                 "--bin-hours", "6", "--out", str(tmp_path)]) == 0
+    args = ["warmup", "scenarios/textbook/mmc.yaml", "--days", "12", "-n", "2",
+            "--bin-hours", "6", "--out", str(tmp_path)]
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "suggested warm-up:" in out
-    assert (tmp_path / "warmup.png").stat().st_size > 5000
+    # SVG by default, as the run plots (sim.present.figures.FORMATS), text as text
+    svg = (tmp_path / "warmup.svg").read_text()
+    assert svg.startswith("<?xml") and "MSER-5 warm-up" in svg
+    assert not (tmp_path / "warmup.png").exists()
     meta = json.loads((tmp_path / "run.json").read_text())
     assert 0 <= meta["suggested_warmup_days"] <= 6
+    assert meta["files"] == ["warmup.csv", "warmup.svg", "run.json"]
+    assert main([*args, "--png", "-q"]) == 0  # --png adds a PNG, as hubsim plot --png
+    assert (tmp_path / "warmup.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((tmp_path / "run.json").read_text())["files"] == [
+        "warmup.csv", "warmup.svg", "warmup.png", "run.json"]
 
 
 # --------------------------------------------------------------------------- CLI

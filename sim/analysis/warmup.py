@@ -23,7 +23,7 @@ from sim.analysis.metrics import queue_exit
 from sim.engine.model import simulate
 from sim.engine.records import SERVED, RunResult
 from sim.engine.streams import replication_seed
-from sim.experiment.budget import check_memory
+from sim.experiment.budget import check_memory, check_replications
 from sim.experiment.executors import ExecutorSpec, open_executor
 from sim.scenario.schema import Scenario
 from sim.scenario.types import MAX_SEED
@@ -167,8 +167,7 @@ def analyse_warmup(
     The scenario's own ``warmup_days`` plays no part (every run is binned from time 0).
     ``window`` is Welch's half-window in bins (default: about a tenth of the series).
     """
-    if replications < 1:
-        raise ValueError(f"replications must be >= 1, got {replications!r}")
+    check_replications(replications)
     root = scenario.seed if seed is None else int(seed)
     if not 0 <= root <= MAX_SEED:
         raise ValueError(f"seed must be an integer from 0 to 2**63-1, got {root}")

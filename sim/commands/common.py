@@ -146,6 +146,57 @@ def _confidence(text: str) -> float:
     return v
 
 
+def add_out(p: argparse.ArgumentParser, default: str) -> None:
+    """``--out``, the output folder, with its default."""
+    p.add_argument("--out", help=f"output folder (default: {default})")
+
+
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    """``-q/--quiet``."""
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+
+
+def add_results_dir(p: argparse.ArgumentParser) -> None:
+    """The RESULTS_DIR argument of the commands that read a results folder."""
+    p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder written by run/compare/sweep")
+
+
+def add_png(p: argparse.ArgumentParser) -> None:
+    """``--png``: PNG copies of the plots, which are SVG by default (``figures.FORMATS``)."""
+    p.add_argument("--png", action="store_true",
+                   help="write a PNG beside each SVG (for slides and messages; slower)")
+
+
+def plot_formats(args: argparse.Namespace) -> tuple[str, ...]:
+    """The formats ``--png`` asks for: the default ones, plus PNG."""
+    from sim.present.figures import FORMATS
+
+    return (*FORMATS, "png") if args.png else FORMATS
+
+
+SET_HELP = ("override a scenario field, e.g. demand.growth=1.5 or "
+            "'hubs[igmc_shimla].doctors.cardiology=5' (repeatable; list items by key)")
+
+
+def add_overrides(p: argparse.ArgumentParser, sets: bool = True) -> None:
+    """``--seed``, ``--days`` and (with ``sets``) ``--set`` of a one-scenario command."""
+    p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
+    p.add_argument("--days", type=int, help="override the horizon in days")
+    if sets:
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help=SET_HELP)
+
+
+def add_workers(p: argparse.ArgumentParser) -> None:
+    """``--jobs`` and ``--executor``: where the replications run."""
+    p.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N",
+                   help="worker processes (default: 1); results are identical for any N")
+    p.add_argument("--executor", metavar="SPEC",
+                   help="where units run: process (default with --jobs > 1), sequential, "
+                   "dask (a local Dask cluster of --jobs workers) or dask://HOST:PORT "
+                   "(needs hubsim[cluster])")
+
+
 def _experiment_options(p: argparse.ArgumentParser, replications: int | None) -> None:
     default = "1; 5 to start --precision" if replications is None else str(replications)
     p.add_argument("--replications", "-n", type=_positive_int, default=replications,
@@ -153,12 +204,7 @@ def _experiment_options(p: argparse.ArgumentParser, replications: int | None) ->
                    f"(default: {default})")
     p.add_argument("--confidence", type=_confidence, default=0.95, metavar="C",
                    help="confidence level of the Student-t intervals (default: 0.95)")
-    p.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N",
-                   help="worker processes (default: 1); results are identical for any N")
-    p.add_argument("--executor", metavar="SPEC",
-                   help="where units run: process (default with --jobs > 1), sequential, "
-                   "dask (a local Dask cluster of --jobs workers) or dask://HOST:PORT "
-                   "(needs hubsim[cluster])")
+    add_workers(p)
     p.add_argument("--no-records", action="store_true",
                    help="skip replication 0's records.csv.gz (2.3-3 s per million requests "
                    "to write); the same as --records none")
@@ -168,6 +214,27 @@ def _experiment_options(p: argparse.ArgumentParser, replications: int | None) ->
                    "(all), or none")
     p.add_argument("--excel", action="store_true",
                    help=f"also write the Excel workbook {WORKBOOK_FILE} (as hubsim export)")
+
+
+REPLICATION_OPTIONS = {"replications": "--replications/-n",
+                       "max_replications": "--max-replications",
+                       "verify_replications": "--verify-replications"}
+"""The options that count replications (argparse dest -> what a message calls it)."""
+
+
+def check_replication_options(args: argparse.Namespace) -> None:
+    """Refuse a replication count over ``MAX_REPLICATIONS`` before anything is loaded."""
+    from sim.experiment.budget import check_replications
+
+    for dest, option in REPLICATION_OPTIONS.items():
+        n = getattr(args, dest, None)
+        if n is not None:
+            try:
+                check_replications(n, name=option, hint="use fewer (hubsim run --precision REL "
+                                   "adds replications only while the intervals need "
+                                   "them), or split the study into runs with different --seed")
+            except ValueError as exc:
+                raise CLIError(str(exc)) from None
 
 
 def _records(args: argparse.Namespace) -> str:

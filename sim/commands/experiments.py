@@ -24,6 +24,13 @@ from sim.commands.common import (
     _positive_int,
     _records,
     _resumed_note,
+    add_out,
+    add_overrides,
+    add_png,
+    add_quiet,
+    add_results_dir,
+    add_workers,
+    plot_formats,
 )
 from sim.commands.single import (
     cmd_app,
@@ -139,7 +146,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_warmup(args: argparse.Namespace) -> int:
     """Suggest a warm-up (MSER-5) from the data and plot it with Welch's moving average."""
     from sim.analysis.warmup import analyse_warmup, plot_warmup
-    from sim.results.output import atomic_write, write_csv, write_json
+    from sim.present.figures import save_figure
+    from sim.results.output import write_csv, write_json
 
     scenario = _load_with(args.scenario, args.seed, args.days, args.set)
     out = Path(args.out) if args.out else Path("results") / _folder_name(
@@ -150,8 +158,7 @@ def cmd_warmup(args: argparse.Namespace) -> int:
                            jobs=args.jobs, executor=args.executor)
     csv_path = write_csv(out / "warmup.csv", a.table.to_dict("records"),
                          ("bin", "start_day", "mean", "welch"))
-    fig = plot_warmup(a)
-    png = atomic_write(out / "warmup.png", lambda fh: fig.savefig(fh, format="png", dpi=110))
+    plots = save_figure(plot_warmup(a), out, "warmup", plot_formats(args))
     from sim import __version__
 
     write_json(out / "run.json", {
@@ -161,11 +168,11 @@ def cmd_warmup(args: argparse.Namespace) -> int:
         "horizon_days": scenario.calendar.horizon_days, "hubsim_version": __version__,
         "suggested_warmup_days": a.suggested_days, "metric": a.metric,
         "bin_hours": a.bin_hours, "batch": a.batch, "at_limit": a.at_limit,
-        "files": [csv_path.name, png.name, "run.json"]})
+        "files": [csv_path.name, *(p.name for p in plots), "run.json"]})
     if not args.quiet:
         print(f"{scenario.name}: {a.describe()}; the scenario now uses "
               f"{scenario.calendar.warmup_days:g} days")
-        print(f"plot: {png}  series: {csv_path}")
+        print(f"plot: {' and '.join(str(p) for p in plots)}  series: {csv_path}")
     return EXIT_OK
 
 
@@ -179,12 +186,12 @@ def _add_experiment_commands(sub: Any) -> None:
         "comparison.csv, replications.csv, run.json and one folder per plan.")
     p.add_argument("base", metavar="BASE", help="the base scenario or plan YAML")
     p.add_argument("plans", metavar="PLAN", nargs="+", help="plan YAML files (overlays welcome)")
-    p.add_argument("--out", help="output folder (default: results/compare-<base file name>)")
+    add_out(p, "results/compare-<base file name>")
     p.add_argument("--seed", type=int, help="root seed for every plan (default: the base's)")
     p.add_argument("--days", type=int, help="override the horizon of every plan")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a field in every plan (repeatable)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    add_quiet(p)
     _experiment_options(p, replications=10)
     p.set_defaults(func=cmd_compare)
 
@@ -196,10 +203,9 @@ def _add_experiment_commands(sub: Any) -> None:
     p.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
     p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="a swept field and its values (repeatable; the grid is every combination)")
-    p.add_argument("--out", help="output folder (default: results/sweep-<scenario name>)")
-    p.add_argument("--seed", type=int, help="root seed for every point (default: the scenario's)")
-    p.add_argument("--days", type=int, help="override the horizon")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    add_out(p, "results/sweep-<scenario name>")
+    add_overrides(p, sets=False)
+    add_quiet(p)
     _experiment_options(p, replications=5)
     p.set_defaults(func=cmd_sweep)
 
@@ -207,13 +213,11 @@ def _add_experiment_commands(sub: Any) -> None:
         "warmup", help="suggest a warm-up length from the data (MSER-5) and plot it",
         description="Run a few replications over the whole horizon, bin the number waiting "
         "(or the mean wait) and suggest the warm-up that minimises MSER-5 on the averaged "
-        "series. Writes warmup.png (with Welch's moving average), warmup.csv and run.json.")
+        "series. Writes warmup.svg (with Welch's moving average; warmup.png too with --png), "
+        "warmup.csv and run.json.")
     p.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
-    p.add_argument("--out", help="output folder (default: results/warmup-<scenario name>)")
-    p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
-    p.add_argument("--days", type=int, help="override the horizon in days")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario field (repeatable)")
+    add_out(p, "results/warmup-<scenario name>")
+    add_overrides(p)
     p.add_argument("--replications", "-n", type=_positive_int, default=5, metavar="N",
                    help="replications to average (default: 5)")
     p.add_argument("--metric", choices=("queue", "wait"), default="queue",
@@ -223,10 +227,9 @@ def _add_experiment_commands(sub: Any) -> None:
     p.add_argument("--batch", type=_positive_int, default=5, help="MSER batch size (default: 5)")
     p.add_argument("--window", type=_positive_int, metavar="W",
                    help="Welch half-window in bins (default: a tenth of the series)")
-    p.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N",
-                   help="worker processes (default: 1)")
-    p.add_argument("--executor", metavar="SPEC", help="as for run (process, dask, dask://HOST:PORT)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    add_workers(p)
+    add_png(p)
+    add_quiet(p)
     p.set_defaults(func=cmd_warmup)
 
     p = sub.add_parser(
@@ -234,9 +237,9 @@ def _add_experiment_commands(sub: Any) -> None:
         description="Write RESULTS_DIR/results.xlsx: About, Standards (when the folder has "
         "them), summary By specialty and Hub x specialty, Comparison (for a comparison) and "
         "Roster sheets, with units in the headers, fitted widths and frozen headers.")
-    p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder written by run/compare/sweep")
+    add_results_dir(p)
     p.add_argument("--out", help=f"workbook file (default: RESULTS_DIR/{WORKBOOK_FILE})")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    add_quiet(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(

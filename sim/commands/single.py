@@ -27,8 +27,10 @@ from sim.commands.common import (
     _records,
     _resumed_note,
     _say,
+    add_quiet,
     format_intervals,
     format_summary,
+    plot_formats,
 )
 from sim.scenario.loader import ScenarioError, load_scenario
 
@@ -141,7 +143,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     folder = Path(args.results_dir)
     if not folder.is_dir():
         raise CLIError(f"no results folder {folder}")
-    paths = plot_results(folder, ("svg", "png") if args.png else ("svg",))
+    paths = plot_results(folder, plot_formats(args))
     if not paths:
         raise CLIError(f"nothing to plot in {folder}: no summary.csv, records.csv.gz, "
                        "comparison.csv or sweep.csv")
@@ -233,5 +235,5 @@ def _add_new_state_command(sub: Any) -> None:
                    help="spoke hours Mon-Sat, also the all-registered roster (default: "
                    "09:30-16:00)")
     p.add_argument("--seed", type=int, default=12345, help="the scenario's seed")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    add_quiet(p)
     p.set_defaults(func=cmd_new_state)

@@ -1,4 +1,6 @@
-"""Memory a run will need, estimated before it starts, so a run too large is refused up front.
+"""What a run will need, checked before it starts, so a run too large is refused up front.
+
+Replications are bounded by ``MAX_REPLICATIONS``; memory is estimated from the scenario.
 
 A run holds its requests as flat columns (``sim.engine.records``) plus the arrivals and
 the summary's working copies; a national-size run of 15 million requests peaked at 1.54 GB
@@ -12,6 +14,8 @@ import math
 import os
 from collections.abc import Sequence
 
+import numpy as np
+
 from sim.engine.demand import expected_arrivals
 from sim.scenario.schema import Scenario
 
@@ -19,6 +23,37 @@ BYTES_PER_REQUEST = 160
 """Peak bytes per expected request of one replication (records, arrivals, plots)."""
 BASE_BYTES = 300 * 2**20
 """The interpreter, numpy, pandas and matplotlib before any request."""
+
+
+MAX_REPLICATIONS = 10_000
+"""The most replications of one scenario (or plan) a study runs; more is taken for a typo.
+
+A confidence interval narrows only as 1/sqrt(N): 10,000 replications already put the
+half-width at 2% of one replication's standard deviation, and the next tenfold narrowing
+would need 1,000,000. Each replication of the Himachal baseline adds about 4,000 rows to
+replications.csv (350 kB at 35 days) and 4.4 MB to the memory the run holds (``/usr/bin/time
+-f %M hubsim run --days 8 --set calendar.warmup_days=1 --no-plot`` with ``-n 2`` against
+``-n 60``), so 10,000 of them are already tens of GB; the bound stops ``-n 1000000`` before
+anything runs. It also keeps the staffing search's seeds apart from its confirmation's
+(``sim.staffing.evaluate.CONFIRM_OFFSET``)."""
+
+REPLICATIONS_HINT = ("use fewer (run_experiment's precision= adds replications only while "
+                     "the intervals need them), or split the study into runs with different "
+                     "seeds")
+
+
+def check_replications(n: object, least: int = 1, name: str = "replications",
+                       hint: str = REPLICATIONS_HINT) -> None:
+    """Refuse a replication count that is not an integer from ``least`` to MAX_REPLICATIONS.
+
+    ``name`` is what the message calls it (the argument, or the command-line option);
+    ``hint`` says what to do instead of more replications.
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < least:
+        raise ValueError(f"{name} must be an integer >= {least}, got {n!r}")
+    if n > MAX_REPLICATIONS:
+        raise ValueError(f"{name} {n:,} is more than {MAX_REPLICATIONS:,}, the most replications "
+                         f"a study runs (intervals narrow only as 1/sqrt(N)); {hint}")
 
 
 class MemoryBudgetError(ValueError):

@@ -41,7 +41,7 @@ from sim.analysis.standards import (
     sweep_standards,
 )
 from sim.engine.records import RunResult
-from sim.experiment.budget import check_memory
+from sim.experiment.budget import check_memory, check_replications
 from sim.experiment.executors import ExecutorSpec, describe, open_executor
 from sim.experiment.precision import check_targets, precision_state
 from sim.experiment.stats import (
@@ -272,11 +272,6 @@ def _root_seed(seed: int | None, scenario: Scenario) -> int:
     return int(s)
 
 
-def _check_replications(n: int, least: int = 1) -> None:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < least:
-        raise ValueError(f"replications must be an integer >= {least}, got {n!r}")
-
-
 def run_experiment(
     scenario: Scenario,
     replications: int | None = None,
@@ -314,12 +309,12 @@ def run_experiment(
     """
     _check_confidence(confidence)
     n = replications if replications is not None else (5 if precision else 1)
-    _check_replications(n, 2 if precision else 1)
+    check_replications(n, 2 if precision else 1)
     if precision is not None:
         if not precision > 0:
             raise ValueError(
                 f"precision must be a positive fraction (e.g. 0.05), got {precision!r}")
-        _check_replications(max_replications, n)
+        check_replications(max_replications, n, "max_replications")
         precision_metrics = check_targets(precision_metrics)
     root = _root_seed(seed, scenario)
     check_memory([scenario], min(jobs, max_replications if precision else n))
@@ -417,7 +412,7 @@ def compare(
     (``records`` as for ``run_experiment``), and the tables as Parquet.
     """
     _check_confidence(confidence)
-    _check_replications(replications, 2)
+    check_replications(replications, 2)
     scenarios = [base, *plans]
     if not plans:
         raise ValueError("compare needs at least one plan besides the base")
@@ -547,7 +542,7 @@ def sweep(
     folder to its label and settings.
     """
     _check_confidence(confidence)
-    _check_replications(replications)
+    check_replications(replications)
     points = grid_points(grid)
     root = _root_seed(seed, scenario)
     out_path = Path(out) if out is not None else None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.experiment.budget import check_replications
 from sim.experiment.executors import ExecutorSpec, open_executor
 from sim.scenario.schema import Scenario
 from sim.staffing.evaluate import (
@@ -112,6 +113,8 @@ def staff(scenario: Scenario, *, replications: int = DEFAULT_REPLICATIONS,
     """
     if replications < 2 or verify_replications < 2:
         raise StaffingError("replications and verify_replications must be at least 2")
+    check_replications(replications, 2)
+    check_replications(verify_replications, 2, "verify_replications")
     chosen = list(targets) if targets is not None else [Target.from_standard(s)
                                                         for s in scenario.standards]
     if not chosen:

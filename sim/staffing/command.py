@@ -86,7 +86,15 @@ def _val(v: float, target: float) -> str:
 
 def add_staff_command(sub: Any) -> None:
     """The ``staff`` subcommand."""
-    from sim.commands.common import _SCENARIO_HELP, _positive_float, _positive_int
+    from sim.commands.common import (
+        _SCENARIO_HELP,
+        _positive_float,
+        _positive_int,
+        add_out,
+        add_overrides,
+        add_quiet,
+        add_workers,
+    )
 
     p = sub.add_parser(
         "staff", help="the fewest doctor-hours that meet the service standards, verified",
@@ -99,20 +107,15 @@ def add_staff_command(sub: Any) -> None:
         "when no roster within the registered doctors meets a standard (infeasible.csv) or "
         "the verification does not confirm the plan.")
     p.add_argument("scenario", nargs="?", help=_SCENARIO_HELP)
-    p.add_argument("--out", help="output folder (default: results/staff-<scenario name>)")
+    add_out(p, "results/staff-<scenario name>")
     p.add_argument("--budget", type=_positive_float, metavar="N",
                    help="place N doctor-hours a week to maximise the worst standard's margin")
     p.add_argument("--replications", "-n", type=_positive_int, default=20, metavar="N",
                    help="replications per candidate in the search (default: 20)")
     p.add_argument("--verify-replications", type=_positive_int, default=30, metavar="N",
                    help="fresh replications of the verification run (default: 30)")
-    p.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
-    p.add_argument("--days", type=int, help="override the horizon in days")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario field (repeatable)")
-    p.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N",
-                   help="worker processes (default: 1); the answer is the same for any N")
-    p.add_argument("--executor", metavar="SPEC", help="as for run (process, dask, ...)")
+    add_overrides(p)
+    add_workers(p)
     p.add_argument("-v", "--verbose", action="store_true", help="print each search round")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    add_quiet(p)
     p.set_defaults(func=cmd_staff)
