@@ -430,6 +430,26 @@ def test_temp_files_are_removed_on_resume(tmp_path: Path) -> None:
     assert not list(out.rglob("*.tmp"))
 
 
+def test_a_study_cut_short_mid_write_leaves_no_temp_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The signal can land inside a write (the race the signal test below can hit)."""
+    import sim.experiment.units as units
+    from sim.experiment.runner import run_experiment
+    from sim.scenario.loader import load_scenario
+
+    def cut(self: Any, arm: Any, key: str, replication: int, rows: Any) -> None:
+        half = tmp_path / "o" / ".units" / f".rep-{replication:05d}.csv.cut.tmp"
+        half.parent.mkdir(parents=True, exist_ok=True)
+        half.write_text("half")             # what a killed atomic_write leaves
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(units.UnitStore, "save", cut)
+    sc = load_scenario(write(tmp_path, "s.yaml", one_hub_yaml()))
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(sc, 2, out=tmp_path / "o", plot=False)
+    assert (tmp_path / "o").is_dir() and not list((tmp_path / "o").rglob("*.tmp"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_gives_one_line_and_leaves_no_temp_files(tmp_path: Path, sig: int) -> None:

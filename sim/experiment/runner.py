@@ -21,10 +21,12 @@ changed scenario, seed or model never reuses stale units.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import contextlib
 import itertools
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -68,7 +70,7 @@ from sim.results.output import (
     write_records,
     write_text,
 )
-from sim.results.staging import publish
+from sim.results.staging import publish, remove_temp_files
 from sim.scenario.loader import apply_overrides
 from sim.scenario.overlay import Select, parse_path
 from sim.scenario.schema import Scenario
@@ -272,6 +274,22 @@ def _root_seed(seed: int | None, scenario: Scenario) -> int:
     return int(s)
 
 
+@contextlib.contextmanager
+def _pool(executor: ExecutorSpec, jobs: int, out: Path | None) -> Iterator[cf.Executor]:
+    """The study's executor; a study cut short (Ctrl-C, SIGTERM) leaves no temporary files.
+
+    A write cut off in a killed worker, or by the signal in this process, leaves its
+    temporary file; they are removed once the pool is shut down (its workers gone).
+    """
+    try:
+        with open_executor(executor, jobs) as pool:
+            yield pool
+    except BaseException:
+        if out is not None:
+            remove_temp_files(out)
+        raise
+
+
 def run_experiment(
     scenario: Scenario,
     replications: int | None = None,
@@ -328,7 +346,7 @@ def run_experiment(
     mode = records_mode(records)
     write_first = (partial(_write_first_minimal, records=mode != "none") if out_path
                    else None)
-    with open_executor(executor, jobs) as pool:
+    with _pool(executor, jobs, out_path) as pool:
         runner = _Runner([arm], root, pool, UnitStore(out_path) if out_path else None,
                          write_first, keep_first=True, progress=progress, out=stage,
                          records=mode, final=out_path)
@@ -429,7 +447,7 @@ def compare(
             for lb, sc in zip(names, scenarios, strict=True)]
     mode = records_mode(records)
     check_memory(scenarios, min(jobs, len(scenarios) * replications))
-    with open_executor(executor, jobs) as pool:
+    with _pool(executor, jobs, out_path) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
                          partial(_write_first_minimal, records=mode != "none")
                          if out_path else None,
@@ -555,7 +573,7 @@ def sweep(
     arms = [Arm(lb, sc, stage / f if stage else None, out_path / f if out_path else None)
             for lb, sc, f in zip(labels, variants, folders, strict=True)]
     check_memory([a.scenario for a in arms], min(jobs, len(arms) * replications))
-    with open_executor(executor, jobs) as pool:
+    with _pool(executor, jobs, out_path) as pool:
         runner = _Runner(arms, root, pool, UnitStore(out_path) if out_path else None,
                          partial(_write_first_minimal, records=mode != "none")
                          if out_path else None,
