@@ -81,7 +81,8 @@ def plot_section(quick: bool, runs: int,
              "a second run and its plots in the same interpreter, only the work that "
              "repeats.", "",
              "| network | way | requests per replication | simulation CPU s | plots CPU s | "
-             "files | plots / simulation (each run) |", "|---|---|---:|---:|---:|---:|---:|"]
+             "files | plots / simulation: median (each run) |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     targets = []
     ways = {"as `make run`": False, "warm": True}
     for name, k in cases.items():
@@ -93,14 +94,15 @@ def plot_section(quick: bool, runs: int,
         for way, got in each.items():
             sim = statistics.median(g["sim"] for g in got)
             plots = statistics.median(g["plots"] for g in got)
-            ratios = sorted(g["plots"] / g["sim"] for g in got)
+            ratios = sorted(g["plots"] / g["sim"] for g in got)  # each run's own pair
+            over = sum(r > 1 for r in ratios)
             log(f"plots, {name}, {way}: simulation {sim:.2f} s, plots {plots:.2f} s")
             lines.append(f"| {name} | {way} | {got[0]['requests']:,} | {sim:.2f} | "
-                         f"{plots:.2f} | {got[0]['files']} | {plots / sim:.2f} ("
-                         + ", ".join(f"{r:.2f}" for r in ratios) + ") |")
+                         f"{plots:.2f} | {got[0]['files']} | {statistics.median(ratios):.2f} "
+                         "(" + ", ".join(f"{r:.2f}" for r in ratios) + ") |")
             targets.append((f"plots <= simulation, {name}, {way}", "hubsim",
-                            f"{plots / sim:.2f}x", "met" if max(ratios) <= 1 else
-                            "met at the median only" if plots <= sim else "not met"))
+                            f"{statistics.median(ratios):.2f}x (most {ratios[-1]:.2f}x)",
+                            "met" if not over else f"not met in {over} of {len(ratios)} runs"))
     return "\n".join(lines), targets
 
 
