@@ -31,6 +31,7 @@ from sim.engine.model import simulate
 from sim.experiment.budget import MemoryBudgetError, check_memory, expected_requests
 from sim.results import output
 from sim.results import staging as results_folder
+from sim.results.output import read_csv
 from sim.scenario.loader import ScenarioError, load_scenario, scenario_from_dict
 from tests.conftest import ONE_HUB
 
@@ -314,6 +315,26 @@ def test_run_too_large_is_refused_up_front(tmp_path: Path, capsys: pytest.Captur
     assert time.perf_counter() - t0 < 30
     assert_one_screen(capsys.readouterr().err, "hubsim: error: scenario 'one-hub' would need")
     assert not (tmp_path / "o" / "run.json").exists()
+
+
+def test_replications_whose_rows_would_not_fit_are_refused_after_the_first(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every replication's metric rows are held to the end: -n large enough to exhaust the
+    memory stops once the first replication has told how many rows each gives."""
+    import sim.experiment.budget as budget
+
+    f = write(tmp_path, "s.yaml", one_hub_yaml())
+    assert main(["run", str(f), "--out", str(tmp_path / "ok"), "-q", "--no-plot", "-n", "3"]) == 0
+    rows = len(read_csv(tmp_path / "ok" / "replications.csv")) / 3
+    monkeypatch.setattr(budget, "available_bytes",  # room for 10 replications' rows
+                        lambda: budget.BASE_BYTES + 10.5 * rows * budget.ROW_BYTES)
+    assert main(["run", str(f), "--out", str(tmp_path / "o"), "-q", "--no-plot", "-n", "10"]) == 0
+    assert main(["run", str(f), "--out", str(tmp_path / "o2"), "-q", "--no-plot",
+                 "-n", "2000"]) == 2
+    err = capsys.readouterr().err
+    assert_one_screen(err, "hubsim: error: 2,000 replications of ", " metric rows each would hold")
+    assert "--precision" in err and not (tmp_path / "o2" / "run.json").exists()
 
 
 # ---- results folders: one run each, never a mix ------------------------------------------

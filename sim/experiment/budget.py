@@ -25,6 +25,12 @@ BASE_BYTES = 300 * 2**20
 """The interpreter, numpy, pandas and matplotlib before any request."""
 
 
+ROW_BYTES = 1_240
+"""Memory one per-replication metric row holds until its study ends: 1,236 bytes measured
+as the peak of ``hubsim run scenarios/himachal-baseline.yaml --days 8 --set
+calendar.warmup_days=1 --no-plot --no-records`` with ``-n 42`` against ``-n 2`` (144,492
+rows, 174 MB more; 3,612 rows a replication)."""
+
 MAX_REPLICATIONS = 10_000
 """The most replications of one scenario (or plan) a study runs; more is taken for a typo.
 
@@ -91,6 +97,22 @@ def available_bytes() -> float:
 
 def _gb(x: float) -> str:
     return f"{x / 1e9:,.1f} GB"
+
+
+def check_rows(rows_per_replication: float, replications: int) -> None:
+    """Refuse a study whose per-replication metric rows would not fit in free memory.
+
+    Every replication's rows (``replications.csv``) are held until the study ends, so
+    they grow with the replications, unlike a replication's records. Checked once the
+    first replication has told how many rows one gives.
+    """
+    need = rows_per_replication * replications * ROW_BYTES
+    have = available_bytes()
+    if need > have:
+        raise MemoryBudgetError(
+            f"{replications:,} replications of {rows_per_replication:,.0f} metric rows each "
+            f"would hold about {_gb(need)} of memory, but only {_gb(have)} is free; use fewer "
+            "replications (--precision REL adds them only while the intervals need them)")
 
 
 def check_memory(scenarios: Sequence[Scenario], workers: int = 1) -> None:

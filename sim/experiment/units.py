@@ -24,6 +24,7 @@ from sim.analysis.standards import (
 from sim.engine.model import simulate
 from sim.engine.records import RunResult
 from sim.engine.streams import replication_seed
+from sim.experiment.budget import check_rows
 from sim.results import columnar
 from sim.results.output import read_csv, short_name, write_csv, write_text
 from sim.results.staging import STAGING, adopt, begin
@@ -185,6 +186,7 @@ class _Runner:
         self.resumed = 0
         self.computed = 0
         self.unit_seconds = 0.0
+        self.held = 0  # replications whose rows the study will hold (ensure's target)
 
     def _artefacts_missing(self, arm: Arm) -> bool:
         """Replication 0's files are absent, or belong to another scenario or seed.
@@ -250,6 +252,9 @@ class _Runner:
                 todo.append((arm, i, first or more))
         if not todo:
             return
+        self.held = len(self.arms) * n
+        if self.rows:  # rows a replication gives are known: check before running more
+            check_rows(max(map(len, self.rows.values())), self.held)
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), unit="run", desc="replications", file=sys.stderr,
@@ -288,6 +293,8 @@ class _Runner:
                 self.first[arm.label] = res.result
         if self.store is not None:
             self.store.save(arm, self.keys[arm.label], i, res.rows)
+        if not self.rows:  # the first replication tells how many rows each gives
+            check_rows(len(res.rows), self.held)
         self.rows[(arm.label, i)] = res.rows
         self.pids.add(res.pid)
         self.computed += 1
