@@ -97,3 +97,23 @@ def test_shared_options_read_the_same_in_every_subcommand() -> None:
                             text = text.split(" (default")[0]
                         wordings.setdefault(text, set()).add(name)
         assert len(wordings) == 1, f"{option} is worded {len(wordings)} ways: {wordings}"
+
+
+def test_more_worker_processes_than_the_machine_can_use_are_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    from sim.experiment.executors import MAX_JOBS_PER_CPU, ExecutorError, open_executor
+
+    most = MAX_JOBS_PER_CPU * (os.cpu_count() or 1)
+    with open_executor("process", most):  # the bound itself is allowed
+        pass
+    with pytest.raises(ExecutorError, match=r"logical CPUs.*use --jobs"):
+        with open_executor("process", most + 1):
+            pass
+    out = tmp_path / "o"
+    assert main(["run", MMC, "--days", "8", "-n", "2", "-j", "100000", "--no-plot", "-q",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "jobs (--jobs) 100,000 is more than" in err, err
+    assert "Traceback" not in err and not (out / "run.json").exists()

@@ -38,6 +38,21 @@ class ExecutorError(ValueError):
     """An executor spec that cannot be used (unknown, or its package is missing)."""
 
 
+MAX_JOBS_PER_CPU = 4
+"""The most worker processes this machine starts per logical CPU. Replications are
+CPU-bound, so workers beyond the CPUs only add memory and start-up time; ``-j 100000``
+is taken for a typo (a remote Dask cluster brings its own workers and is not bounded)."""
+
+
+def _check_local_workers(jobs: int) -> None:
+    cpus = os.cpu_count() or 1
+    if jobs > MAX_JOBS_PER_CPU * cpus:
+        raise ExecutorError(
+            f"jobs (--jobs) {jobs:,} is more than {MAX_JOBS_PER_CPU} worker processes for "
+            f"each of this machine's {cpus} logical CPUs: replications are CPU-bound, so "
+            f"more workers only add memory and start-up time; use --jobs {cpus}")
+
+
 class SequentialExecutor(cf.Executor):
     """Runs each submitted call at once in the calling process; a completed Future back."""
 
@@ -131,6 +146,7 @@ def open_executor(spec: ExecutorSpec = None, jobs: int = 1) -> Iterator[cf.Execu
     if spec == "sequential":
         yield SequentialExecutor()
     elif spec == "process":
+        _check_local_workers(jobs)
         pool = cf.ProcessPoolExecutor(max_workers=jobs, initializer=_quiet_worker)
         try:
             yield pool
@@ -158,6 +174,7 @@ def _dask_executor(address: str | None, jobs: int) -> Iterator[cf.Executor]:
     cluster = None
     try:
         if address is None:
+            _check_local_workers(jobs)
             with _sigint_blocked():
                 cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                        dashboard_address=None)
