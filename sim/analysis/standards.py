@@ -199,11 +199,6 @@ def t_quantile(confidence: float, df: np.ndarray | int) -> np.ndarray:
     return np.asarray(stdtrit(df, 0.5 + confidence / 2.0), dtype=float)
 
 
-def t_crit(confidence: float, df: int) -> float:
-    """Two-sided Student-t critical value, as a float."""
-    return float(t_quantile(confidence, df))
-
-
 def share_bounds(mean: np.ndarray, var: np.ndarray, total: np.ndarray,
                  t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score bounds inside [0, 1] for shares, holding the mean (arrays alike).
@@ -415,7 +410,7 @@ def _changes(replications: pd.DataFrame, base: str, plan: str,
     for (metric, gb, group), g in m.groupby(keys[:3], sort=False):
         d = g["d"].dropna().to_numpy(dtype=float)
         mean = float(d.mean()) if len(d) else math.nan
-        h = (t_crit(confidence, len(d) - 1) * float(d.std(ddof=1)) / math.sqrt(len(d))
+        h = (float(t_quantile(confidence, len(d) - 1)) * float(d.std(ddof=1)) / math.sqrt(len(d))
              if len(d) > 1 else math.nan)
         rows.append({"standard": metric[len(PREFIX):], "group_by": gb, "group": group,
                      "change": mean, "change_ci_low": mean - h, "change_ci_high": mean + h})

@@ -326,15 +326,16 @@ def _group_table(f: ResultsFolder, group_by: str, what: str,
         return None
     sort = next(m for m in ("wait_p90_min", "wait_mean_min", "utilisation") if m in cols)
 
+    def mean(g: str, metric: str) -> float:  # NaN where the group lacks the metric
+        r = look.get((g, metric), {})
+        return units.number(r.get("mean") if r.get("mean") not in (None, "") else r.get("value"))
+
     def worst(g: str) -> float:
-        r = look.get((g, sort), {})
-        v = units.number(r.get("mean") if r.get("mean") not in (None, "") else r.get("value"))
+        v = mean(g, sort)
         return -v if not math.isnan(v) else math.inf
 
     def few(g: str) -> bool:  # too few requests to judge, as for the service standards
-        r = look.get((g, "arrivals"))
-        return r is not None and units.number(r.get("mean") or r.get("value")) < \
-            DEFAULT_MIN_REQUESTS
+        return mean(g, "arrivals") < DEFAULT_MIN_REQUESTS
 
     groups = sorted(dict.fromkeys(r["group"] for r in rows), key=lambda g: (few(g), worst(g)))
 
